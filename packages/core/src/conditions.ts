@@ -1,0 +1,256 @@
+/**
+ * Conditions compiled to closures over the tool's arguments. Semantics follow the Rust Kvlar
+ * (v0.3 and v0.4 operators side by side), with Kvlar's extensions: `gte`/`lte`, `path_under`,
+ * `glob`, `ignore_case` and the `any`/`all`/`not` combinators. A missing field makes every
+ * operator false except `exists`, `not_exists` and `not_in`.
+ */
+import { canonicalHost, extractHost, hostInDomain } from './domain.js';
+import { compilePathGlob, type PathGlob } from './glob.js';
+import { compactJson, getOwn, isPlainObject, type JsonObject, jsonEquals } from './json.js';
+import { isAbsolutePath, isUnder, normalizePath } from './paths.js';
+import { compileRegex } from './regex.js';
+import type { ComparisonDocument, ConditionDocument } from './schema.js';
+
+export interface CompiledCondition {
+  holds(parameters: JsonObject): boolean;
+  /** A short account of the check against these arguments, for `explain`. */
+  describe(parameters: JsonObject): string;
+}
+
+export interface ConditionProblem {
+  readonly path: readonly (string | number)[];
+  readonly code: string;
+  readonly message: string;
+}
+
+type Compiled =
+  | { ok: true; condition: CompiledCondition }
+  | { ok: false; problems: ConditionProblem[] };
+
+/**
+ * The argument `field` names: the key itself when it exists (dots and all), else a walk of
+ * nested objects splitting at each dot, as the Rust engine did. `undefined` means absent.
+ */
+export function resolveField(parameters: JsonObject, field: string): unknown {
+  const direct = getOwn(parameters, field);
+  if (direct !== undefined) return direct;
+  const parts = field.split('.');
+  if (parts.length < 2) return undefined;
+  let current: unknown = parameters;
+  for (const part of parts) {
+    if (!isPlainObject(current)) return undefined;
+    current = getOwn(current, part);
+    if (current === undefined) return undefined;
+  }
+  return current;
+}
+
+export function compileCondition(
+  document: ConditionDocument,
+  path: readonly (string | number)[],
+): Compiled {
+  if ('any' in document || 'all' in document) {
+    const key = 'any' in document ? 'any' : 'all';
+    const list =
+      'any' in document ? document.any : (document as { all: readonly ConditionDocument[] }).all;
+    const children: CompiledCondition[] = [];
+    const problems: ConditionProblem[] = [];
+    list.forEach((child, index) => {
+      const compiled = compileCondition(child, [...path, key, index]);
+      if (compiled.ok) children.push(compiled.condition);
+      else problems.push(...compiled.problems);
+    });
+    if (problems.length > 0) return { ok: false, problems };
+    const holds =
+      key === 'any'
+        ? (p: JsonObject) => children.some((child) => child.holds(p))
+        : (p: JsonObject) => children.every((child) => child.holds(p));
+    return {
+      ok: true,
+      condition: {
+        holds,
+        describe: (p) => `${key}(${children.map((child) => child.describe(p)).join(', ')})`,
+      },
+    };
+  }
+  if ('not' in document) {
+    const inner = compileCondition(document.not, [...path, 'not']);
+    if (!inner.ok) return inner;
+    return {
+      ok: true,
+      condition: {
+        holds: (p) => !inner.condition.holds(p),
+        describe: (p) => `not(${inner.condition.describe(p)})`,
+      },
+    };
+  }
+  return compileComparison(document, path);
+}
+
+function compileComparison(
+  document: ComparisonDocument,
+  path: readonly (string | number)[],
+): Compiled {
+  const { field, operator } = document;
+  const ignoreCase = document.ignore_case === true;
+  const fold = (text: string) => (ignoreCase ? text.toLowerCase() : text);
+  const value = document.value;
+  const problem = (
+    code: string,
+    message: string,
+    at: (string | number)[] = ['value'],
+  ): Compiled => ({
+    ok: false,
+    problems: [{ path: [...path, ...at], code, message }],
+  });
+  const list = (v: unknown): string[] => (Array.isArray(v) ? (v as string[]) : [v as string]);
+  // Present-field test; `missing` is the answer when the field is absent.
+  let test: (actual: unknown) => boolean;
+  let missing = false;
+
+  switch (operator) {
+    case 'equals':
+    case 'eq':
+    case 'not_equals':
+    case 'neq': {
+      const equal = ignoreCase
+        ? caseInsensitiveEquals(value)
+        : (actual: unknown) => jsonEquals(actual, value);
+      test = operator === 'equals' || operator === 'eq' ? equal : (actual) => !equal(actual);
+      break;
+    }
+    case 'contains':
+    case 'starts_with':
+    case 'ends_with': {
+      const needle = fold(value as string);
+      const method =
+        operator === 'contains'
+          ? 'includes'
+          : operator === 'starts_with'
+            ? 'startsWith'
+            : 'endsWith';
+      // A non-string field reads as "", as in the Rust engine.
+      test = (actual) => fold(typeof actual === 'string' ? actual : '')[method](needle);
+      break;
+    }
+    case 'matches': {
+      const compiled = compileRegex(value as string, { ignoreCase });
+      if (!compiled.ok) return problem('invalid_regex', compiled.message);
+      test = (actual) => compiled.regex.test(typeof actual === 'string' ? actual : '');
+      break;
+    }
+    case 'greater_than':
+    case 'gt':
+      test = (actual) => typeof actual === 'number' && actual > (value as number);
+      break;
+    case 'less_than':
+    case 'lt':
+      test = (actual) => typeof actual === 'number' && actual < (value as number);
+      break;
+    case 'gte':
+      test = (actual) => typeof actual === 'number' && actual >= (value as number);
+      break;
+    case 'lte':
+      test = (actual) => typeof actual === 'number' && actual <= (value as number);
+      break;
+    case 'exists':
+      test = () => true;
+      break;
+    case 'not_exists':
+      test = () => false;
+      missing = true;
+      break;
+    case 'one_of':
+    case 'in':
+    case 'not_in': {
+      const members = value as unknown[];
+      const inList = ignoreCase
+        ? (actual: unknown) => members.some((member) => caseInsensitiveEquals(member)(actual))
+        : (actual: unknown) => members.some((member) => jsonEquals(actual, member));
+      test = operator === 'not_in' ? (actual) => !inList(actual) : inList;
+      missing = operator === 'not_in';
+      break;
+    }
+    case 'in_domain':
+    case 'not_in_domain': {
+      const domains: string[] = [];
+      for (const [index, domain] of list(value).entries()) {
+        const host = canonicalHost(domain);
+        if (host === undefined) {
+          return problem(
+            'invalid_domain',
+            `"${domain}" is not a domain name`,
+            Array.isArray(value) ? ['value', index] : ['value'],
+          );
+        }
+        domains.push(host);
+      }
+      const inDomain = (actual: unknown) => {
+        const host = typeof actual === 'string' ? extractHost(actual) : undefined;
+        return host !== undefined && domains.some((domain) => hostInDomain(host, domain));
+      };
+      test = operator === 'in_domain' ? inDomain : (actual) => !inDomain(actual);
+      break;
+    }
+    case 'path_under':
+    case 'path_not_under': {
+      const bases: string[] = [];
+      for (const [index, base] of list(value).entries()) {
+        if (!isAbsolutePath(base)) {
+          return problem(
+            'relative_path',
+            `"${base}" is not an absolute path`,
+            Array.isArray(value) ? ['value', index] : ['value'],
+          );
+        }
+        bases.push(fold(normalizePath(base)));
+      }
+      const under = (actual: unknown) => {
+        if (typeof actual !== 'string') return false;
+        const normalized = fold(normalizePath(actual));
+        return isAbsolutePath(normalized) && bases.some((base) => isUnder(normalized, base));
+      };
+      test = operator === 'path_under' ? under : (actual) => !under(actual);
+      break;
+    }
+    case 'glob': {
+      const globs: PathGlob[] = [];
+      for (const [index, source] of list(value).entries()) {
+        const compiled = compilePathGlob(source, { ignoreCase });
+        if (!compiled.ok) {
+          return problem(
+            'invalid_glob',
+            compiled.message,
+            Array.isArray(value) ? ['value', index] : ['value'],
+          );
+        }
+        globs.push(compiled.glob);
+      }
+      test = (actual) => typeof actual === 'string' && globs.some((glob) => glob.test(actual));
+      break;
+    }
+  }
+
+  const holds = (parameters: JsonObject) => {
+    const actual = resolveField(parameters, field);
+    return actual === undefined ? missing : test(actual);
+  };
+  const shown = value === undefined ? '' : ` ${compactJson(value)}`;
+  return {
+    ok: true,
+    condition: {
+      holds,
+      describe: (parameters) => {
+        const actual = resolveField(parameters, field);
+        const found = actual === undefined ? 'absent' : compactJson(actual);
+        return `${field} ${operator}${shown}${ignoreCase ? ' (ignoring case)' : ''}: ${holds(parameters)} (${field} is ${found})`;
+      },
+    },
+  };
+}
+
+function caseInsensitiveEquals(expected: unknown): (actual: unknown) => boolean {
+  if (typeof expected !== 'string') return (actual) => jsonEquals(actual, expected);
+  const lowered = expected.toLowerCase();
+  return (actual) => typeof actual === 'string' && actual.toLowerCase() === lowered;
+}

@@ -1,0 +1,38 @@
+/**
+ * Hosts for `in_domain` / `not_in_domain`. A URL (`https://user@API.Example.com:8443/x`) or a
+ * bare host (`api.example.com`) gives its lower-cased host; the WHATWG URL parser then
+ * canonicalises it (IDNA to punycode, percent-decoding, IPv4 forms) so that look-alike spellings
+ * of one host compare equal. Where the Rust Kvlar kept `user@evil.com` or `evil.com?x` as the
+ * "host", this one finds `evil.com`.
+ */
+
+/** The canonical host, or `undefined` when the text has none. */
+export function extractHost(text: string): string | undefined {
+  const schemeEnd = text.indexOf('://');
+  let rest = schemeEnd === -1 ? text : text.slice(schemeEnd + 3);
+  const authorityEnd = rest.search(/[/?#\\]/);
+  if (authorityEnd !== -1) rest = rest.slice(0, authorityEnd);
+  const at = rest.lastIndexOf('@');
+  if (at !== -1) rest = rest.slice(at + 1);
+  if (!rest.startsWith('[')) {
+    const colon = rest.indexOf(':');
+    if (colon !== -1) rest = rest.slice(0, colon);
+  }
+  return canonicalHost(rest);
+}
+
+/** Lower-cased, punycoded, without a trailing dot; `undefined` for text that is not a host. */
+export function canonicalHost(host: string): string | undefined {
+  if (host === '') return undefined;
+  try {
+    const hostname = new URL(`http://${host}/`).hostname;
+    return hostname.endsWith('.') ? hostname.slice(0, -1) : hostname;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `api.example.com` is in `example.com`; `badexample.com` is not. */
+export function hostInDomain(host: string, domain: string): boolean {
+  return host === domain || host.endsWith(`.${domain}`);
+}

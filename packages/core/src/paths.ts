@@ -1,0 +1,35 @@
+/**
+ * Lexical path normalisation for `path_under` / `path_not_under`. Purely textual (no file system,
+ * no symlinks): `.` and empty segments vanish, `..` removes the segment before it, and `\` counts
+ * as a separator too, so a Windows-style `..\` cannot climb out unseen.
+ */
+
+/** `/srv/data/../etc//x/` becomes `/srv/etc/x`; a relative path stays relative. */
+export function normalizePath(path: string): string {
+  const unified = path.replaceAll('\\', '/');
+  const absolute = unified.startsWith('/');
+  const segments: string[] = [];
+  for (const segment of unified.split('/')) {
+    if (segment === '' || segment === '.') continue;
+    if (segment === '..') {
+      if (segments.length > 0 && segments.at(-1) !== '..') segments.pop();
+      else if (!absolute) segments.push('..');
+      continue;
+    }
+    segments.push(segment);
+  }
+  const joined = segments.join('/');
+  if (absolute) return `/${joined}`;
+  return joined === '' ? '.' : joined;
+}
+
+/** A policy's base directory must be absolute: `/srv/data`, or a drive such as `C:/data`. */
+export function isAbsolutePath(path: string): boolean {
+  return path.startsWith('/') || path.startsWith('\\') || /^[A-Za-z]:[\\/]/.test(path);
+}
+
+/** Both arguments already normalised. `/srv/database` is not under `/srv/data`. */
+export function isUnder(path: string, base: string): boolean {
+  if (base === '/') return path.startsWith('/');
+  return path === base || path.startsWith(`${base}/`);
+}

@@ -1,0 +1,124 @@
+/**
+ * Policy files in, validated and compiled policies out. `parsePolicy` never throws: problems come
+ * back as issues with file, line, column and path. Validation is strict where the Rust Kvlar was
+ * lax: unknown keys, invalid regexes and globs, duplicate rule ids are errors, never ignored.
+ */
+import { type CompiledRule, compileRules } from './compile.js';
+import type { Issue } from './issues.js';
+import { isPlainObject } from './json.js';
+import { KNOWN_KEYS, type PolicyDocument, PolicySchema, type RuleDocument } from './schema.js';
+import { parseYaml, withFile, type YamlSource } from './yaml-source.js';
+import { convertZodIssues } from './zod-issues.js';
+
+/** A validated policy file. Its `extends` are not resolved yet: see `resolvePolicy`. */
+export interface Policy {
+  readonly name: string;
+  readonly description: string | undefined;
+  readonly version: string;
+  readonly extends: readonly string[];
+  readonly defaultOutcome: 'allow' | 'deny' | undefined;
+  readonly rules: readonly RuleDocument[];
+  /** Where it was read from, as the caller named it. */
+  readonly file: string | undefined;
+  readonly document: PolicyDocument;
+}
+
+export type PolicyResult =
+  | { readonly ok: true; readonly policy: Policy; readonly warnings: readonly Issue[] }
+  | { readonly ok: false; readonly issues: readonly Issue[] };
+
+export interface ParseOptions {
+  /** Named in every issue, and the base that relative `extends` are resolved from. */
+  readonly file?: string;
+}
+
+interface Internals {
+  readonly rules: readonly CompiledRule[];
+  readonly source: YamlSource | undefined;
+}
+const internals = new WeakMap<Policy, Internals>();
+
+/** Parses and validates policy YAML (or JSON) text. */
+export function parsePolicy(text: string, options: ParseOptions = {}): PolicyResult {
+  const parsed = parseYaml(text, options.file, 'policy');
+  if (!parsed.ok) return parsed;
+  return validate(parsed.source, options.file);
+}
+
+/** Validates a policy given as a value (already parsed JSON, or built in code). */
+export function validatePolicy(value: unknown, options: ParseOptions = {}): PolicyResult {
+  return validate({ value, locate: () => undefined }, options.file);
+}
+
+function validate(source: YamlSource, file: string | undefined): PolicyResult {
+  const result = PolicySchema.safeParse(source.value);
+  if (!result.success) {
+    const issues = convertZodIssues(result.error.issues, { source, file, keysAt, branchOf });
+    return { ok: false, issues: issues.length > 0 ? issues : [rootIssue(source, file)] };
+  }
+  const document = result.data;
+  const { rules, problems } = compileRules(document, file);
+  if (problems.length > 0) {
+    return {
+      ok: false,
+      issues: problems.map((problem) => ({
+        ...problem,
+        severity: 'error' as const,
+        ...withFile(file),
+        ...source.locate(problem.path),
+      })),
+    };
+  }
+  const policy: Policy = {
+    name: document.name,
+    description: document.description,
+    version: document.version,
+    extends: document.extends === undefined ? [] : [document.extends].flat(),
+    defaultOutcome: document.default_outcome,
+    rules: document.rules,
+    file,
+    document,
+  };
+  internals.set(policy, { rules, source });
+  return { ok: true, policy, warnings: [] };
+}
+
+function rootIssue(source: YamlSource, file: string | undefined): Issue {
+  return {
+    code: 'wrong_type',
+    severity: 'error',
+    message: 'expected a policy mapping',
+    path: [],
+    ...withFile(file),
+    ...source.locate([]),
+  };
+}
+
+/** The compiled rules of a policy made by `parsePolicy` / `validatePolicy`. */
+export function compiledRulesOf(policy: Policy): readonly CompiledRule[] | undefined {
+  return internals.get(policy)?.rules;
+}
+
+/** Where a path inside the policy's document was written, when it came from text. */
+export function locateIn(policy: Policy, path: readonly (string | number)[]) {
+  return internals.get(policy)?.source?.locate(path);
+}
+
+function keysAt(path: readonly (string | number)[]): readonly string[] {
+  const last = path.at(-1);
+  if (path.length === 0) return KNOWN_KEYS.policy;
+  if (path.length === 2 && path[0] === 'rules') return KNOWN_KEYS.rule;
+  if (last === 'match_on') return KNOWN_KEYS.match_on;
+  if (last === 'effect') return KNOWN_KEYS.effect;
+  return KNOWN_KEYS.condition;
+}
+
+/** Which form a condition meant, by its keys: a comparison (0), `any` (1), `all` (2), `not` (3). */
+function branchOf(path: readonly (string | number)[], value: unknown): number | undefined {
+  const inConditions = path.includes('conditions');
+  if (!inConditions || !isPlainObject(value)) return undefined;
+  if ('any' in value) return 1;
+  if ('all' in value) return 2;
+  if ('not' in value) return 3;
+  return 0;
+}

@@ -1,0 +1,111 @@
+/**
+ * Regexes from policies, in the Rust `regex` crate's syntax, run by re2js: an RE2 port whose
+ * matching time is linear in the input, so no argument an agent sends can make a rule slow.
+ *
+ * The Rust crate's `\d`, `\w` and `\s` are Unicode-aware; RE2's are ASCII. To decide as the Rust
+ * Kvlar did (an Arabic-Indic "٣" is a `\d` there), those escapes are rewritten to their Unicode
+ * classes before compiling, unless the pattern turns Unicode off with `(?-u)`. `\b` stays ASCII:
+ * see docs/policy-format.md.
+ */
+import { RE2JS } from 're2js';
+
+export interface CompiledRegex {
+  readonly source: string;
+  test(text: string): boolean;
+}
+
+export type RegexResult =
+  | { readonly ok: true; readonly regex: CompiledRegex }
+  | { readonly ok: false; readonly message: string };
+
+const WORD =
+  '\\p{L}\\p{Nl}\\p{M}\\p{Nd}\\p{Pc}\\x{200C}\\x{200D}\\x{24B6}-\\x{24E9}\\x{1F130}-\\x{1F149}\\x{1F150}-\\x{1F169}\\x{1F170}-\\x{1F189}';
+const SPACE =
+  '\\t\\n\\x{0B}\\f\\r \\x{85}\\x{A0}\\x{1680}\\x{2000}-\\x{200A}\\x{2028}\\x{2029}\\x{202F}\\x{205F}\\x{3000}';
+
+const OUTSIDE_CLASS: Readonly<Record<string, string>> = {
+  d: '\\p{Nd}',
+  D: '\\P{Nd}',
+  w: `[${WORD}]`,
+  W: `[^${WORD}]`,
+  s: `[${SPACE}]`,
+  S: `[^${SPACE}]`,
+};
+const INSIDE_CLASS: Readonly<Record<string, string>> = {
+  d: '\\p{Nd}',
+  D: '\\P{Nd}',
+  w: WORD,
+  s: SPACE,
+};
+
+const UNICODE_OFF = /\(\?[a-zA-Z]*-[a-zA-Z]*u/;
+
+export function compileRegex(source: string, options?: { ignoreCase?: boolean }): RegexResult {
+  const translated = UNICODE_OFF.test(source) ? source : unicodeClasses(source);
+  try {
+    const compiled = RE2JS.compile(options?.ignoreCase ? `(?i)${translated}` : translated);
+    return { ok: true, regex: { source, test: (text) => compiled.test(text) } };
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    return {
+      ok: false,
+      message: `invalid regex "${source}": ${message.replace(/^error parsing regexp: /, '')}`,
+    };
+  }
+}
+
+/** Rewrites `\d` `\w` `\s` (and negations) to Unicode classes, leaving everything else as written. */
+function unicodeClasses(source: string): string {
+  let out = '';
+  let classDepth = 0;
+  for (let i = 0; i < source.length; i++) {
+    const char = source[i]!;
+    if (char === '\\') {
+      const next = source[i + 1];
+      if (next === undefined) return source; // dangling escape: let the compiler report it
+      if (next === 'Q') {
+        const end = source.indexOf('\\E', i + 2);
+        const stop = end === -1 ? source.length : end + 2;
+        out += source.slice(i, stop);
+        i = stop - 1;
+        continue;
+      }
+      if ((next === 'p' || next === 'P' || next === 'x') && source[i + 2] === '{') {
+        const end = source.indexOf('}', i + 3);
+        const stop = end === -1 ? source.length : end + 1;
+        out += source.slice(i, stop);
+        i = stop - 1;
+        continue;
+      }
+      const replacement = (classDepth > 0 ? INSIDE_CLASS : OUTSIDE_CLASS)[next];
+      out += replacement ?? `\\${next}`;
+      i++;
+      continue;
+    }
+    if (char === '[') {
+      if (classDepth > 0 && source[i + 1] === ':') {
+        const end = source.indexOf(':]', i + 2);
+        if (end !== -1) {
+          out += source.slice(i, end + 2);
+          i = end + 1;
+          continue;
+        }
+      }
+      classDepth++;
+      out += char;
+      // A `]` right after `[` or `[^` is a literal member, not the end of the class.
+      if (source[i + 1] === '^') {
+        out += '^';
+        i++;
+      }
+      if (source[i + 1] === ']') {
+        out += ']';
+        i++;
+      }
+      continue;
+    }
+    if (char === ']' && classDepth > 0) classDepth--;
+    out += char;
+  }
+  return out;
+}

@@ -5,8 +5,8 @@
  * against "aaaa…"), so micromatch only expands braces here; matching is segment by segment with
  * the linear wildcard NFA.
  *
- * As in micromatch, wildcards never match a `.` or `..` segment (literal ones do): `/srv/**`
- * does not match `/srv/../etc`. `glob` reads the raw text; use `path_under` for containment.
+ * As in micromatch, `*` and `**` never match a `.` or `..` segment (literal ones do):
+ * `/srv/**` does not match `/srv/../etc`. `glob` reads the raw text; use `path_under` for containment.
  */
 import micromatch from 'micromatch';
 import { hasWildcard, parseWildcard, wildcardMatcher } from './wildcard.js';
@@ -60,10 +60,12 @@ export function compilePathGlob(
       if (!parsed.ok) return fail(parsed.message);
       if (hasWildcard(parsed.tokens)) {
         const matches = wildcardMatcher(parsed.tokens, -1);
+        // As in micromatch, a segment with a star never stands for `.` or `..` (`?` and classes
+        // may), and no wildcard segment matches an empty one.
+        const star = parsed.tokens.some((token) => token.kind === 'star');
         segments.push({
           kind: 'wildcard',
-          // micromatch's wildcards need at least one character and never stand for `.` / `..`.
-          test: (segment) => segment !== '' && !isDotSegment(segment) && matches(segment),
+          test: (segment) => segment !== '' && !(star && isDotSegment(segment)) && matches(segment),
         });
       } else {
         const text = String.fromCodePoint(

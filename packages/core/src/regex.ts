@@ -39,9 +39,10 @@ const INSIDE_CLASS: Readonly<Record<string, string>> = {
 };
 
 const UNICODE_OFF = /\(\?[a-zA-Z]*-[a-zA-Z]*u/;
+const FLAG_GROUP = /\(\?([a-zA-Z]*)-([a-zA-Z]*)([:)])/g;
 
 export function compileRegex(source: string, options?: { ignoreCase?: boolean }): RegexResult {
-  const translated = UNICODE_OFF.test(source) ? source : unicodeClasses(source);
+  const translated = UNICODE_OFF.test(source) ? withoutUnicodeFlag(source) : unicodeClasses(source);
   try {
     const compiled = RE2JS.compile(options?.ignoreCase ? `(?i)${translated}` : translated);
     return { ok: true, regex: { source, test: (text) => compiled.test(text) } };
@@ -52,6 +53,19 @@ export function compileRegex(source: string, options?: { ignoreCase?: boolean })
       message: `invalid regex "${source}": ${message.replace(/^error parsing regexp: /, '')}`,
     };
   }
+}
+
+/**
+ * RE2's classes are ASCII already, which is what Rust's `(?-u)` asks for; RE2 does not know the
+ * flag, so it is dropped: `(?i-u)` becomes `(?i)`, `(?-u:x)` becomes `(?:x)`.
+ */
+function withoutUnicodeFlag(source: string): string {
+  return source.replace(FLAG_GROUP, (_group, on: string, off: string, end: string) => {
+    const rest = off.replaceAll('u', '');
+    const flags = rest === '' ? on : `${on}-${rest}`;
+    if (flags === '') return end === ':' ? '(?:' : '';
+    return `(?${flags}${end}`;
+  });
 }
 
 /** Rewrites `\d` `\w` `\s` (and negations) to Unicode classes, leaving everything else as written. */

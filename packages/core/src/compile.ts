@@ -101,8 +101,12 @@ export function compileRules(
   return { rules, problems };
 }
 
+/**
+ * The Rust Kvlar accepted (and ignored) a `reason` on allow, and its allow decisions carry none;
+ * keeping that keeps `reason_contains` and `actual_reason` in test results identical.
+ */
 function effectOf(effect: EffectDocument): CompiledRule['effect'] {
-  return { type: effect.type, reason: effect.reason };
+  return { type: effect.type, reason: effect.type === 'allow' ? undefined : effect.reason };
 }
 
 /** Whether the rule's name patterns admit these names (the part that can be cached). */

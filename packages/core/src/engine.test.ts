@@ -55,6 +55,15 @@ describe('evaluate', () => {
     });
   });
 
+  it('accepts a reason on allow, as the Rust Kvlar did, and decides without one', () => {
+    const engine = engineFrom(ruleYaml('{}', '{ type: allow, reason: reads are fine }'));
+    expect(engine.evaluate({ resource: 'x' })).toEqual({
+      type: 'allow',
+      ruleId: 'r',
+      policy: 'test',
+    });
+  });
+
   it('denies with no policies at all', () => {
     expect(createEngine([]).evaluate({ resource: 'anything' }).ruleId).toBe('_default_deny');
   });

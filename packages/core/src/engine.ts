@@ -76,6 +76,26 @@ export function createEngine(
     }
   }
 
+  // Rules naming their tools exactly are indexed by name; only the others are tried on every tool.
+  const byTool = new Map<string, number[]>();
+  const anyTool: number[] = [];
+  entries.forEach((entry, index) => {
+    const resources = entry.rule.resources;
+    if (resources === undefined || !resources.every((pattern) => pattern.exact)) {
+      anyTool.push(index);
+      return;
+    }
+    for (const name of new Set(resources.map((pattern) => pattern.source))) {
+      const list = byTool.get(name);
+      if (list === undefined) byTool.set(name, [index]);
+      else list.push(index);
+    }
+  });
+  const rulesFor = (resource: string): readonly number[] => {
+    const named = byTool.get(resource);
+    return named === undefined ? anyTool : mergeSorted(named, anyTool);
+  };
+
   const cacheSize = options.cacheSize ?? 4096;
   const cache = new Map<string, readonly Entry[]>();
   const candidates = (
@@ -96,9 +116,11 @@ export function createEngine(
       const hit = cache.get(key);
       if (hit !== undefined) return hit;
     }
-    const matching = entries.filter((entry) =>
-      namesMatch(entry.rule, actionType, resource, agentId, server),
-    );
+    const matching: Entry[] = [];
+    for (const index of rulesFor(resource)) {
+      const entry = entries[index]!;
+      if (namesMatch(entry.rule, actionType, resource, agentId, server)) matching.push(entry);
+    }
     if (cacheable) {
       if (cache.size >= cacheSize) cache.delete(cache.keys().next().value as string);
       cache.set(key, matching);
@@ -130,6 +152,18 @@ export function createEngine(
       return { decision: DEFAULT_DENY, rules: traces };
     },
   };
+}
+
+/** Two ascending index lists as one, in rule order. */
+function mergeSorted(a: readonly number[], b: readonly number[]): number[] {
+  const out: number[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    if (j >= b.length || (i < a.length && a[i]! < b[j]!)) out.push(a[i++]!);
+    else out.push(b[j++]!);
+  }
+  return out;
 }
 
 const DEFAULT_DENY: Decision = Object.freeze({

@@ -135,9 +135,13 @@ function literalShape(
 
 function nfa(tokens: readonly WildcardToken[], excluded: number): (value: string) => boolean {
   const accept = tokens.length;
+  // Two state sets reused across calls: matching is synchronous and never re-entered.
+  const first = new Uint8Array(accept + 1);
+  const second = new Uint8Array(accept + 1);
   return (value) => {
-    let current = new Uint8Array(accept + 1);
-    let next = new Uint8Array(accept + 1);
+    let current = first;
+    let next = second;
+    current.fill(0);
     current[0] = 1;
     closeOverStars(tokens, current);
     for (const char of value) {

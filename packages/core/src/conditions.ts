@@ -4,7 +4,7 @@
  * `glob`, `ignore_case` and the `any`/`all`/`not` combinators. A missing field makes every
  * operator false except `exists`, `not_exists` and `not_in`.
  */
-import { canonicalHost, extractHost, hostInDomain } from './domain.js';
+import { extractHost, hostInDomain, policyDomain } from './domain.js';
 import { compilePathGlob, type PathGlob } from './glob.js';
 import { compactJson, getOwn, isPlainObject, type JsonObject, jsonEquals } from './json.js';
 import { isAbsolutePath, isUnder, normalizePath } from './paths.js';
@@ -175,15 +175,15 @@ function compileComparison(
     case 'not_in_domain': {
       const domains: string[] = [];
       for (const [index, domain] of list(value).entries()) {
-        const host = canonicalHost(domain);
-        if (host === undefined) {
+        const checked = policyDomain(domain);
+        if ('problem' in checked) {
           return problem(
             'invalid_domain',
-            `"${domain}" is not a domain name`,
+            checked.problem,
             Array.isArray(value) ? ['value', index] : ['value'],
           );
         }
-        domains.push(host);
+        domains.push(checked.domain);
       }
       const inDomain = (actual: unknown) => {
         const host = typeof actual === 'string' ? extractHost(actual) : undefined;

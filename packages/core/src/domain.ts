@@ -8,8 +8,13 @@
 
 /** The canonical host, or `undefined` when the text has none. */
 export function extractHost(text: string): string | undefined {
-  const schemeEnd = text.indexOf('://');
-  let rest = schemeEnd === -1 ? text : text.slice(schemeEnd + 3);
+  // A scheme then any run of `/` or `\\`: WHATWG parsers read `http:\\evil.com` as evil.com.
+  const scheme = /^\s*[a-z][a-z0-9+.-]*:[/\\]+/i.exec(text);
+  let rest = scheme !== null ? text.slice(scheme[0].length) : text;
+  if (scheme === null) {
+    const schemeEnd = rest.indexOf('://');
+    if (schemeEnd !== -1) rest = rest.slice(schemeEnd + 3);
+  }
   const authorityEnd = rest.search(/[/?#\\]/);
   if (authorityEnd !== -1) rest = rest.slice(0, authorityEnd);
   const at = rest.lastIndexOf('@');
@@ -19,6 +24,26 @@ export function extractHost(text: string): string | undefined {
     if (colon !== -1) rest = rest.slice(0, colon);
   }
   return canonicalHost(rest);
+}
+
+/**
+ * A policy's domain: a bare host name (`example.com`, `bücher.de`), canonical, or `undefined`
+ * with the reason it is not one. URLs and wildcards are refused: subdomains are always included.
+ */
+export function policyDomain(text: string): { domain: string } | { problem: string } {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(text) || /[/?#@\\]/.test(text)) {
+    return { problem: `"${text}" is a URL; write the domain alone, e.g. "example.com"` };
+  }
+  if (text.includes('*')) {
+    return {
+      problem: `"${text}" has a wildcard; write "${text.replace(/^[*.]+/, '')}": subdomains are included`,
+    };
+  }
+  if (!text.startsWith('[') && text.includes(':')) {
+    return { problem: `"${text}" has a port; write the domain alone` };
+  }
+  const domain = canonicalHost(text);
+  return domain === undefined ? { problem: `"${text}" is not a domain name` } : { domain };
 }
 
 /** Lower-cased, punycoded, without a trailing dot; `undefined` for text that is not a host. */

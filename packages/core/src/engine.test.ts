@@ -220,9 +220,18 @@ describe('parameters', () => {
     expect(
       ruleMatches(on, { resource: 't', parameters: { constructor: 'x', toString: 'y' } }),
     ).toBe(true);
-    const proto = JSON.parse('{"__proto__": "x"}') as Record<string, unknown>;
+  });
+
+  it('keeps a __proto__ key in the policy instead of dropping it and matching everything', () => {
+    const proto = JSON.parse('{"__proto__": "secret"}') as Record<string, unknown>;
+    const on = '{ parameters: { __proto__: "^secret$" } }';
+    expect(ruleMatches(on, { resource: 't', parameters: proto })).toBe(true);
+    expect(ruleMatches(on, { resource: 't', parameters: {} })).toBe(false);
+    expect(ruleMatches(on, { resource: 't', parameters: { other: 'secret' } })).toBe(false);
+    const condition = '{ conditions: [{ field: o, operator: eq, value: { __proto__: 1 } }] }';
+    expect(ruleMatches(condition, { resource: 't', parameters: { o: {} } })).toBe(false);
     expect(
-      ruleMatches('{ parameters: { __proto__: x } }', { resource: 't', parameters: proto }),
+      ruleMatches(condition, { resource: 't', parameters: { o: JSON.parse('{"__proto__": 1}') } }),
     ).toBe(true);
   });
 

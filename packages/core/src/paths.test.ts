@@ -16,6 +16,8 @@ describe('path normalisation', () => {
     ['./', '.'],
     ['\\srv\\data\\..\\etc', '/srv/etc'],
     ['C:\\Users\\me\\..\\you', 'C:/Users/you'],
+    ['C:/../Windows/System32', 'C:/Windows/System32'],
+    ['c:\\..\\..\\x', 'c:/x'],
   ])('%s becomes %s', (input, expected) => {
     expect(normalizePath(input)).toBe(expected);
   });

@@ -6,7 +6,10 @@
 
 /** `/srv/data/../etc//x/` becomes `/srv/etc/x`; a relative path stays relative. */
 export function normalizePath(path: string): string {
-  const unified = path.replaceAll('\\', '/');
+  let unified = path.replaceAll('\\', '/');
+  // A drive (`C:/`) is a root like `/`: `C:/../Windows` is `C:/Windows`, not `Windows`.
+  const drive = /^[A-Za-z]:\//.test(unified) ? unified.slice(0, 2) : '';
+  if (drive !== '') unified = unified.slice(2);
   const absolute = unified.startsWith('/');
   const segments: string[] = [];
   for (const segment of unified.split('/')) {
@@ -19,7 +22,7 @@ export function normalizePath(path: string): string {
     segments.push(segment);
   }
   const joined = segments.join('/');
-  if (absolute) return `/${joined}`;
+  if (absolute) return `${drive}/${joined}`;
   return joined === '' ? '.' : joined;
 }
 

@@ -173,6 +173,35 @@ describe('parsePolicy', () => {
     expect(issues[2]!.message).toContain('did you mean "agent_ids"?');
   });
 
+  it.each([
+    [
+      'ignore_case on exists',
+      '{ field: x, operator: exists, ignore_case: true }',
+      'key "ignore_case" is not allowed here: only text operators take ignore_case, not numbers, domains or exists',
+    ],
+    [
+      'a comparison mixed with any',
+      '{ any: [{ field: x, operator: exists }], field: y }',
+      'key "field" is not allowed here: a condition is either a comparison (field, operator, value) or exactly one of any, all, not',
+    ],
+    ['eq without a value', '{ field: x, operator: eq }', 'missing required key "value"'],
+    [
+      'a wildcard domain',
+      '{ field: u, operator: in_domain, value: "*.example.com" }',
+      '"*.example.com" has a wildcard; write "example.com": subdomains are included',
+    ],
+    [
+      'a URL as a domain',
+      '{ field: u, operator: not_in_domain, value: ["https://example.com"] }',
+      '"https://example.com" is a URL; write the domain alone, e.g. "example.com"',
+    ],
+  ])('explains %s plainly', (_what, condition, message) => {
+    const issues = issuesOf(
+      `${HEAD}  - id: a\n    match_on: { conditions: [${condition}] }\n    effect: { type: allow }\n`,
+    );
+    expect(issues.map((issue) => issue.message)).toContain(message);
+  });
+
   it('names an unknown key misspelt where a discriminator was expected', () => {
     const issues = issuesOf(
       `${HEAD}  - id: a\n    match_on: { conditions: [{ field: x, operatr: eq, value: 1 }] }\n    effect: { type: allow }\n`,

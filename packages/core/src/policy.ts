@@ -53,10 +53,18 @@ export function validatePolicy(value: unknown, options: ParseOptions = {}): Poli
 function validate(source: YamlSource, file: string | undefined): PolicyResult {
   const result = PolicySchema.safeParse(source.value);
   if (!result.success) {
-    const issues = convertZodIssues(result.error.issues, { source, file, keysAt, branchOf });
+    const issues = convertZodIssues(result.error.issues, {
+      source,
+      file,
+      keysAt,
+      branchOf,
+      whyNotHere,
+    });
     return { ok: false, issues: issues.length > 0 ? issues : [rootIssue(source, file)] };
   }
-  const document = result.data;
+  // The input itself, not zod's copy: copying through `record[key] = value` turns an own
+  // `__proto__` key into a prototype change and drops it, which would widen a rule silently.
+  const document = source.value as PolicyDocument;
   const { rules, problems } = compileRules(document, file);
   if (problems.length > 0) {
     return {
@@ -111,6 +119,15 @@ function keysAt(path: readonly (string | number)[]): readonly string[] {
   if (last === 'match_on') return KNOWN_KEYS.match_on;
   if (last === 'effect') return KNOWN_KEYS.effect;
   return KNOWN_KEYS.condition;
+}
+
+function whyNotHere(key: string): string | undefined {
+  if (key === 'ignore_case')
+    return ': only text operators take ignore_case, not numbers, domains or exists';
+  if (['field', 'operator', 'value', 'any', 'all', 'not'].includes(key)) {
+    return ': a condition is either a comparison (field, operator, value) or exactly one of any, all, not';
+  }
+  return undefined;
 }
 
 /** Which form a condition meant, by its keys: a comparison (0), `any` (1), `all` (2), `not` (3). */

@@ -3,6 +3,14 @@ export function suggest(input: string, known: readonly string[]): string | undef
   const lowered = input.toLowerCase();
   const sameCase = known.find((word) => word.toLowerCase() === lowered);
   if (sameCase !== undefined) return sameCase;
+  // A shortened or lengthened word (`agent` for `agent_id`, `resourcess`) is a likely slip too.
+  if (lowered.length >= 3) {
+    const affix = known.find((word) => {
+      const candidate = word.toLowerCase();
+      return candidate.startsWith(lowered) || lowered.startsWith(candidate);
+    });
+    if (affix !== undefined) return affix;
+  }
   let best: string | undefined;
   let bestDistance = Math.max(2, Math.floor(input.length / 3)) + 1;
   for (const word of known) {

@@ -119,7 +119,25 @@ tests:
     ]);
   });
 
+  it('keeps a __proto__ argument of a test case', () => {
+    const engine = engineFrom(
+      'name: p\nversion: "1"\nrules:\n  - id: proto\n    match_on: { parameters: { __proto__: x } }\n    effect: { type: allow }\n',
+    );
+    const suite = suiteFrom(
+      'tests:\n  - id: a\n    action: { resource: t, parameters: { __proto__: x } }\n    expect: allow\n',
+    );
+    expect(runTestSuite(engine, suite).results[0]).toMatchObject({
+      passed: true,
+      actual_rule: 'proto',
+    });
+  });
+
   it.each([
+    [
+      'a shortened key',
+      'tests:\n  - id: a\n    action: { resource: x, agent: y }\n    expect: deny\n',
+      't.test.yaml:3:28: error: tests[0].action.agent: unknown key "agent" (did you mean "agent_id"?)',
+    ],
     [
       'an unknown key',
       'tests:\n  - id: a\n    action: { resource: x }\n    expect: deny\n    rules: x\n',

@@ -56,8 +56,10 @@ export function parseTestSuite(text: string, options: { file?: string } = {}): T
   if (!parsed.ok) return parsed;
   const result = TestSuiteSchema.safeParse(parsed.source.value);
   if (result.success) {
-    const issues = duplicateIds(result.data, parsed.source, options.file);
-    return issues.length > 0 ? { ok: false, issues } : { ok: true, suite: result.data };
+    // The validated input rather than zod's copy, which would drop an own `__proto__` argument.
+    const suite = parsed.source.value as TestSuite;
+    const issues = duplicateIds(suite, parsed.source, options.file);
+    return issues.length > 0 ? { ok: false, issues } : { ok: true, suite };
   }
   const issues = convertZodIssues(result.error.issues, {
     source: parsed.source,

@@ -1,6 +1,6 @@
 /** What an agent is trying to do, as the engine sees it. */
 export interface Action {
-  /** `tool_call` for MCP `tools/call`; other kinds are opt-in (see docs/policy-format.md). Default `tool_call`. */
+  /** `tool_call` for MCP `tools/call` (the default); the proxy names other kinds of message. */
   readonly actionType?: string;
   /** The tool name (or resource URI, prompt name) being acted on. */
   readonly resource: string;

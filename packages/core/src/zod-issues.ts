@@ -20,6 +20,8 @@ export interface IssueContext {
    * its issues are the ones worth reporting. `undefined` reports the union's own message.
    */
   branchOf?(path: Path, value: unknown): number | undefined;
+  /** Why a known key cannot stand where it was written, as a clause starting with `: `. */
+  whyNotHere?(key: string): string | undefined;
 }
 
 export function convertZodIssues(
@@ -58,7 +60,10 @@ function collect(issue: z.core.$ZodIssue, base: Path, context: IssueContext, out
     case 'unrecognized_keys': {
       const known = context.keysAt(path);
       for (const key of issue.keys) {
-        push('unknown_key', `unknown key "${key}"${didYouMean(key, known)}`, [...path, key], true);
+        const message = known.includes(key)
+          ? `key "${key}" is not allowed here${context.whyNotHere?.(key) ?? ''}`
+          : `unknown key "${key}"${didYouMean(key, known)}`;
+        push('unknown_key', message, [...path, key], true);
       }
       return;
     }
@@ -118,6 +123,10 @@ function collect(issue: z.core.$ZodIssue, base: Path, context: IssueContext, out
             at,
           );
         }
+        return;
+      }
+      if (value === undefined) {
+        push('missing_key', `missing required key "${String(path.at(-1))}"`, path.slice(0, -1));
         return;
       }
       const branch = context.branchOf?.(path, value);

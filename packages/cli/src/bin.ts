@@ -1,4 +1,10 @@
 #!/usr/bin/env node
-import { main } from './index.js';
+import { main } from './main.js';
 
-main(process.argv.slice(2));
+// `kvlar schema | head -1` closes stdout early: that is the reader's choice, not our failure.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE') throw error;
+});
+
+// exitCode rather than exit(): pending writes to a pipe are flushed before Node exits.
+process.exitCode = await main(process.argv.slice(2));

@@ -6,6 +6,10 @@ export type KvlarErrorCode =
   | 'invalid_test_suite'
   | 'invalid_action'
   | 'extends_failed'
+  /** A command line or API call is malformed (the CLI exits 2). */
+  | 'usage'
+  /** Input the caller pointed at (a file, a JSON argument) is unusable (the CLI exits 1). */
+  | 'invalid_input'
   | 'internal';
 
 /**

@@ -39,6 +39,7 @@ export {
   policyJsonSchema,
   type RuleDocument,
 } from './schema.js';
+export { didYouMean, suggest } from './suggest.js';
 export {
   parseTestSuite,
   runTestCase,

@@ -25,6 +25,29 @@ describe('parsePolicy', () => {
     }
   });
 
+  it('reads unquoted numbers and booleans in text fields as written, as serde_yaml did', () => {
+    const result = parsePolicy(
+      `name: 2024\nversion: 1.0\nrules:\n  - id: 100\n    match_on: { resources: [8080, true], parameters: { port: 08080 } }\n    effect: { type: deny, reason: 404 }\n`,
+    );
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(result.policy).toMatchObject({ name: '2024', version: '1.0' });
+    expect(result.policy.rules[0]).toEqual({
+      id: '100',
+      match_on: { resources: ['8080', 'true'], parameters: { port: '08080' } },
+      effect: { type: 'deny', reason: '404' },
+    });
+  });
+
+  it('still refuses a number where a number is not text, and null where text belongs', () => {
+    expect(
+      issuesOf(
+        `${HEAD}  - id: a\n    match_on: { conditions: [{ field: x, operator: contains, value: 3 }] }\n    effect: { type: allow }\n`,
+      )[0],
+    ).toMatchObject({ code: 'wrong_type' });
+    expect(issuesOf('name: p\nversion: ~\nrules: []\n')[0]).toMatchObject({ code: 'wrong_type' });
+  });
+
   it('accepts a single extends name as well as a list', () => {
     const result = parsePolicy('name: p\nversion: "1"\nextends: default\nrules: []\n');
     expect(result.ok && result.policy.extends).toEqual(['default']);
@@ -39,11 +62,11 @@ describe('parsePolicy', () => {
       'p.yaml:5:17: error: rules[0].match_on.resource: unknown key "resource" (did you mean "resources"?)',
     ],
     [
-      'a number where a string belongs',
-      'name: p\nversion: 1.0\nrules: []\n',
+      'a list where a string belongs',
+      'name: p\nversion: [1]\nrules: []\n',
       'wrong_type',
       [2, 10],
-      'p.yaml:2:10: error: version: expected a string, found number 1',
+      'p.yaml:2:10: error: version: expected a string, found a list',
     ],
     [
       'a missing required key',
@@ -163,7 +186,7 @@ describe('parsePolicy', () => {
 
   it('reports every problem of a file, in order of position', () => {
     const issues = issuesOf(
-      `name: p\nversion: 2\nrules:\n  - id: a\n    match_on: { resource: [x], agent_id: [y] }\n    effect: { type: allow }\n`,
+      `name: p\nversion: [2]\nrules:\n  - id: a\n    match_on: { resource: [x], agent_id: [y] }\n    effect: { type: allow }\n`,
     );
     expect(issues.map((issue) => [issue.code, issue.line])).toEqual([
       ['wrong_type', 2],

@@ -7,7 +7,7 @@ import { type CompiledRule, compileRules } from './compile.js';
 import type { Issue } from './issues.js';
 import { isPlainObject } from './json.js';
 import { KNOWN_KEYS, type PolicyDocument, PolicySchema, type RuleDocument } from './schema.js';
-import { parseYaml, withFile, type YamlSource } from './yaml-source.js';
+import { parseYaml, type TextPath, withFile, type YamlSource } from './yaml-source.js';
 import { convertZodIssues } from './zod-issues.js';
 
 /** A validated policy file. Its `extends` are not resolved yet: see `resolvePolicy`. */
@@ -39,8 +39,28 @@ interface Internals {
 const internals = new WeakMap<Policy, Internals>();
 
 /** Parses and validates policy YAML (or JSON) text. */
+/** The policy's text fields, where an unquoted `1.0` or `100` is read as written (see TextPath). */
+const TEXT_PATHS: readonly TextPath[] = [
+  ['name'],
+  ['description'],
+  ['version'],
+  ['extends'],
+  ['extends', '*'],
+  ['rules', '*', 'id'],
+  ['rules', '*', 'description'],
+  ['rules', '*', 'effect', 'reason'],
+  ...['action_types', 'resources', 'agent_ids', 'servers'].map((key) => [
+    'rules',
+    '*',
+    'match_on',
+    key,
+    '*',
+  ]),
+  ['rules', '*', 'match_on', 'parameters', '*'],
+];
+
 export function parsePolicy(text: string, options: ParseOptions = {}): PolicyResult {
-  const parsed = parseYaml(text, options.file, 'policy');
+  const parsed = parseYaml(text, options.file, 'policy', TEXT_PATHS);
   if (!parsed.ok) return parsed;
   return validate(parsed.source, options.file);
 }

@@ -23,9 +23,10 @@ export function suggest(input: string, known: readonly string[]): string | undef
   return best;
 }
 
-export function didYouMean(input: string, known: readonly string[]): string {
+/** ` (did you mean "x"?)`, or nothing. */
+export function didYouMean(input: string, known: readonly string[], quote = '"'): string {
   const guess = suggest(input, known);
-  return guess === undefined ? '' : ` (did you mean "${guess}"?)`;
+  return guess === undefined ? '' : ` (did you mean ${quote}${guess}${quote}?)`;
 }
 
 /** Optimal string alignment distance: insertions, deletions, substitutions and transpositions. */

@@ -119,6 +119,17 @@ tests:
     ]);
   });
 
+  it('reads unquoted numbers in text fields as written', () => {
+    const suite = suiteFrom(
+      'tests:\n  - id: 1\n    action: { resource: 8080, agent_id: 7 }\n    expect: deny\n    rule: 404\n',
+    );
+    expect(suite.tests[0]).toMatchObject({
+      id: '1',
+      rule: '404',
+      action: { resource: '8080', agent_id: '7' },
+    });
+  });
+
   it('keeps a __proto__ argument of a test case', () => {
     const engine = engineFrom(
       'name: p\nversion: "1"\nrules:\n  - id: proto\n    match_on: { parameters: { __proto__: x } }\n    effect: { type: allow }\n',

@@ -41,7 +41,12 @@ export type TestCase = z.infer<typeof TestCaseSchema>;
 export type TestSuite = z.infer<typeof TestSuiteSchema>;
 
 export type TestSuiteResult =
-  | { readonly ok: true; readonly suite: TestSuite }
+  | {
+      readonly ok: true;
+      readonly suite: TestSuite;
+      /** Where a path inside the file was written (`['policy']`, `['tests', 2, 'id']`). */
+      locate(path: readonly (string | number)[]): { line: number; column: number } | undefined;
+    }
   | { readonly ok: false; readonly issues: readonly Issue[] };
 
 const KEYS = {
@@ -50,16 +55,23 @@ const KEYS = {
   action: Object.keys(TestActionSchema.shape),
 };
 
+const TEXT_PATHS = [
+  ['policy'],
+  ...['id', 'description', 'expect', 'rule', 'reason_contains'].map((key) => ['tests', '*', key]),
+  ...['resource', 'action_type', 'agent_id', 'server'].map((key) => ['tests', '*', 'action', key]),
+];
+
 /** Parses and validates a policy test file (`*.test.yaml`). Never throws. */
 export function parseTestSuite(text: string, options: { file?: string } = {}): TestSuiteResult {
-  const parsed = parseYaml(text, options.file, 'test file');
+  const parsed = parseYaml(text, options.file, 'test file', TEXT_PATHS);
   if (!parsed.ok) return parsed;
   const result = TestSuiteSchema.safeParse(parsed.source.value);
   if (result.success) {
     // The validated input rather than zod's copy, which would drop an own `__proto__` argument.
     const suite = parsed.source.value as TestSuite;
     const issues = duplicateIds(suite, parsed.source, options.file);
-    return issues.length > 0 ? { ok: false, issues } : { ok: true, suite };
+    if (issues.length > 0) return { ok: false, issues };
+    return { ok: true, suite, locate: (path) => parsed.source.locate(path) };
   }
   const issues = convertZodIssues(result.error.issues, {
     source: parsed.source,

@@ -13,6 +13,7 @@ import {
   parseAllDocuments,
 } from 'yaml';
 import type { Issue } from './issues.js';
+import { isPlainObject } from './json.js';
 
 export interface Position {
   readonly line: number;
@@ -31,7 +32,19 @@ export type YamlResult =
 
 const MAX_ALIASES = 100;
 
-export function parseYaml(text: string, file: string | undefined, what: string): YamlResult {
+/**
+ * Where a document holds text. `*` stands for any key or index. A plain (unquoted) number or
+ * boolean written there is read as the text written (`version: 1.0` is "1.0", `id: 100` is
+ * "100"), as serde_yaml did for the Rust Kvlar's string fields.
+ */
+export type TextPath = readonly string[];
+
+export function parseYaml(
+  text: string,
+  file: string | undefined,
+  what: string,
+  textPaths: readonly TextPath[] = [],
+): YamlResult {
   const lineCounter = new LineCounter();
   const at = (offset: number): Position => {
     const { line, col } = lineCounter.linePos(offset);
@@ -88,6 +101,7 @@ export function parseYaml(text: string, file: string | undefined, what: string):
   }
 
   const root = document.contents as Node;
+  if (textPaths.length > 0) value = plainScalarsAsText(root, value, [], textPaths);
   return {
     ok: true,
     source: {
@@ -126,4 +140,46 @@ export function withFile(file: string | undefined): { file?: string } {
 
 function firstLine(message: string): string {
   return message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+}
+
+function plainScalarsAsText(
+  node: unknown,
+  value: unknown,
+  path: string[],
+  textPaths: readonly TextPath[],
+): unknown {
+  if (isScalar(node)) {
+    const plain =
+      node.type === 'PLAIN' && (typeof value === 'number' || typeof value === 'boolean');
+    return plain && textPaths.some((pattern) => pathMatches(pattern, path))
+      ? (node.source ?? String(value))
+      : value;
+  }
+  if (isMap(node) && isPlainObject(value)) {
+    for (const pair of node.items) {
+      if (!isScalar(pair.key)) continue;
+      const key = String(pair.key.value);
+      if (!Object.hasOwn(value, key)) continue;
+      const child = plainScalarsAsText(pair.value, value[key], [...path, key], textPaths);
+      if (child !== value[key])
+        Object.defineProperty(value, key, {
+          value: child,
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
+    }
+  } else if (isSeq(node) && Array.isArray(value)) {
+    node.items.forEach((item, index) => {
+      value[index] = plainScalarsAsText(item, value[index], [...path, String(index)], textPaths);
+    });
+  }
+  return value;
+}
+
+function pathMatches(pattern: TextPath, path: readonly string[]): boolean {
+  return (
+    pattern.length === path.length &&
+    pattern.every((part, index) => part === '*' || part === path[index])
+  );
 }

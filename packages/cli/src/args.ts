@@ -1,0 +1,72 @@
+/**
+ * citty parses leniently (an unknown flag becomes one more value, a missing value an empty
+ * string). A typo must not silently change what a command does, so every command line is first
+ * checked here, strictly, and any problem is a usage error (exit 2).
+ */
+import { parseArgs } from 'node:util';
+import { didYouMean } from '@kvlar/core';
+import type { ArgsDef } from 'citty';
+import { CliError } from './errors.js';
+
+type OptionConfig = { type: 'string' | 'boolean'; short?: string };
+
+export function checkArgs(rawArgs: readonly string[], defs: ArgsDef, command: string): void {
+  const fail = (message: string): never => {
+    throw new CliError('usage', message, { command });
+  };
+  const options: Record<string, OptionConfig> = {};
+  const longNames: string[] = [];
+  for (const [name, def] of Object.entries(defs)) {
+    const type = def.type === 'boolean' ? 'boolean' : 'string';
+    const aliases = 'alias' in def ? [def.alias ?? []].flat() : [];
+    const short = aliases.find((alias) => alias.length === 1);
+    options[name] = short === undefined ? { type } : { type, short };
+    longNames.push(`--${name}`);
+  }
+
+  const { tokens } = parseArgs({
+    args: [...rawArgs],
+    options,
+    strict: false,
+    allowPositionals: true,
+    tokens: true,
+  });
+  const given = new Map<string, string | boolean>();
+  for (const token of tokens) {
+    if (token.kind === 'option-terminator') continue;
+    if (token.kind === 'positional') {
+      fail(`unexpected argument '${token.value}' (${command} takes flags only)`);
+      continue;
+    }
+    if (!Object.hasOwn(options, token.name)) {
+      fail(`unknown flag '${token.rawName}'${didYouMean(token.rawName, longNames, "'")}`);
+    }
+    const type = options[token.name]!.type;
+    if (type === 'boolean') {
+      if (token.value !== undefined) fail(`flag '${token.rawName}' takes no value`);
+      given.set(token.name, true);
+      continue;
+    }
+    // A value that looks like a flag is almost always a forgotten value: `-p --json`.
+    if (token.value === undefined || (!token.inlineValue && token.value.startsWith('-'))) {
+      fail(`flag '${token.rawName}' needs a value`);
+    }
+    given.set(token.name, token.value ?? '');
+  }
+
+  for (const [name, def] of Object.entries(defs)) {
+    if (def.type === 'boolean' || def.type === 'positional') continue;
+    const value = given.get(name);
+    if (def.required === true && value === undefined) fail(`missing required flag '--${name}'`);
+    if (value === '') fail(`flag '--${name}' must not be empty`);
+  }
+}
+
+/** `--help` / `-h` anywhere before a `--`. */
+export function wantsHelp(rawArgs: readonly string[]): boolean {
+  for (const arg of rawArgs) {
+    if (arg === '--') return false;
+    if (arg === '--help' || arg === '-h') return true;
+  }
+  return false;
+}

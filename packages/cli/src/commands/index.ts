@@ -1,0 +1,31 @@
+/** The command table. Loaded lazily: `kvlar validate` does not load the test runner. */
+import { type ArgsDef, type CommandDef, defineCommand } from 'citty';
+
+/** A command with its argument types erased: citty's CommandDef is invariant in them. */
+export type AnyCommand = CommandDef<ArgsDef>;
+
+function erase<T extends ArgsDef>(command: CommandDef<T>): AnyCommand {
+  return command as unknown as AnyCommand;
+}
+
+export const commands: Record<string, () => Promise<AnyCommand>> = {
+  validate: () => import('./validate.js').then((module) => erase(module.validateCommand)),
+  evaluate: () => import('./evaluate.js').then((module) => erase(module.evaluateCommand)),
+  inspect: () => import('./inspect.js').then((module) => erase(module.inspectCommand)),
+  test: () => import('./test.js').then((module) => erase(module.testCommand)),
+  schema: () => import('./schema.js').then((module) => erase(module.schemaCommand)),
+  version: () => import('./version.js').then((module) => erase(module.versionCommand)),
+};
+
+export const rootCommand: AnyCommand = erase(
+  defineCommand({
+    meta: {
+      name: 'kvlar',
+      description: 'Policy engine and MCP proxy for AI agent tool calls',
+    },
+    args: {
+      version: { type: 'boolean', alias: 'V', description: 'Print the version and exit' },
+    },
+    subCommands: commands,
+  }),
+);

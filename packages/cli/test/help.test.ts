@@ -1,0 +1,133 @@
+import { describe, expect, it } from 'vitest';
+import { kvlar, tempDir } from './helpers.js';
+
+async function help(args: readonly string[]): Promise<string> {
+  const result = await kvlar([...args, '--help'], { cwd: await tempDir() });
+  expect(result.code).toBe(0);
+  expect(result.stderr).toBe('');
+  // Piped output gets no colours.
+  expect(result.stdout).not.toContain('\u001b[');
+  return result.stdout;
+}
+
+describe('--help', () => {
+  it('lists the commands', async () => {
+    expect(await help([])).toMatchInlineSnapshot(`
+      "kvlar — Policy engine and MCP proxy for AI agent tool calls
+
+      Usage: kvlar <command> [options]
+
+      Commands:
+        validate    Check a policy file (with what it extends), or every policy in a directory
+        evaluate    Show the decision a policy makes for one action
+        inspect     List a policy's rules, with what it extends, in evaluation order
+        test        Run policy test files (*.test.yaml)
+        schema      Print the JSON Schema of the policy format
+        version     Print the version of kvlar
+
+      Options:
+        -V, --version    Print the version and exit
+        -h, --help       Show this help
+
+      Run 'kvlar <command> --help' for the options of a command.
+      "
+    `);
+  });
+
+  it('describes kvlar validate', async () => {
+    expect(await help(['validate'])).toMatchInlineSnapshot(`
+      "kvlar validate — Check a policy file (with what it extends), or every policy in a directory
+
+      Usage: kvlar validate --policy <file|dir> [options]
+
+      Options:
+        -p, --policy <file|dir>    A policy file, or a directory of *.yaml / *.yml policies (required)
+            --json                 Print the result as JSON on stdout
+        -h, --help                 Show this help
+      "
+    `);
+  });
+
+  it('describes kvlar evaluate', async () => {
+    expect(await help(['evaluate'])).toMatchInlineSnapshot(`
+      "kvlar evaluate — Show the decision a policy makes for one action
+
+      Usage: kvlar evaluate --policy <file> --resource <tool> [options]
+
+      Options:
+        -p, --policy <file>         The policy file (required)
+            --resource <tool>       The tool name (resource) being called (required)
+            --action-type <type>    The action type (default: tool_call)
+            --agent-id <id>         The agent making the call (default: cli-test)
+            --args <json>           The tool's arguments, as a JSON object
+            --server <name>         The MCP server's name
+            --json                  Print the decision as JSON on stdout
+            --explain               Also show each rule considered and its checks
+        -h, --help                  Show this help
+      "
+    `);
+  });
+
+  it('describes kvlar inspect', async () => {
+    expect(await help(['inspect'])).toMatchInlineSnapshot(`
+      "kvlar inspect — List a policy's rules, with what it extends, in evaluation order
+
+      Usage: kvlar inspect --policy <file> [options]
+
+      Options:
+        -p, --policy <file>    The policy file (required)
+            --json             Print the policy as JSON on stdout
+        -h, --help             Show this help
+      "
+    `);
+  });
+
+  it('describes kvlar test', async () => {
+    expect(await help(['test'])).toMatchInlineSnapshot(`
+      "kvlar test — Run policy test files (*.test.yaml)
+
+      Usage: kvlar test --file <file|dir> [options]
+
+      Options:
+        -f, --file <file|dir>    A test file, or a directory to search (recursively) for *.test.yaml files (required)
+        -p, --policy <file>      The policy to test, instead of each test file's \`policy:\`
+            --json               Print the results as JSON on stdout
+        -v, --verbose            Also list the tests that pass
+        -h, --help               Show this help
+      "
+    `);
+  });
+
+  it('describes kvlar schema', async () => {
+    expect(await help(['schema'])).toMatchInlineSnapshot(`
+      "kvlar schema — Print the JSON Schema of the policy format
+
+      Usage: kvlar schema [options]
+
+      Options:
+        -o, --output <file>    Write the schema to this file instead of stdout
+        -h, --help             Show this help
+      "
+    `);
+  });
+
+  it('describes kvlar version', async () => {
+    expect(await help(['version'])).toMatchInlineSnapshot(`
+      "kvlar version — Print the version of kvlar
+
+      Usage: kvlar version [options]
+
+      Options:
+            --json    Print {"version": …} as JSON
+        -h, --help    Show this help
+      "
+    `);
+  });
+
+  it('answers -h like --help, even after other flags', async () => {
+    const dir = await tempDir();
+    const short = await kvlar(['evaluate', '-p', 'missing.yaml', '-h'], { cwd: dir });
+    expect(short.code).toBe(0);
+    expect(short.stdout).toBe(await help(['evaluate']));
+  });
+});

@@ -2,11 +2,11 @@
  * A validated policy document compiled once: name patterns parsed, regexes and globs built,
  * conditions turned into closures. Evaluation then allocates little and never compiles.
  */
-import { type CompiledCondition, compileCondition } from './conditions.js';
+import { type CompiledCondition, compileCondition, regexCompiler } from './conditions.js';
 import type { Issue } from './issues.js';
 import { compactJson, hasOwn, type JsonObject } from './json.js';
 import { compileNamePattern, type NamePattern } from './name-pattern.js';
-import { type CompiledRegex, compileRegex } from './regex.js';
+import type { CompiledRegex } from './regex.js';
 import type { EffectDocument, PolicyDocument, RuleDocument } from './schema.js';
 import type { DecisionType } from './types.js';
 
@@ -34,6 +34,7 @@ export function compileRules(
   const problems: Problem[] = [];
   const rules: CompiledRule[] = [];
   const firstIndexOfId = new Map<string, number>();
+  const regexes = regexCompiler();
 
   document.rules.forEach((rule, index) => {
     const base = ['rules', index] as const;
@@ -67,7 +68,7 @@ export function compileRules(
 
     const parameters: (readonly [string, CompiledRegex])[] = [];
     for (const [key, source] of Object.entries(rule.match_on.parameters ?? {})) {
-      const result = compileRegex(source);
+      const result = regexes(source, false);
       if (result.ok) parameters.push([key, result.regex]);
       else
         problems.push({
@@ -79,7 +80,11 @@ export function compileRules(
 
     const conditions: CompiledCondition[] = [];
     (rule.match_on.conditions ?? []).forEach((condition, position) => {
-      const result = compileCondition(condition, [...base, 'match_on', 'conditions', position]);
+      const result = compileCondition(
+        condition,
+        [...base, 'match_on', 'conditions', position],
+        regexes,
+      );
       if (result.ok) conditions.push(result.condition);
       else problems.push(...result.problems);
     });
@@ -127,18 +132,26 @@ export function namesMatch(
 
 function anyMatches(patterns: readonly NamePattern[] | undefined, value: string): boolean {
   if (patterns === undefined) return true;
-  for (const pattern of patterns) if (pattern.test(value)) return true;
+  for (let i = 0; i < patterns.length; i++) if (patterns[i]!.test(value)) return true;
   return false;
 }
 
 /** Whether the rule's `parameters` regexes and `conditions` hold for these arguments. */
 export function argumentsMatch(rule: CompiledRule, parameters: JsonObject): boolean {
-  for (const [key, regex] of rule.parameters) {
-    if (!hasOwn(parameters, key)) return false;
-    const value = parameters[key];
-    if (value === undefined) return false;
-    if (!regex.test(typeof value === 'string' ? value : compactJson(value))) return false;
-  }
   for (const condition of rule.conditions) if (!condition.holds(parameters)) return false;
+  for (const [key, regex] of rule.parameters) {
+    if (!parameterMatches(parameters, key, regex)) return false;
+  }
   return true;
+}
+
+/** One `parameters` entry: the argument is present and its text matches the regex. */
+export function parameterMatches(
+  parameters: JsonObject,
+  key: string,
+  regex: CompiledRegex,
+): boolean {
+  const value = hasOwn(parameters, key) ? parameters[key] : undefined;
+  if (value === undefined) return false;
+  return regex.test(typeof value === 'string' ? value : compactJson(value));
 }

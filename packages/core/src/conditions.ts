@@ -8,7 +8,7 @@ import { extractHost, hostInDomain, policyDomain } from './domain.js';
 import { compilePathGlob, type PathGlob } from './glob.js';
 import { compactJson, getOwn, isPlainObject, type JsonObject, jsonEquals } from './json.js';
 import { isAbsolutePath, isUnder, normalizePath } from './paths.js';
-import { compileRegex } from './regex.js';
+import { compileRegex, type RegexResult } from './regex.js';
 import type { ComparisonDocument, ConditionDocument } from './schema.js';
 
 export interface CompiledCondition {
@@ -32,22 +32,46 @@ type Compiled =
  * nested objects splitting at each dot, as the Rust engine did. `undefined` means absent.
  */
 export function resolveField(parameters: JsonObject, field: string): unknown {
-  const direct = getOwn(parameters, field);
-  if (direct !== undefined) return direct;
+  return fieldResolver(field)(parameters);
+}
+
+/** `resolveField` for one field, with the dotted path split once. */
+export function fieldResolver(field: string): (parameters: JsonObject) => unknown {
   const parts = field.split('.');
-  if (parts.length < 2) return undefined;
-  let current: unknown = parameters;
-  for (const part of parts) {
-    if (!isPlainObject(current)) return undefined;
-    current = getOwn(current, part);
-    if (current === undefined) return undefined;
-  }
-  return current;
+  if (parts.length < 2) return (parameters) => getOwn(parameters, field);
+  return (parameters) => {
+    const direct = getOwn(parameters, field);
+    if (direct !== undefined) return direct;
+    let current: unknown = parameters;
+    for (const part of parts) {
+      if (!isPlainObject(current)) return undefined;
+      current = getOwn(current, part);
+      if (current === undefined) return undefined;
+    }
+    return current;
+  };
+}
+
+/** Compiles a regex, sharing one compiled copy per (source, case) within a policy. */
+export type RegexCompiler = (source: string, ignoreCase: boolean) => RegexResult;
+
+export function regexCompiler(): RegexCompiler {
+  const compiled = new Map<string, RegexResult>();
+  return (source, ignoreCase) => {
+    const key = `${ignoreCase ? 'i' : '-'}${source}`;
+    let result = compiled.get(key);
+    if (result === undefined) {
+      result = compileRegex(source, { ignoreCase });
+      compiled.set(key, result);
+    }
+    return result;
+  };
 }
 
 export function compileCondition(
   document: ConditionDocument,
   path: readonly (string | number)[],
+  regexes: RegexCompiler = regexCompiler(),
 ): Compiled {
   if ('any' in document || 'all' in document) {
     const key = 'any' in document ? 'any' : 'all';
@@ -56,7 +80,7 @@ export function compileCondition(
     const children: CompiledCondition[] = [];
     const problems: ConditionProblem[] = [];
     list.forEach((child, index) => {
-      const compiled = compileCondition(child, [...path, key, index]);
+      const compiled = compileCondition(child, [...path, key, index], regexes);
       if (compiled.ok) children.push(compiled.condition);
       else problems.push(...compiled.problems);
     });
@@ -74,7 +98,7 @@ export function compileCondition(
     };
   }
   if ('not' in document) {
-    const inner = compileCondition(document.not, [...path, 'not']);
+    const inner = compileCondition(document.not, [...path, 'not'], regexes);
     if (!inner.ok) return inner;
     return {
       ok: true,
@@ -84,12 +108,13 @@ export function compileCondition(
       },
     };
   }
-  return compileComparison(document, path);
+  return compileComparison(document, path, regexes);
 }
 
 function compileComparison(
   document: ComparisonDocument,
   path: readonly (string | number)[],
+  regexes: RegexCompiler,
 ): Compiled {
   const { field, operator } = document;
   const ignoreCase = document.ignore_case === true;
@@ -134,7 +159,7 @@ function compileComparison(
       break;
     }
     case 'matches': {
-      const compiled = compileRegex(value as string, { ignoreCase });
+      const compiled = regexes(value as string, ignoreCase);
       if (!compiled.ok) return problem('invalid_regex', compiled.message);
       test = (actual) => compiled.regex.test(typeof actual === 'string' ? actual : '');
       break;
@@ -231,8 +256,9 @@ function compileComparison(
     }
   }
 
+  const resolve = fieldResolver(field);
   const holds = (parameters: JsonObject) => {
-    const actual = resolveField(parameters, field);
+    const actual = resolve(parameters);
     return actual === undefined ? missing : test(actual);
   };
   const shown = value === undefined ? '' : ` ${compactJson(value)}`;
@@ -241,7 +267,7 @@ function compileComparison(
     condition: {
       holds,
       describe: (parameters) => {
-        const actual = resolveField(parameters, field);
+        const actual = resolve(parameters);
         const found = actual === undefined ? 'absent' : compactJson(actual);
         return `${field} ${operator}${shown}${ignoreCase ? ' (ignoring case)' : ''}: ${holds(parameters)} (${field} is ${found})`;
       },

@@ -6,10 +6,10 @@
  * rules whose names match is memoised per distinct tuple in a bounded map: a server exposes a
  * handful of tools, and each call then only checks the arguments of the rules naming its tool.
  */
-import { argumentsMatch, type CompiledRule, namesMatch } from './compile.js';
+import { argumentsMatch, type CompiledRule, namesMatch, parameterMatches } from './compile.js';
 import { KvlarError } from './errors.js';
 import { formatIssue } from './issues.js';
-import { isPlainObject, type JsonObject } from './json.js';
+import { compactJson, isPlainObject, type JsonObject } from './json.js';
 import { compiledRulesOf, type Policy, validatePolicy } from './policy.js';
 import { type ResolvedPolicy, resolvePolicy } from './resolve.js';
 import {
@@ -53,9 +53,23 @@ export interface EngineOptions {
 interface Entry {
   readonly rule: CompiledRule;
   readonly decision: Decision;
+  /** The rule's argument checks, conditions first (cheaper), each with its shared slot. */
+  readonly checks: readonly Check[];
+}
+
+interface Check {
+  readonly slot: number;
+  run(parameters: JsonObject): boolean;
 }
 
 const MAX_CACHED_NAME_LENGTH = 512;
+const NO_SERVER = Symbol('no server');
+type Memo = Map<string, Map<string, Map<string, Map<string | symbol, readonly Entry[]>>>>;
+
+function setIn<K, V>(map: Map<K, V>, key: K, value: V): V {
+  map.set(key, value);
+  return value;
+}
 
 /**
  * Builds an engine from resolved policies (see `resolvePolicy`), or from policies without
@@ -66,15 +80,46 @@ export function createEngine(
   options: EngineOptions = {},
 ): Engine {
   const resolved = policies.map(toResolved);
+  // The same check written in several rules (one regex on `command` for bash and for sh) gets one
+  // slot, and each call runs it at most once.
+  const slots = new Map<string, number>();
+  const slotOf = (key: string) => slots.get(key) ?? setIn(slots, key, slots.size);
+  const entryOf = (rule: CompiledRule): Entry => {
+    const documents = rule.document.match_on.conditions ?? [];
+    const checks: Check[] = rule.conditions.map((condition, index) => ({
+      slot: slotOf(`c${compactJson(documents[index])}`),
+      run: (parameters) => condition.holds(parameters),
+    }));
+    for (const [key, regex] of rule.parameters) {
+      checks.push({
+        slot: slotOf(`p${JSON.stringify(key)}${regex.source}`),
+        run: (parameters) => parameterMatches(parameters, key, regex),
+      });
+    }
+    return { rule, decision: decisionOf(rule), checks };
+  };
   const entries: Entry[] = [];
   for (const policy of resolved) {
-    for (const rule of policy.rules) entries.push({ rule, decision: decisionOf(rule) });
+    for (const rule of policy.rules) entries.push(entryOf(rule));
     // v0.4: a policy with rules and `default_outcome: allow` allows what its rules did not match.
     if (policy.defaultOutcome === 'allow' && policy.rules.length > 0) {
-      const rule = defaultAllowRule(policy);
-      entries.push({ rule, decision: decisionOf(rule) });
+      entries.push(entryOf(defaultAllowRule(policy)));
     }
   }
+  // Per-call results of each slot: `stamp` for true, `-stamp` for false, anything else unknown.
+  const results = new Int32Array(slots.size);
+  let stamp = 0;
+  const argumentsHold = (entry: Entry, parameters: JsonObject): boolean => {
+    for (const check of entry.checks) {
+      const known = results[check.slot]!;
+      if (known === stamp) continue;
+      if (known === -stamp) return false;
+      const holds = check.run(parameters);
+      results[check.slot] = holds ? stamp : -stamp;
+      if (!holds) return false;
+    }
+    return true;
+  };
 
   // Rules naming their tools exactly are indexed by name; only the others are tried on every tool.
   const byTool = new Map<string, number[]>();
@@ -91,39 +136,53 @@ export function createEngine(
       else list.push(index);
     }
   });
-  const rulesFor = (resource: string): readonly number[] => {
-    const named = byTool.get(resource);
-    return named === undefined ? anyTool : mergeSorted(named, anyTool);
-  };
 
   const cacheSize = options.cacheSize ?? 4096;
-  const cache = new Map<string, readonly Entry[]>();
+  // Nested maps keyed by each name: a lookup builds no key string. Cleared whole when full.
+  const cache: Memo = new Map();
+  let cached = 0;
   const candidates = (
     actionType: string,
     resource: string,
     agentId: string,
     server: string | undefined,
-  ) => {
+  ): readonly Entry[] => {
+    const byResource = cache.get(actionType);
+    const byAgent = byResource?.get(resource);
+    const byServer = byAgent?.get(agentId);
+    const hit = byServer?.get(server ?? NO_SERVER);
+    if (hit !== undefined) return hit;
+
+    const matching: Entry[] = [];
+    // The rules naming this tool exactly and the rules with patterns, merged in rule order.
+    const named = byTool.get(resource) ?? NONE;
+    let a = 0;
+    let b = 0;
+    while (a < named.length || b < anyTool.length) {
+      const index =
+        b >= anyTool.length || (a < named.length && named[a]! < anyTool[b]!)
+          ? named[a++]!
+          : anyTool[b++]!;
+      const entry = entries[index]!;
+      if (!namesMatch(entry.rule, actionType, resource, agentId, server)) continue;
+      matching.push(entry);
+      // A rule with no argument checks always decides: nothing after it is reachable.
+      if (entry.checks.length === 0) break;
+    }
     const cacheable =
       cacheSize > 0 &&
       actionType.length + resource.length + agentId.length + (server?.length ?? 0) <=
         MAX_CACHED_NAME_LENGTH;
-    // Length prefixes keep ("a", "b c") and ("a b", "c") apart whatever the names contain.
-    const key = cacheable
-      ? `${actionType.length}:${actionType}${resource.length}:${resource}${agentId.length}:${agentId}${server === undefined ? '-' : `${server.length}:${server}`}`
-      : '';
     if (cacheable) {
-      const hit = cache.get(key);
-      if (hit !== undefined) return hit;
-    }
-    const matching: Entry[] = [];
-    for (const index of rulesFor(resource)) {
-      const entry = entries[index]!;
-      if (namesMatch(entry.rule, actionType, resource, agentId, server)) matching.push(entry);
-    }
-    if (cacheable) {
-      if (cache.size >= cacheSize) cache.delete(cache.keys().next().value as string);
-      cache.set(key, matching);
+      if (cached >= cacheSize) {
+        cache.clear();
+        cached = 0;
+      }
+      const level1 = cache.get(actionType) ?? setIn(cache, actionType, new Map());
+      const level2 = level1.get(resource) ?? setIn(level1, resource, new Map());
+      const level3 = level2.get(agentId) ?? setIn(level2, agentId, new Map());
+      level3.set(server ?? NO_SERVER, matching);
+      cached++;
     }
     return matching;
   };
@@ -135,8 +194,13 @@ export function createEngine(
       const input = normalizeAction(action);
       if (typeof input === 'string') return invalidAction(input);
       const { actionType, resource, agentId, server, parameters } = input;
+      if (stamp === 0x3fffffff) {
+        results.fill(0);
+        stamp = 0;
+      }
+      stamp++;
       for (const entry of candidates(actionType, resource, agentId, server)) {
-        if (argumentsMatch(entry.rule, parameters)) return entry.decision;
+        if (argumentsHold(entry, parameters)) return entry.decision;
       }
       return DEFAULT_DENY;
     },
@@ -154,17 +218,7 @@ export function createEngine(
   };
 }
 
-/** Two ascending index lists as one, in rule order. */
-function mergeSorted(a: readonly number[], b: readonly number[]): number[] {
-  const out: number[] = [];
-  let i = 0;
-  let j = 0;
-  while (i < a.length || j < b.length) {
-    if (j >= b.length || (i < a.length && a[i]! < b[j]!)) out.push(a[i++]!);
-    else out.push(b[j++]!);
-  }
-  return out;
-}
+const NONE: readonly number[] = [];
 
 const DEFAULT_DENY: Decision = Object.freeze({
   type: 'deny',

@@ -99,3 +99,12 @@ describe('name patterns', () => {
     expect(matches('*a*a*a*a*a*a*a*', hostile)).toBe(true);
   });
 });
+
+describe('name patterns beyond the Basic Multilingual Plane', () => {
+  it('keeps surrogate pairs whole in the literal prefix and suffix checks', () => {
+    expect(matches('?x😀', 'ax😀')).toBe(true);
+    expect(matches('?x😀', 'ax😁')).toBe(false);
+    expect(matches('😀[ab]', '😀a')).toBe(true);
+    expect(matches('😀[ab]', '😁a')).toBe(false);
+  });
+});

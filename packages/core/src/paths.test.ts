@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { isAbsolutePath, isUnder, normalizePath } from './paths.js';
+import { isAbsolutePath, isUnder, normalizeFully, normalizePath } from './paths.js';
 
 describe('path normalisation', () => {
   it.each([
@@ -42,5 +43,17 @@ describe('path normalisation', () => {
     expect(isAbsolutePath('c:\\data')).toBe(true);
     expect(isAbsolutePath('data')).toBe(false);
     expect(isAbsolutePath('~/data')).toBe(false);
+  });
+
+  it('takes its shortcut only for paths that are already normal', () => {
+    const part = fc.constantFrom('a', 'b', '.', '..', '', '\\', 'C:', 'x.y', '...');
+    const path = fc.array(part, { maxLength: 6 }).map((parts) => parts.join('/'));
+    fc.assert(
+      fc.property(path, (input) => {
+        expect(normalizePath(input)).toBe(normalizeFully(input));
+        expect(normalizePath(normalizePath(input))).toBe(normalizePath(input));
+      }),
+      { seed: 11, numRuns: 5000 },
+    );
   });
 });

@@ -5,7 +5,24 @@
  */
 
 /** `/srv/data/../etc//x/` becomes `/srv/etc/x`; a relative path stays relative. */
+/** `.`/`..` segments, doubled or trailing slashes, backslashes, a drive: what normalising changes. */
+const NEEDS_WORK = /\\|\/\/|(^|\/)\.\.?(\/|$)|.\/$|^[A-Za-z]:/;
+
+let lastPath = '';
+let lastNormalized = '.';
+
 export function normalizePath(path: string): string {
+  // Several conditions usually test one path in a row: keep the last answer.
+  if (path === lastPath) return lastNormalized;
+  // Most paths are already normal; the common case costs one linear regex test.
+  const normalized = path !== '' && !NEEDS_WORK.test(path) ? path : normalizeFully(path);
+  lastPath = path;
+  lastNormalized = normalized;
+  return normalized;
+}
+
+/** The normalisation itself, for any path (exported for the test that checks the shortcut). */
+export function normalizeFully(path: string): string {
   let unified = path.replaceAll('\\', '/');
   // A drive (`C:/`) is a root like `/`: `C:/../Windows` is `C:/Windows`, not `Windows`.
   const drive = /^[A-Za-z]:\//.test(unified) ? unified.slice(0, 2) : '';

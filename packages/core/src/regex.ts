@@ -8,6 +8,7 @@
  * see docs/policy-format.md.
  */
 import { RE2JS } from 're2js';
+import { exactLiteral, mayMatch, requiredLiteral, testExact } from './regex-prefilter.js';
 
 export interface CompiledRegex {
   readonly source: string;
@@ -41,11 +42,25 @@ const INSIDE_CLASS: Readonly<Record<string, string>> = {
 const UNICODE_OFF = /\(\?[a-zA-Z]*-[a-zA-Z]*u/;
 const FLAG_GROUP = /\(\?([a-zA-Z]*)-([a-zA-Z]*)([:)])/g;
 
-export function compileRegex(source: string, options?: { ignoreCase?: boolean }): RegexResult {
+export function compileRegex(
+  source: string,
+  options?: {
+    ignoreCase?: boolean;
+    /** For tests: run every search on re2js, without the literal shortcuts. */
+    prefilter?: boolean;
+  },
+): RegexResult {
   const translated = UNICODE_OFF.test(source) ? withoutUnicodeFlag(source) : unicodeClasses(source);
   try {
     const compiled = RE2JS.compile(options?.ignoreCase ? `(?i)${translated}` : translated);
-    return { ok: true, regex: { source, test: (text) => compiled.test(text) } };
+    const fast = options?.prefilter !== false;
+    const exact = fast && !options?.ignoreCase ? exactLiteral(source) : undefined;
+    const literal = fast ? requiredLiteral(source, options?.ignoreCase) : undefined;
+    let test: (text: string) => boolean;
+    if (exact !== undefined) test = (text) => testExact(exact, text);
+    else if (literal !== undefined) test = (text) => mayMatch(literal, text) && compiled.test(text);
+    else test = (text) => compiled.test(text);
+    return { ok: true, regex: { source, test } };
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     return {

@@ -134,6 +134,33 @@ function literalShape(
 }
 
 function nfa(tokens: readonly WildcardToken[], excluded: number): (value: string) => boolean {
+  const run = nfaRun(tokens, excluded);
+  // Literal text before the first and after the last wildcard must be there: most names fail
+  // these cheap tests, and only the rest pay for the NFA.
+  const leading = literalText(tokens);
+  // Reversed code points, so a surrogate pair stays whole.
+  const trailing = Array.from(literalText([...tokens].reverse()))
+    .reverse()
+    .join('');
+  const fixed = tokens.some((token) => token.kind === 'star') ? undefined : tokens.length;
+  return (value) => {
+    if (fixed !== undefined && (value.length < fixed || value.length > 2 * fixed)) return false;
+    if (!value.startsWith(leading) || !value.endsWith(trailing)) return false;
+    return run(value);
+  };
+}
+
+/** The literal characters at the start of `tokens`, up to the first wildcard. */
+function literalText(tokens: readonly WildcardToken[]): string {
+  let text = '';
+  for (const token of tokens) {
+    if (token.kind !== 'literal') break;
+    text += String.fromCodePoint(token.codePoint);
+  }
+  return text;
+}
+
+function nfaRun(tokens: readonly WildcardToken[], excluded: number): (value: string) => boolean {
   const accept = tokens.length;
   // Two state sets reused across calls: matching is synchronous and never re-entered.
   const first = new Uint8Array(accept + 1);

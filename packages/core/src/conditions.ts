@@ -189,9 +189,17 @@ function compileComparison(
     case 'in':
     case 'not_in': {
       const members = value as unknown[];
+      // Text, numbers, booleans and null compare by value: a Set answers for them at once.
+      const scalars = new Set(
+        members.filter((member) => typeof member !== 'object' || member === null),
+      );
+      const objects = members.filter((member) => typeof member === 'object' && member !== null);
       const inList = ignoreCase
         ? (actual: unknown) => members.some((member) => caseInsensitiveEquals(member)(actual))
-        : (actual: unknown) => members.some((member) => jsonEquals(actual, member));
+        : (actual: unknown) =>
+            typeof actual !== 'object' || actual === null
+              ? scalars.has(actual)
+              : objects.some((member) => jsonEquals(actual, member));
       test = operator === 'not_in' ? (actual) => !inList(actual) : inList;
       missing = operator === 'not_in';
       break;

@@ -88,7 +88,7 @@ export function createEngine(
     const documents = rule.document.match_on.conditions ?? [];
     const checks: Check[] = rule.conditions.map((condition, index) => ({
       slot: slotOf(`c${compactJson(documents[index])}`),
-      run: (parameters) => condition.holds(parameters),
+      run: condition.holds,
     }));
     for (const [key, regex] of rule.parameters) {
       checks.push({
@@ -110,7 +110,9 @@ export function createEngine(
   const results = new Int32Array(slots.size);
   let stamp = 0;
   const argumentsHold = (entry: Entry, parameters: JsonObject): boolean => {
-    for (const check of entry.checks) {
+    const checks = entry.checks;
+    for (let i = 0; i < checks.length; i++) {
+      const check = checks[i]!;
       const known = results[check.slot]!;
       if (known === stamp) continue;
       if (known === -stamp) return false;
@@ -199,7 +201,9 @@ export function createEngine(
         stamp = 0;
       }
       stamp++;
-      for (const entry of candidates(actionType, resource, agentId, server)) {
+      const list = candidates(actionType, resource, agentId, server);
+      for (let i = 0; i < list.length; i++) {
+        const entry = list[i]!;
         if (argumentsHold(entry, parameters)) return entry.decision;
       }
       return DEFAULT_DENY;

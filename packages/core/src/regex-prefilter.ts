@@ -171,15 +171,28 @@ function literalChoices(group: string, caseless: boolean): string[] | undefined 
 }
 
 /**
- * False only when the text cannot match: the literal is certainly absent. Under `(?i)`, RE2 folds
- * an ASCII letter's case orbit: `k` also matches the Kelvin sign, which `toLowerCase` maps to `k`
- * too, and `s` matches `ſ`, which `toLowerCase` keeps: the one exception, mapped here by hand (a
- * test checks every code point against re2js, so a new exception cannot slip in unnoticed).
+ * Under `(?i)`, RE2 folds an ASCII letter's whole case orbit: `k` also matches the Kelvin sign
+ * and `s` the long s. JavaScript's non-Unicode `i` flag folds ASCII letters to ASCII only, so a
+ * text holding either character goes to the regex engine (a test checks every code point against
+ * re2js, so a new exception cannot slip in unnoticed).
  */
-export function mayMatch(literal: RequiredLiteral, text: string): boolean {
-  const haystack = literal.ignoreCase ? folded(text) : text;
-  for (const needle of literal.anyOf) if (haystack.includes(needle)) return true;
-  return false;
+const FOLDS_ONTO_ASCII = /[\u017f\u212a]/;
+
+/** A test that is false only when the text cannot match: the literal is certainly absent. */
+export function prefilter(literal: RequiredLiteral): (text: string) => boolean {
+  const needles = literal.anyOf;
+  if (!literal.ignoreCase) {
+    return (text) => {
+      for (let i = 0; i < needles.length; i++) if (text.includes(needles[i]!)) return true;
+      return false;
+    };
+  }
+  // A choice of plain literals: linear for any input, even on a backtracking engine.
+  const search = new RegExp(
+    needles.map((needle) => needle.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')).join('|'),
+    'i',
+  );
+  return (text) => FOLDS_ONTO_ASCII.test(text) || search.test(text);
 }
 
 export type ExactLiteral = {
@@ -267,18 +280,4 @@ function skipClass(source: string, start: number): number {
     }
   }
   return -1;
-}
-
-// Several rules usually test one argument in a row: keep the last folding (invisible to callers).
-let lastText = '';
-let lastFolded = '';
-
-function folded(text: string): string {
-  if (text !== lastText) {
-    let lowered = text.toLowerCase();
-    if (lowered.includes('ſ')) lowered = lowered.replaceAll('ſ', 's');
-    lastText = text;
-    lastFolded = lowered;
-  }
-  return lastFolded;
 }

@@ -8,7 +8,7 @@
  * see docs/policy-format.md.
  */
 import { RE2JS } from 're2js';
-import { exactLiteral, mayMatch, requiredLiteral, testExact } from './regex-prefilter.js';
+import { exactLiteral, prefilter, requiredLiteral, testExact } from './regex-prefilter.js';
 
 export interface CompiledRegex {
   readonly source: string;
@@ -58,8 +58,10 @@ export function compileRegex(
     const literal = fast ? requiredLiteral(source, options?.ignoreCase) : undefined;
     let test: (text: string) => boolean;
     if (exact !== undefined) test = (text) => testExact(exact, text);
-    else if (literal !== undefined) test = (text) => mayMatch(literal, text) && compiled.test(text);
-    else test = (text) => compiled.test(text);
+    else if (literal !== undefined) {
+      const mayMatch = prefilter(literal);
+      test = (text) => mayMatch(text) && compiled.test(text);
+    } else test = (text) => compiled.test(text);
     return { ok: true, regex: { source, test } };
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);

@@ -22,8 +22,10 @@ const TOOLS = [
   'db_xy',
   '__proto__',
   'constructor',
+  '😀x',
+  'x😀',
 ];
-const TOOL_PATTERNS = [...TOOLS, 'read_*', '*_file', 'db_?', '[bw]*', '*'];
+const TOOL_PATTERNS = [...TOOLS, 'read_*', '*_file', 'db_?', '[bw]*', '*', '😀*', '*😀', '?x*', '*_?'];
 const AGENTS = ['alice', 'bob', 'trusted-1'];
 const AGENT_PATTERNS = [...AGENTS, 'trusted-*', '?ob'];
 const REGEXES = ['rm', '^/etc', 'x$', '(?i)DROP', '\\d+'];

@@ -123,19 +123,26 @@ export function createEngine(
     return true;
   };
 
-  // Rules naming their tools exactly are indexed by name; only the others are tried on every tool.
+  // An index on the tool name: rules naming it exactly, rules whose patterns start or end with
+  // its first or last code unit, and rules that may match any tool. Only these are tried.
   const byTool = new Map<string, number[]>();
+  const byFirst = new Map<string, number[]>();
+  const byLast = new Map<string, number[]>();
   const anyTool: number[] = [];
+  const file = (map: Map<string, number[]>, key: string, index: number) => {
+    const list = map.get(key) ?? setIn(map, key, []);
+    if (list.at(-1) !== index) list.push(index);
+  };
   entries.forEach((entry, index) => {
     const resources = entry.rule.resources;
-    if (resources === undefined || !resources.every((pattern) => pattern.exact)) {
+    if (resources === undefined || resources.some((pattern) => pattern.key.kind === 'none')) {
       anyTool.push(index);
       return;
     }
-    for (const name of new Set(resources.map((pattern) => pattern.source))) {
-      const list = byTool.get(name);
-      if (list === undefined) byTool.set(name, [index]);
-      else list.push(index);
+    for (const { key } of resources) {
+      if (key.kind === 'exact') file(byTool, key.name, index);
+      else if (key.kind === 'first') file(byFirst, key.unit, index);
+      else if (key.kind === 'last') file(byLast, key.unit, index);
     }
   });
 
@@ -156,15 +163,25 @@ export function createEngine(
     if (hit !== undefined) return hit;
 
     const matching: Entry[] = [];
-    // The rules naming this tool exactly and the rules with patterns, merged in rule order.
-    const named = byTool.get(resource) ?? NONE;
-    let a = 0;
-    let b = 0;
-    while (a < named.length || b < anyTool.length) {
-      const index =
-        b >= anyTool.length || (a < named.length && named[a]! < anyTool[b]!)
-          ? named[a++]!
-          : anyTool[b++]!;
+    const lists = [
+      byTool.get(resource) ?? NONE,
+      byFirst.get(resource.slice(0, 1)) ?? NONE,
+      byLast.get(resource.slice(-1)) ?? NONE,
+      anyTool,
+    ];
+    // The lists merged in rule order; a rule filed under several keys is tried once.
+    const heads = [0, 0, 0, 0];
+    let previous = -1;
+    for (;;) {
+      let list = -1;
+      for (let l = 0; l < 4; l++) {
+        const head = lists[l]![heads[l]!];
+        if (head !== undefined && (list === -1 || head < lists[list]![heads[list]!]!)) list = l;
+      }
+      if (list === -1) break;
+      const index = lists[list]![heads[list]!++]!;
+      if (index === previous) continue;
+      previous = index;
       const entry = entries[index]!;
       if (!namesMatch(entry.rule, actionType, resource, agentId, server)) continue;
       matching.push(entry);

@@ -6,12 +6,20 @@
  * `[a-z]` are classes and `[!abc]` / `[^abc]` negated ones. Every other character is literal,
  * backslash included.
  */
-import { parseWildcard, wildcardMatcher } from './wildcard.js';
+import { parseWildcard, type WildcardToken, wildcardMatcher } from './wildcard.js';
 
 export interface NamePattern {
   readonly source: string;
   /** True when the pattern is a plain name, compared with `===`. */
   readonly exact: boolean;
+  /**
+   * What every name it matches has, for the engine's index: the name itself (exact patterns),
+   * else its first code unit (a literal start, `read_*`), else its last (`*_file`), else nothing.
+   */
+  readonly key:
+    | { readonly kind: 'exact'; readonly name: string }
+    | { readonly kind: 'first' | 'last'; readonly unit: string }
+    | { readonly kind: 'none' };
   test(value: string): boolean;
 }
 
@@ -27,12 +35,28 @@ export function isGlobPattern(pattern: string): boolean {
 
 export function compileNamePattern(source: string): NamePatternResult {
   if (!isGlobPattern(source)) {
-    return { ok: true, pattern: { source, exact: true, test: (value) => value === source } };
+    const key = { kind: 'exact', name: source } as const;
+    return { ok: true, pattern: { source, exact: true, key, test: (value) => value === source } };
   }
   const parsed = parseWildcard(source, { escapes: false, excluded: NEWLINE });
   if (!parsed.ok) return { ok: false, message: `invalid glob "${source}": ${parsed.message}` };
   return {
     ok: true,
-    pattern: { source, exact: false, test: wildcardMatcher(parsed.tokens, NEWLINE) },
+    pattern: {
+      source,
+      exact: false,
+      key: indexKey(parsed.tokens),
+      test: wildcardMatcher(parsed.tokens, NEWLINE),
+    },
   };
+}
+
+function indexKey(tokens: readonly WildcardToken[]): NamePattern['key'] {
+  const first = tokens[0];
+  if (first?.kind === 'literal')
+    return { kind: 'first', unit: String.fromCodePoint(first.codePoint)[0]! };
+  const last = tokens.at(-1);
+  if (last?.kind === 'literal')
+    return { kind: 'last', unit: String.fromCodePoint(last.codePoint).at(-1)! };
+  return { kind: 'none' };
 }

@@ -68,11 +68,19 @@ export function regexCompiler(): RegexCompiler {
   };
 }
 
+/** Deeper nesting of any/all/not is refused: no policy needs it, and evaluation recurses. */
+export const MAX_CONDITION_DEPTH = 32;
+
 export function compileCondition(
   document: ConditionDocument,
   path: readonly (string | number)[],
   regexes: RegexCompiler = regexCompiler(),
+  depth = 1,
 ): Compiled {
+  if (depth > MAX_CONDITION_DEPTH) {
+    const message = `conditions nest deeper than ${MAX_CONDITION_DEPTH} levels of any/all/not`;
+    return { ok: false, problems: [{ path, code: 'too_deep', message }] };
+  }
   if ('any' in document || 'all' in document) {
     const key = 'any' in document ? 'any' : 'all';
     const list =
@@ -80,7 +88,7 @@ export function compileCondition(
     const children: CompiledCondition[] = [];
     const problems: ConditionProblem[] = [];
     list.forEach((child, index) => {
-      const compiled = compileCondition(child, [...path, key, index], regexes);
+      const compiled = compileCondition(child, [...path, key, index], regexes, depth + 1);
       if (compiled.ok) children.push(compiled.condition);
       else problems.push(...compiled.problems);
     });
@@ -98,7 +106,7 @@ export function compileCondition(
     };
   }
   if ('not' in document) {
-    const inner = compileCondition(document.not, [...path, 'not'], regexes);
+    const inner = compileCondition(document.not, [...path, 'not'], regexes, depth + 1);
     if (!inner.ok) return inner;
     return {
       ok: true,

@@ -25,7 +25,18 @@ const TOOLS = [
   '😀x',
   'x😀',
 ];
-const TOOL_PATTERNS = [...TOOLS, 'read_*', '*_file', 'db_?', '[bw]*', '*', '😀*', '*😀', '?x*', '*_?'];
+const TOOL_PATTERNS = [
+  ...TOOLS,
+  'read_*',
+  '*_file',
+  'db_?',
+  '[bw]*',
+  '*',
+  '😀*',
+  '*😀',
+  '?x*',
+  '*_?',
+];
 const AGENTS = ['alice', 'bob', 'trusted-1'];
 const AGENT_PATTERNS = [...AGENTS, 'trusted-*', '?ob'];
 const REGEXES = ['rm', '^/etc', 'x$', '(?i)DROP', '\\d+'];

@@ -234,6 +234,14 @@ describe('parsePolicy', () => {
     );
   });
 
+  it('refuses conditions nested beyond 32 levels, and never throws on deeper YAML', () => {
+    const nested = (depth: number) =>
+      `${HEAD}  - id: a\n    match_on:\n      conditions:\n        - ${'{ not: '.repeat(depth)}{ field: a, operator: exists }${' }'.repeat(depth)}\n    effect: { type: allow }\n`;
+    expect(parsePolicy(nested(31)).ok).toBe(true);
+    expect(issuesOf(nested(32))[0]).toMatchObject({ code: 'too_deep', line: 7 });
+    expect(issuesOf(nested(20_000))[0]!.severity).toBe('error');
+  });
+
   it('guards against YAML alias bombs', () => {
     const bomb = [
       'a: &a [x, x, x, x, x, x, x, x, x, x]',

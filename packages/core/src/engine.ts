@@ -146,6 +146,31 @@ export function createEngine(
     }
   });
 
+  // Every (first unit, last unit) pair's lists merged once, here, so that a call merges at most
+  // two lists. '' stands for a unit no pattern starts or ends with.
+  const firsts = ['', ...byFirst.keys()];
+  const lasts = ['', ...byLast.keys()];
+  const byEnds = new Map<string, Map<string, readonly number[]>>();
+  if (firsts.length * lasts.length <= MAX_END_PAIRS) {
+    for (const first of firsts) {
+      const row = setIn(byEnds, first, new Map<string, readonly number[]>());
+      for (const last of lasts) {
+        row.set(
+          last,
+          mergeInOrder([byFirst.get(first) ?? NONE, byLast.get(last) ?? NONE, anyTool]),
+        );
+      }
+    }
+  }
+  const patternRulesFor = (resource: string): readonly number[] => {
+    const first = resource.slice(0, 1);
+    const last = resource.slice(-1);
+    const ends =
+      byEnds.get(byFirst.has(first) ? first : '')?.get(byLast.has(last) ? last : '') ??
+      mergeInOrder([byFirst.get(first) ?? NONE, byLast.get(last) ?? NONE, anyTool]);
+    return ends;
+  };
+
   const cacheSize = options.cacheSize ?? 4096;
   // Nested maps keyed by each name: a lookup builds no key string. Cleared whole when full.
   const cache: Memo = new Map();
@@ -163,25 +188,16 @@ export function createEngine(
     if (hit !== undefined) return hit;
 
     const matching: Entry[] = [];
-    const lists = [
-      byTool.get(resource) ?? NONE,
-      byFirst.get(resource.slice(0, 1)) ?? NONE,
-      byLast.get(resource.slice(-1)) ?? NONE,
-      anyTool,
-    ];
-    // The lists merged in rule order; a rule filed under several keys is tried once.
-    const heads = [0, 0, 0, 0];
-    let previous = -1;
-    for (;;) {
-      let list = -1;
-      for (let l = 0; l < 4; l++) {
-        const head = lists[l]![heads[l]!];
-        if (head !== undefined && (list === -1 || head < lists[list]![heads[list]!]!)) list = l;
-      }
-      if (list === -1) break;
-      const index = lists[list]![heads[list]!++]!;
-      if (index === previous) continue;
-      previous = index;
+    // Rules naming this tool exactly and rules with patterns for it, walked together in order.
+    const named = byTool.get(resource) ?? NONE;
+    const patterned = patternRulesFor(resource);
+    let a = 0;
+    let b = 0;
+    while (a < named.length || b < patterned.length) {
+      const fromNamed = b >= patterned.length || (a < named.length && named[a]! <= patterned[b]!);
+      const index = fromNamed ? named[a++]! : patterned[b++]!;
+      // A rule can be in both lists (an exact name and a pattern): try it once.
+      if (fromNamed && patterned[b] === index) b++;
       const entry = entries[index]!;
       if (!namesMatch(entry.rule, actionType, resource, agentId, server)) continue;
       matching.push(entry);
@@ -240,6 +256,16 @@ export function createEngine(
 }
 
 const NONE: readonly number[] = [];
+const MAX_END_PAIRS = 4096;
+
+/** Ascending lists of rule indices as one, in rule order, each index once. */
+function mergeInOrder(lists: readonly (readonly number[])[]): readonly number[] {
+  const nonEmpty = lists.filter((list) => list.length > 0);
+  if (nonEmpty.length === 0) return NONE;
+  if (nonEmpty.length === 1) return nonEmpty[0]!;
+  const merged = [...new Set(nonEmpty.flat())];
+  return merged.sort((a, b) => a - b);
+}
 
 const DEFAULT_DENY: Decision = Object.freeze({
   type: 'deny',

@@ -5,7 +5,7 @@
 import { type CompiledCondition, compileCondition, regexCompiler } from './conditions.js';
 import type { Issue } from './issues.js';
 import { compactJson, hasOwn, type JsonObject } from './json.js';
-import { compileNamePattern, type NamePattern } from './name-pattern.js';
+import { compileNamePattern, type NamePattern, nameMatches } from './name-pattern.js';
 import type { CompiledRegex } from './regex.js';
 import type { EffectDocument, PolicyDocument, RuleDocument } from './schema.js';
 import type { DecisionType } from './types.js';
@@ -132,7 +132,7 @@ export function namesMatch(
 
 function anyMatches(patterns: readonly NamePattern[] | undefined, value: string): boolean {
   if (patterns === undefined) return true;
-  for (let i = 0; i < patterns.length; i++) if (patterns[i]!.test(value)) return true;
+  for (let i = 0; i < patterns.length; i++) if (nameMatches(patterns[i]!, value)) return true;
   return false;
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compileNamePattern } from './name-pattern.js';
+import { compileNamePattern, nameMatches } from './name-pattern.js';
 
 function matches(pattern: string, value: string): boolean {
   const compiled = compileNamePattern(pattern);
@@ -106,5 +106,50 @@ describe('name patterns beyond the Basic Multilingual Plane', () => {
     expect(matches('?x😀', 'ax😁')).toBe(false);
     expect(matches('😀[ab]', '😀a')).toBe(true);
     expect(matches('😀[ab]', '😁a')).toBe(false);
+  });
+});
+
+describe('nameMatches, the inline path the engine uses', () => {
+  it('agrees with test() on every pattern shape', () => {
+    const patterns = [
+      'bash',
+      'read_*',
+      '*_file',
+      'a*z',
+      '*',
+      '?x*',
+      '[ab]*',
+      'db_?',
+      'x*y*z',
+      '😀*',
+      '*😀',
+    ];
+    const values = [
+      'bash',
+      'read_file',
+      'read_',
+      'read_\nx',
+      'x_file',
+      'az',
+      'a\nz',
+      '',
+      'ax',
+      'bx1',
+      'db_1',
+      'xyz',
+      'x\nyz',
+      '😀a',
+      'a😀',
+      'read',
+    ];
+    for (const source of patterns) {
+      const compiled = compileNamePattern(source);
+      if (!compiled.ok) throw new Error(compiled.message);
+      for (const value of values) {
+        expect(nameMatches(compiled.pattern, value), `${source} vs ${JSON.stringify(value)}`).toBe(
+          compiled.pattern.test(value),
+        );
+      }
+    }
   });
 });

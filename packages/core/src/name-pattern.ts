@@ -20,7 +20,17 @@ export interface NamePattern {
     | { readonly kind: 'exact'; readonly name: string }
     | { readonly kind: 'first' | 'last'; readonly unit: string }
     | { readonly kind: 'none' };
+  /**
+   * For `prefix*suffix` patterns (the common shape), the literal parts: the engine tests these
+   * inline instead of calling `test`. Undefined for other patterns.
+   */
+  readonly affix: Affix | undefined;
   test(value: string): boolean;
+}
+
+export interface Affix {
+  readonly prefix: string;
+  readonly suffix: string;
 }
 
 export type NamePatternResult =
@@ -36,7 +46,8 @@ export function isGlobPattern(pattern: string): boolean {
 export function compileNamePattern(source: string): NamePatternResult {
   if (!isGlobPattern(source)) {
     const key = { kind: 'exact', name: source } as const;
-    return { ok: true, pattern: { source, exact: true, key, test: (value) => value === source } };
+    const test = (value: string) => value === source;
+    return { ok: true, pattern: { source, exact: true, key, affix: undefined, test } };
   }
   const parsed = parseWildcard(source, { escapes: false, excluded: NEWLINE });
   if (!parsed.ok) return { ok: false, message: `invalid glob "${source}": ${parsed.message}` };
@@ -46,6 +57,7 @@ export function compileNamePattern(source: string): NamePatternResult {
       source,
       exact: false,
       key: indexKey(parsed.tokens),
+      affix: affixOf(parsed.tokens),
       test: wildcardMatcher(parsed.tokens, NEWLINE),
     },
   };
@@ -59,4 +71,27 @@ function indexKey(tokens: readonly WildcardToken[]): NamePattern['key'] {
   if (last?.kind === 'literal')
     return { kind: 'last', unit: String.fromCodePoint(last.codePoint).at(-1)! };
   return { kind: 'none' };
+}
+
+function affixOf(tokens: readonly WildcardToken[]): Affix | undefined {
+  const star = tokens.findIndex((token) => token.kind === 'star');
+  const literal = (token: WildcardToken) => token.kind === 'literal';
+  if (star === -1 || !tokens.every((token, index) => index === star || literal(token)))
+    return undefined;
+  const text = (part: readonly WildcardToken[]) =>
+    String.fromCodePoint(...part.map((token) => (token as { codePoint: number }).codePoint));
+  return { prefix: text(tokens.slice(0, star)), suffix: text(tokens.slice(star + 1)) };
+}
+
+/** `pattern.test(value)`, with exact names and `prefix*suffix` shapes decided inline. */
+export function nameMatches(pattern: NamePattern, value: string): boolean {
+  if (pattern.exact) return value === pattern.source;
+  const affix = pattern.affix;
+  if (affix === undefined) return pattern.test(value);
+  const { prefix, suffix } = affix;
+  if (value.length < prefix.length + suffix.length) return false;
+  if (!value.startsWith(prefix) || !value.endsWith(suffix)) return false;
+  // The star stands for what lies between, which must not hold a newline.
+  const newline = value.indexOf('\n', prefix.length);
+  return newline === -1 || newline >= value.length - suffix.length;
 }

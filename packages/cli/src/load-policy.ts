@@ -54,3 +54,12 @@ export function readFileAsIssue(
   };
   return { ok: false, issue };
 }
+
+/** `-p, --policy FILE`, as the commands that read one policy declare it. */
+export const policyFileArg = {
+  type: 'string',
+  alias: 'p',
+  required: true,
+  valueHint: 'file',
+  description: 'The policy file',
+} as const;

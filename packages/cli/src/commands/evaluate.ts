@@ -1,20 +1,14 @@
 import { type Action, createEngine, type Decision, type RuleTrace } from '@kvlar/core';
 import { defineCommand } from 'citty';
 import { CliError, ExitCode } from '../errors.js';
-import { loadPolicyFile } from '../load-policy.js';
+import { loadPolicyFile, policyFileArg } from '../load-policy.js';
 import { reportIssues } from '../report.js';
 import { type Runtime, runtimeOf } from '../runtime.js';
 
 export const evaluateCommand = defineCommand({
   meta: { name: 'evaluate', description: 'Show the decision a policy makes for one action' },
   args: {
-    policy: {
-      type: 'string',
-      alias: 'p',
-      required: true,
-      valueHint: 'file',
-      description: 'The policy file',
-    },
+    policy: policyFileArg,
     resource: {
       type: 'string',
       required: true,

@@ -1,7 +1,7 @@
 import type { ResolvedPolicy, RuleDocument } from '@kvlar/core';
 import { defineCommand } from 'citty';
 import { ExitCode } from '../errors.js';
-import { loadPolicyFile } from '../load-policy.js';
+import { loadPolicyFile, policyFileArg } from '../load-policy.js';
 import { reportIssues } from '../report.js';
 import type { Runtime } from '../runtime.js';
 import { runtimeOf } from '../runtime.js';
@@ -12,13 +12,7 @@ export const inspectCommand = defineCommand({
     description: "List a policy's rules, with what it extends, in evaluation order",
   },
   args: {
-    policy: {
-      type: 'string',
-      alias: 'p',
-      required: true,
-      valueHint: 'file',
-      description: 'The policy file',
-    },
+    policy: policyFileArg,
     json: { type: 'boolean', description: 'Print the policy as JSON on stdout' },
   },
   run(context) {

@@ -136,15 +136,6 @@ function anyMatches(patterns: readonly NamePattern[] | undefined, value: string)
   return false;
 }
 
-/** Whether the rule's `parameters` regexes and `conditions` hold for these arguments. */
-export function argumentsMatch(rule: CompiledRule, parameters: JsonObject): boolean {
-  for (const condition of rule.conditions) if (!condition.holds(parameters)) return false;
-  for (const [key, regex] of rule.parameters) {
-    if (!parameterMatches(parameters, key, regex)) return false;
-  }
-  return true;
-}
-
 /** One `parameters` entry: the argument is present and its text matches the regex. */
 export function parameterMatches(
   parameters: JsonObject,

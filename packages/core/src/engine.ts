@@ -6,7 +6,7 @@
  * rules whose names match is memoised per distinct tuple in a bounded map: a server exposes a
  * handful of tools, and each call then only checks the arguments of the rules naming its tool.
  */
-import { argumentsMatch, type CompiledRule, namesMatch, parameterMatches } from './compile.js';
+import { type CompiledRule, namesMatch, parameterMatches } from './compile.js';
 import { KvlarError } from './errors.js';
 import { formatIssue } from './issues.js';
 import { compactJson, isPlainObject, type JsonObject } from './json.js';
@@ -368,8 +368,7 @@ function traceRule(rule: CompiledRule, action: NormalizedAction): RuleTrace {
   names('servers', rule.servers, action.server);
   for (const [key, regex] of rule.parameters) {
     if (!matched) break;
-    const single = { ...rule, parameters: [[key, regex] as const], conditions: [] };
-    const hit = argumentsMatch(single, action.parameters);
+    const hit = parameterMatches(action.parameters, key, regex);
     checks.push(`parameters.${key} ~ /${regex.source}/: ${hit}`);
     matched = hit;
   }

@@ -1,0 +1,51 @@
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { entry, fixedRecordOptions } from '../test/fixtures.js';
+import { GENESIS_HASH, hashRecord, linkEvent, type UnlinkedEvent } from './chain.js';
+import { createMemorySink } from './index.js';
+
+const unlinked: UnlinkedEvent = {
+  id: 'id-1',
+  timestamp: '2025-03-01T12:00:00.000Z',
+  action_type: 'tool_call',
+  resource: 'bash',
+  agent_id: 'a',
+  outcome: 'denied',
+  matched_rule: 'deny-shell',
+  session: 's',
+  server: 'shell',
+  policy: { name: 'p', version: '1', hash: 'h' },
+};
+
+describe('the hash chain', () => {
+  it('hashes sha256(prev_hash + canonical record without hash), in lower-case hex', () => {
+    const event = linkEvent(GENESIS_HASH, unlinked);
+    // Written out by hand so a change to the canonical form cannot pass unnoticed.
+    const canonical =
+      '{"action_type":"tool_call","agent_id":"a","id":"id-1","matched_rule":"deny-shell",' +
+      `"outcome":"denied","policy":{"hash":"h","name":"p","version":"1"},"prev_hash":"${GENESIS_HASH}",` +
+      '"resource":"bash","server":"shell","session":"s","timestamp":"2025-03-01T12:00:00.000Z"}';
+    const expected = createHash('sha256')
+      .update(GENESIS_HASH + canonical)
+      .digest('hex');
+    expect(event).toEqual({ ...unlinked, prev_hash: GENESIS_HASH, hash: expected });
+    expect(hashRecord(event)).toBe(expected);
+  });
+
+  it('starts at 64 zeros and links each record to the one before', async () => {
+    const sink = createMemorySink(fixedRecordOptions());
+    for (let i = 0; i < 3; i++) await sink.write(entry());
+    const [first, second, third] = sink.events;
+    expect(first?.prev_hash).toBe('0'.repeat(64));
+    expect(second?.prev_hash).toBe(first?.hash);
+    expect(third?.prev_hash).toBe(second?.hash);
+    for (const event of sink.events) expect(event.hash).not.toBe(event.prev_hash);
+  });
+
+  it('gives records that differ in one field different hashes', () => {
+    const a = linkEvent(GENESIS_HASH, unlinked);
+    const b = linkEvent(GENESIS_HASH, { ...unlinked, outcome: 'allowed' });
+    const c = linkEvent(a.hash, unlinked);
+    expect(new Set([a.hash, b.hash, c.hash]).size).toBe(3);
+  });
+});

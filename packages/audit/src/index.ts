@@ -1,0 +1,46 @@
+/**
+ * @kvlar/audit: Kvlar's audit trail. The audit record, the `AuditSink` interface and its sinks
+ * (JSONL file, stderr, memory), redaction of secrets before anything is hashed or written, and
+ * verification of the hash chain that makes editing, deleting, inserting or reordering records
+ * detectable.
+ */
+
+export { canonicalJson } from './canonical.js';
+export {
+  GENESIS_HASH,
+  hashRecord,
+  linkEvent,
+  serializeEvent,
+  type UnlinkedEvent,
+} from './chain.js';
+export { AuditError, type AuditErrorCode } from './errors.js';
+export {
+  type AuditApproval,
+  type AuditEntry,
+  type AuditEvent,
+  type AuditOutcome,
+  type AuditPolicy,
+  type AuditUpstream,
+  outcomeOf,
+} from './event.js';
+export { AuditEventSchema, auditEventJsonSchema } from './event-schema.js';
+export { formatHuman } from './format-human.js';
+export { createJsonlSink, type JsonlSink, type JsonlSinkOptions } from './jsonl-sink.js';
+export { createMemorySink, type MemorySink } from './memory-sink.js';
+export type { RecordOptions } from './record.js';
+export { createRedactor, type RedactionOptions, type Redactor, redactionMarker } from './redact.js';
+export { DEFAULT_REDACTED_KEYS } from './redact-keys.js';
+export { DEFAULT_SECRET_PATTERNS, type SecretPattern } from './secret-patterns.js';
+export type { AuditSink } from './sink.js';
+export { createStderrSink, type StderrSinkOptions, type TextStream } from './stderr-sink.js';
+export {
+  type ChainBreak,
+  type ChainBreakReason,
+  type ChainVerification,
+  checkLine,
+  type VerifyOptions,
+  type VerifyWarning,
+  verifyChain,
+  verifyText,
+} from './verify.js';
+export { type FilesVerification, verifyFiles } from './verify-files.js';

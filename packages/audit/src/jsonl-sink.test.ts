@@ -1,0 +1,267 @@
+import { appendFile, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { entry, fixedRecordOptions, tempDirectory } from '../test/fixtures.js';
+import { describeSinkContract } from '../test/sink-contract.js';
+import {
+  AuditError,
+  type AuditSink,
+  createJsonlSink,
+  type JsonlSinkOptions,
+  type VerifyWarning,
+  verifyChain,
+  verifyFiles,
+} from './index.js';
+
+/** Every record line of every file in `directory`, oldest file first (names sort by index). */
+async function allLines(directory: string): Promise<string[]> {
+  const names = (await readdir(directory)).sort((a, b) =>
+    a === 'audit.jsonl' ? 1 : b === 'audit.jsonl' ? -1 : a.localeCompare(b),
+  );
+  const texts = await Promise.all(names.map((name) => readFile(join(directory, name), 'utf8')));
+  return texts.flatMap((text) => text.split('\n').slice(0, -1));
+}
+
+describeSinkContract('createJsonlSink', async (options) => {
+  const directory = await tempDirectory();
+  const sink = await createJsonlSink({ ...options, path: join(directory, 'audit.jsonl') });
+  return { sink, chained: true, lines: () => allLines(directory) };
+});
+
+describeSinkContract('createJsonlSink rotating at every record', async (options) => {
+  const directory = await tempDirectory();
+  const sink = await createJsonlSink({
+    ...options,
+    path: join(directory, 'audit.jsonl'),
+    maxBytes: 1,
+  });
+  return { sink, chained: true, lines: () => allLines(directory) };
+});
+
+async function open(directory: string, overrides: Partial<JsonlSinkOptions> = {}) {
+  return createJsonlSink({
+    ...fixedRecordOptions(),
+    path: join(directory, 'audit.jsonl'),
+    ...overrides,
+  });
+}
+
+async function writeMany(sink: AuditSink, count: number, prefix = 'tool'): Promise<void> {
+  for (let i = 0; i < count; i++) await sink.write(entry({ resource: `${prefix}_${i}` }));
+}
+
+function parse(line: string | undefined): { prev_hash: string; hash: string; id: string } {
+  return JSON.parse(line ?? '') as { prev_hash: string; hash: string; id: string };
+}
+
+const failsWith =
+  (code: string, ...fragments: string[]) =>
+  (error: unknown) =>
+    AuditError.isInstance(error) &&
+    error.code === code &&
+    fragments.every((fragment) => error.message.includes(fragment));
+
+describe('createJsonlSink', () => {
+  it('creates missing directories and writes one canonical record per line', async () => {
+    const directory = join(await tempDirectory(), 'nested', 'logs');
+    const sink = await open(directory);
+    await writeMany(sink, 2);
+    await sink.close();
+    const text = await readFile(join(directory, 'audit.jsonl'), 'utf8');
+    expect(text.endsWith('\n')).toBe(true);
+    const lines = text.split('\n').slice(0, -1);
+    expect(lines.map((line) => parse(line).id)).toEqual(['id-1', 'id-2']);
+    expect(verifyChain(lines)).toMatchObject({ ok: true, records: 2 });
+  });
+
+  it('resumes the chain from the last record after a restart', async () => {
+    const directory = await tempDirectory();
+    const first = await open(directory);
+    await writeMany(first, 3);
+    await first.close();
+    const second = await open(directory, fixedRecordOptions('2025-03-02T00:00:00.000Z'));
+    expect(second.lastHash).toBe(first.lastHash);
+    await writeMany(second, 2, 'later');
+    await second.close();
+    const lines = await allLines(directory);
+    expect(lines).toHaveLength(5);
+    expect(parse(lines[3]).prev_hash).toBe(parse(lines[2]).hash);
+    expect(verifyChain(lines)).toMatchObject({ ok: true, records: 5, lastHash: second.lastHash });
+  });
+
+  it('keeps call order and the chain under hundreds of concurrent writes', async () => {
+    const directory = await tempDirectory();
+    const sink = await open(directory);
+    const names = Array.from({ length: 300 }, (_, i) => `tool_${String(i).padStart(3, '0')}`);
+    await Promise.all(names.map((resource) => sink.write(entry({ resource }))));
+    await sink.close();
+    const lines = await allLines(directory);
+    expect(lines.map((line) => (JSON.parse(line) as { resource: string }).resource)).toEqual(names);
+    expect(verifyChain(lines)).toMatchObject({ ok: true, records: 300 });
+  });
+
+  it('rotates by size and continues the chain into the next file', async () => {
+    const directory = await tempDirectory();
+    const sink = await open(directory, { maxBytes: 1200 });
+    await writeMany(sink, 7);
+    await sink.close();
+    const names = (await readdir(directory)).sort();
+    expect(names.length).toBeGreaterThan(2);
+    expect(names.at(-1)).toBe('audit.jsonl');
+    expect(names[0]).toMatch(/^audit-20250301T\d{6}Z-000001\.jsonl$/);
+    for (const name of names) {
+      const text = await readFile(join(directory, name), 'utf8');
+      expect(Buffer.byteLength(text)).toBeLessThanOrEqual(1200);
+    }
+    const firstFile = (await readFile(join(directory, names[0] ?? ''), 'utf8')).split('\n');
+    const secondFile = (await readFile(join(directory, names[1] ?? ''), 'utf8')).split('\n');
+    expect(parse(secondFile[0]).prev_hash).toBe(parse(firstFile.at(-2)).hash);
+    expect(await verifyFiles(directory)).toMatchObject({
+      ok: true,
+      files: names.length,
+      records: 7,
+    });
+  });
+
+  it('rotates at the first record of a new UTC day', async () => {
+    const directory = await tempDirectory();
+    const sink = await open(directory, {
+      ...fixedRecordOptions('2025-03-01T23:59:58.000Z'),
+      rotateDaily: true,
+    });
+    await writeMany(sink, 4);
+    await sink.close();
+    // Records at 23:59:58 and 23:59:59, then 00:00:00; the rotation reads the clock at 00:00:01.
+    expect((await readdir(directory)).sort()).toEqual([
+      'audit-20250302T000001Z-000001.jsonl',
+      'audit.jsonl',
+    ]);
+    const rotated = await readFile(join(directory, 'audit-20250302T000001Z-000001.jsonl'), 'utf8');
+    expect(
+      rotated
+        .split('\n')
+        .slice(0, -1)
+        .map((line) => parse(line).id),
+    ).toEqual(['id-1', 'id-2']);
+    expect(await verifyFiles(join(directory, 'audit.jsonl'))).toMatchObject({
+      ok: true,
+      records: 4,
+    });
+  });
+
+  it('resumes from the newest rotated file when a crash left no active file', async () => {
+    const directory = await tempDirectory();
+    const first = await open(directory, { maxBytes: 1 });
+    await writeMany(first, 3);
+    await first.close();
+    // What a crash between the rotation's rename and the new file's creation leaves behind.
+    const { rename } = await import('node:fs/promises');
+    await rename(
+      join(directory, 'audit.jsonl'),
+      join(directory, 'audit-20250301T130000Z-000009.jsonl'),
+    );
+    const second = await open(directory, { maxBytes: 1 });
+    expect(second.lastHash).toBe(first.lastHash);
+    await writeMany(second, 1, 'later');
+    await second.close();
+    expect(await verifyFiles(directory)).toMatchObject({ ok: true, files: 4, records: 4 });
+  });
+
+  it('refuses to extend a torn last line and names the file and line', async () => {
+    const directory = await tempDirectory();
+    const path = join(directory, 'audit.jsonl');
+    const sink = await open(directory);
+    await writeMany(sink, 3);
+    await sink.close();
+    await appendFile(path, '{"action_type":"tool_call","agent_id":"cl');
+    const before = await readFile(path, 'utf8');
+    await expect(open(directory)).rejects.toSatisfy(
+      failsWith('audit_torn_line', `${path}:4:`, "onTornLine: 'rotate'"),
+    );
+    expect(await readFile(path, 'utf8')).toBe(before);
+  });
+
+  it('moves a torn file aside as it is and continues the chain when asked to', async () => {
+    const directory = await tempDirectory();
+    const path = join(directory, 'audit.jsonl');
+    const first = await open(directory);
+    await writeMany(first, 3);
+    await first.close();
+    await appendFile(path, '{"action_type":"tool_call","agent_id":"cl');
+    const torn = await readFile(path, 'utf8');
+
+    const warnings: VerifyWarning[] = [];
+    const clock = fixedRecordOptions('2025-03-01T13:00:00.000Z');
+    const second = await open(directory, {
+      ...clock,
+      onTornLine: 'rotate',
+      onWarning: (warning) => warnings.push(warning),
+    });
+    const aside = join(directory, 'audit-20250301T130000Z-000001.jsonl');
+    expect(warnings).toEqual([
+      expect.objectContaining({ file: aside, line: 4, reason: 'torn_line' }),
+    ]);
+    expect(await readFile(aside, 'utf8')).toBe(torn);
+    expect(second.lastHash).toBe(first.lastHash);
+    await writeMany(second, 1, 'later');
+    await second.close();
+    expect(await verifyFiles(directory)).toMatchObject({
+      ok: true,
+      records: 4,
+      warnings: [{ file: aside, line: 4, reason: 'torn_line' }],
+    });
+  });
+
+  it('refuses to extend a log whose last record was edited', async () => {
+    const directory = await tempDirectory();
+    const path = join(directory, 'audit.jsonl');
+    const sink = await open(directory);
+    await writeMany(sink, 2);
+    await sink.close();
+    const lines = (await readFile(path, 'utf8')).split('\n');
+    lines[1] = (lines[1] ?? '').replace('"allowed"', '"denied"');
+    await writeFile(path, lines.join('\n'));
+    await expect(open(directory)).rejects.toSatisfy(
+      failsWith('audit_chain_broken', path, 'does not match its hash'),
+    );
+  });
+
+  it('refuses to extend a Rust-era log, which has no hashes', async () => {
+    const directory = await tempDirectory();
+    const rust = {
+      id: '7f1c1e9a-4d0e-4a63-9a51-3c1f0a0f8f11',
+      timestamp: '2025-01-10T09:15:02.123456789Z',
+      action_type: 'tool_call',
+      resource: 'bash',
+      agent_id: 'mcp-agent',
+      outcome: 'denied',
+      matched_rule: 'deny-shell',
+      reason: 'Shell access denied',
+    };
+    await writeFile(join(directory, 'audit.jsonl'), `${JSON.stringify(rust)}\n`);
+    await expect(open(directory)).rejects.toSatisfy(
+      failsWith('audit_chain_broken', 'not a hash-chained Kvlar record'),
+    );
+  });
+
+  it('starts a new chain in an empty file', async () => {
+    const directory = await tempDirectory();
+    await writeFile(join(directory, 'audit.jsonl'), '');
+    const sink = await open(directory);
+    await writeMany(sink, 1);
+    await sink.close();
+    expect(parse((await allLines(directory))[0]).prev_hash).toBe('0'.repeat(64));
+  });
+
+  it('rejects every write once the file cannot be written', async () => {
+    const directory = await tempDirectory();
+    const sink = await open(directory, { maxBytes: 1 });
+    await sink.write(entry());
+    // The rotation before the next record renames into a directory that is gone.
+    await rm(directory, { recursive: true, force: true });
+    const isFailure = failsWith('audit_write_failed', 'audit.jsonl');
+    await expect(sink.write(entry())).rejects.toSatisfy(isFailure);
+    await expect(sink.write(entry())).rejects.toSatisfy(isFailure);
+    await expect(sink.close()).resolves.toBeUndefined();
+  });
+});

@@ -1,0 +1,248 @@
+import { mkdir, open, rename } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { GENESIS_HASH, serializeEvent } from './chain.js';
+import { AuditError, sinkClosedError } from './errors.js';
+import {
+  chainOf,
+  type FileTail,
+  isNotFound,
+  lastLineNumber,
+  readTail,
+  rotatedPath,
+  syncDirectory,
+} from './jsonl-files.js';
+import { createRecorder, type RecordOptions } from './record.js';
+import type { AuditSink } from './sink.js';
+import { checkLine, type VerifyWarning } from './verify.js';
+
+export interface JsonlSinkOptions extends RecordOptions {
+  /** The active file, e.g. `~/.kvlar/audit/audit.jsonl`. Its directory is created if missing. */
+  readonly path: string;
+  /** Rotate before a record would take the file past this size. Default: no size limit. */
+  readonly maxBytes?: number;
+  /** Rotate at the first record of a new UTC day. Default false. */
+  readonly rotateDaily?: boolean;
+  /**
+   * What to do when the file ends in a torn line. `refuse` (default): reject with
+   * `audit_torn_line`, naming the file and line. `rotate`: move the file aside as it is (the
+   * torn bytes stay as evidence), report a warning, and continue the chain in a fresh file.
+   */
+  readonly onTornLine?: 'refuse' | 'rotate';
+  /** Receives what is worth a person's attention but does not stop the sink. */
+  readonly onWarning?: (warning: VerifyWarning) => void;
+}
+
+export interface JsonlSink extends AuditSink {
+  /** The hash of the last record written or resumed: an anchor worth keeping elsewhere. */
+  readonly lastHash: string;
+}
+
+interface Pending {
+  readonly line: string;
+  readonly day: string;
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/**
+ * Opens (or creates) an append-only, hash-chained JSONL audit log and resumes its chain.
+ * Writes queue in call order; one writer appends everything queued in one write and one fsync
+ * (group commit) and then resolves them all.
+ */
+export async function createJsonlSink(options: JsonlSinkOptions): Promise<JsonlSink> {
+  const { path } = options;
+  const clock = options.clock ?? (() => new Date());
+  await mkdir(dirname(path), { recursive: true });
+  const resumed = await resume(options, clock);
+  const recorder = createRecorder({ ...options, clock }, resumed.lastHash);
+  let nextIndex = resumed.nextIndex;
+  let size = resumed.size;
+  let day = resumed.day;
+  let handle = await open(path, 'a');
+  if (resumed.created) await syncDirectory(dirname(path));
+
+  let queue: Pending[] = [];
+  /** The running drain, if any. Cleared by the drain itself, in the same tick it sees no work. */
+  let writing: Promise<void> | undefined;
+  let failure: AuditError | undefined;
+  let closed = false;
+
+  const append = async (text: string) => {
+    if (text === '') return;
+    const bytes = Buffer.from(text, 'utf8');
+    for (let offset = 0; offset < bytes.length; ) {
+      offset += (await handle.write(bytes, offset, bytes.length - offset)).bytesWritten;
+    }
+    // datasync is fsync without the timestamps: the appended bytes and the new size are durable.
+    await handle.datasync();
+  };
+
+  const rotate = async () => {
+    await handle.close();
+    await rename(path, rotatedPath(path, nextIndex++, clock()));
+    handle = await open(path, 'a');
+    await syncDirectory(dirname(path));
+    size = 0;
+  };
+
+  const commit = async (batch: readonly Pending[]) => {
+    let text = '';
+    for (const record of batch) {
+      const bytes = Buffer.byteLength(record.line, 'utf8');
+      const tooBig = options.maxBytes !== undefined && size + bytes > options.maxBytes;
+      const newDay = options.rotateDaily === true && day !== undefined && record.day !== day;
+      if (size > 0 && (tooBig || newDay)) {
+        await append(text);
+        text = '';
+        await rotate();
+      }
+      text += record.line;
+      size += bytes;
+      day = record.day;
+    }
+    await append(text);
+  };
+
+  const drain = async () => {
+    while (queue.length > 0) {
+      const batch = queue;
+      queue = [];
+      try {
+        await commit(batch);
+        for (const record of batch) record.resolve();
+      } catch (error) {
+        // What reached the disk is unknown: a torn line may now end the file. Appending after it
+        // would hide the tear, so the sink stops; reopening it reports the tear.
+        failure = new AuditError('audit_write_failed', `cannot write the audit log ${path}`, {
+          cause: error,
+        });
+        for (const record of [...batch, ...queue]) record.reject(failure);
+        queue = [];
+      }
+    }
+    writing = undefined;
+  };
+
+  return {
+    get lastHash() {
+      return recorder.lastHash;
+    },
+    write(entry) {
+      if (closed) return Promise.reject(sinkClosedError());
+      if (failure !== undefined) return Promise.reject(failure);
+      let line: string;
+      let now: Date;
+      try {
+        const recorded = recorder.record(entry);
+        line = `${serializeEvent(recorded.event)}\n`;
+        now = recorded.now;
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      return new Promise<void>((resolve, reject) => {
+        queue.push({ line, day: utcDay(now), resolve, reject });
+        writing ??= drain();
+      });
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await writing;
+      // After a failed rotation the handle may already be closed; closing is all that is left.
+      await handle.close().catch(() => undefined);
+    },
+  };
+}
+
+interface Resumed {
+  readonly lastHash: string;
+  readonly nextIndex: number;
+  readonly size: number;
+  readonly day: string | undefined;
+  readonly created: boolean;
+}
+
+/** Finds where the chain stands: the last complete record of the newest file that has one. */
+async function resume(options: JsonlSinkOptions, clock: () => Date): Promise<Resumed> {
+  const { path } = options;
+  const files = await chainOf(path);
+  const tail = files.activeExists ? await readTail(path) : undefined;
+  if (tail?.lastLine === undefined && tail?.torn !== true) {
+    // No file, or an empty one: the chain goes on from the newest rotated file.
+    const lastHash = await lastHashOf(files.rotated);
+    return {
+      lastHash,
+      nextIndex: files.nextIndex,
+      size: 0,
+      day: undefined,
+      created: !files.activeExists,
+    };
+  }
+  // Checked before anything moves: a chain is never extended from a record that fails.
+  const lastHash =
+    tail.lastLine === undefined ? await lastHashOf(files.rotated) : hashOfLine(path, tail.lastLine);
+  if (!tail.torn) {
+    const day = tail.lastLine === undefined ? undefined : dayOfLine(tail.lastLine);
+    return { lastHash, nextIndex: files.nextIndex, size: tail.size, day, created: false };
+  }
+
+  const line = await lastLineNumber(path);
+  if (options.onTornLine !== 'rotate') {
+    throw new AuditError(
+      'audit_torn_line',
+      `${path}:${line}: the audit log ends in an incomplete line (a crash or a full disk cut a ` +
+        'write short). Run `kvlar audit verify` on it, then open the sink with ' +
+        "onTornLine: 'rotate' to move it aside and continue the chain in a new file.",
+    );
+  }
+  const aside = rotatedPath(path, files.nextIndex, clock());
+  await rename(path, aside);
+  await syncDirectory(dirname(path));
+  options.onWarning?.({
+    file: aside,
+    line,
+    reason: 'torn_line',
+    message: `${path} ended in an incomplete line: moved aside as it was; the chain continues in a new file`,
+  });
+  return { lastHash, nextIndex: files.nextIndex + 1, size: 0, day: undefined, created: true };
+}
+
+/** The last complete record's hash across rotated files, newest first; genesis if none. */
+async function lastHashOf(rotated: readonly string[]): Promise<string> {
+  // A rotated file may end torn (moved aside by onTornLine: 'rotate'); its last complete record
+  // is where the chain went on.
+  for (const file of [...rotated].reverse()) {
+    let tail: FileTail;
+    try {
+      tail = await readTail(file);
+    } catch (error) {
+      if (isNotFound(error)) continue;
+      throw error;
+    }
+    if (tail.lastLine !== undefined) return hashOfLine(file, tail.lastLine);
+  }
+  return GENESIS_HASH;
+}
+
+/** A chain is only extended from a record that verifies on its own. */
+function hashOfLine(file: string, line: string): string {
+  const checked = checkLine(line);
+  if (!checked.ok) {
+    throw new AuditError(
+      'audit_chain_broken',
+      `${file}: its last record cannot be extended (${checked.message}). Run \`kvlar audit ` +
+        'verify` on it; move the file aside to start a new chain.',
+    );
+  }
+  return checked.hash;
+}
+
+function dayOfLine(line: string): string | undefined {
+  const timestamp = (JSON.parse(line) as { timestamp?: unknown }).timestamp;
+  const date = typeof timestamp === 'string' ? new Date(timestamp) : undefined;
+  return date === undefined || Number.isNaN(date.getTime()) ? undefined : utcDay(date);
+}
+
+function utcDay(date: Date): string {
+  return date.toISOString().slice(0, 10);
+}

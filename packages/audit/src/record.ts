@@ -1,0 +1,83 @@
+import { randomUUID } from 'node:crypto';
+import { GENESIS_HASH, linkEvent, type UnlinkedEvent } from './chain.js';
+import type { AuditEntry, AuditEvent } from './event.js';
+import { createRedactor, type Redactor } from './redact.js';
+
+/** What sinks let a caller inject, so tests can assert exact records. */
+export interface RecordOptions {
+  /** Default `() => new Date()`. */
+  readonly clock?: () => Date;
+  /** Default `crypto.randomUUID`. */
+  readonly ids?: () => string;
+  /** Default `createRedactor()`, with the default key and value patterns. */
+  readonly redactor?: Redactor;
+}
+
+/** Turns entries into linked events, one after the other. */
+export interface Recorder {
+  /** Completes, redacts and links an entry; throws (and links nothing) if it is not JSON. */
+  record(entry: AuditEntry): { readonly event: AuditEvent; readonly now: Date };
+  /** The hash the next record will link to. */
+  readonly lastHash: string;
+}
+
+export function createRecorder(options: RecordOptions = {}, startHash = GENESIS_HASH): Recorder {
+  const clock = options.clock ?? (() => new Date());
+  const ids = options.ids ?? randomUUID;
+  const redactor = options.redactor ?? createRedactor();
+  let lastHash = startHash;
+  return {
+    get lastHash() {
+      return lastHash;
+    },
+    record(entry) {
+      const now = clock();
+      const event = linkEvent(lastHash, unlinked(entry, redactor, ids, now));
+      lastHash = event.hash;
+      return { event, now };
+    },
+  };
+}
+
+/**
+ * Copies the known fields only (a JavaScript caller's extra properties do not slip into the
+ * record) and redacts before anything is hashed: arguments fully, free texts by value pattern.
+ */
+function unlinked(entry: AuditEntry, redactor: Redactor, ids: () => string, now: Date) {
+  const event: UnlinkedEvent = {
+    id: entry.id ?? ids(),
+    timestamp: entry.timestamp ?? now.toISOString(),
+    action_type: entry.action_type,
+    resource: entry.resource,
+    agent_id: entry.agent_id,
+    outcome: entry.outcome,
+    matched_rule: entry.matched_rule,
+    ...(entry.reason === undefined ? {} : { reason: redactor.text(entry.reason) }),
+    ...(entry.parameters === undefined ? {} : { parameters: redactor.value(entry.parameters) }),
+    session: entry.session,
+    server: entry.server,
+    policy: { name: entry.policy.name, version: entry.policy.version, hash: entry.policy.hash },
+    ...(entry.approval === undefined
+      ? {}
+      : {
+          approval: {
+            approver: entry.approval.approver,
+            channel: entry.approval.channel,
+            decision: entry.approval.decision,
+            latency_ms: entry.approval.latency_ms,
+          },
+        }),
+    ...(entry.upstream === undefined
+      ? {}
+      : {
+          upstream: {
+            ok: entry.upstream.ok,
+            ...(entry.upstream.error === undefined
+              ? {}
+              : { error: redactor.text(entry.upstream.error) }),
+            duration_ms: entry.upstream.duration_ms,
+          },
+        }),
+  };
+  return event;
+}

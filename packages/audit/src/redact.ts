@@ -1,0 +1,70 @@
+import { createKeyMatcher, DEFAULT_REDACTED_KEYS } from './redact-keys.js';
+import { DEFAULT_SECRET_PATTERNS, type SecretPattern } from './secret-patterns.js';
+
+export interface RedactionOptions {
+  /** Key patterns (docs/audit.md). Default `DEFAULT_REDACTED_KEYS`; spread it to extend it. */
+  readonly keys?: readonly string[];
+  /** Value patterns. Default `DEFAULT_SECRET_PATTERNS`. */
+  readonly values?: readonly SecretPattern[];
+}
+
+/** Replaces secrets in what a record holds. Pure; compiled once. */
+export interface Redactor {
+  /** A copy of a JSON value with secret-named members and secret-looking text replaced. */
+  value(value: unknown): unknown;
+  /** A string with secret-looking parts replaced. */
+  text(text: string): string;
+}
+
+/** Nesting deeper than this is not inspected but replaced whole: what cannot be read is hidden. */
+const MAX_DEPTH = 64;
+
+export function redactionMarker(kind: string): string {
+  return `[REDACTED:${kind}]`;
+}
+
+export function createRedactor(options: RedactionOptions = {}): Redactor {
+  const keyKind = createKeyMatcher(options.keys ?? DEFAULT_REDACTED_KEYS);
+  const patterns = (options.values ?? DEFAULT_SECRET_PATTERNS).map(({ kind, pattern }) => ({
+    marker: redactionMarker(kind),
+    // `g` to find every occurrence, `d` for the `secret` group's offsets.
+    pattern: new RegExp(pattern.source, `${pattern.flags.replace(/[gdy]/g, '')}gd`),
+  }));
+
+  const text = (input: string): string => {
+    let output = input;
+    for (const { marker, pattern } of patterns) output = replaceAll(output, pattern, marker);
+    return output;
+  };
+
+  const value = (input: unknown, depth: number): unknown => {
+    if (typeof input === 'string') return text(input);
+    if (typeof input !== 'object' || input === null) return input;
+    if (depth >= MAX_DEPTH) return redactionMarker('too_deep');
+    if (Array.isArray(input)) return input.map((item: unknown) => value(item, depth + 1));
+    // Not JSON (a Date, a Map…): left as is for canonicalJson to refuse, never silently emptied.
+    const prototype: unknown = Object.getPrototypeOf(input);
+    if (prototype !== Object.prototype && prototype !== null) return input;
+    // Object.entries/fromEntries keep an own `__proto__` key as data, never as a prototype.
+    return Object.fromEntries(
+      Object.entries(input).map(([key, member]) => {
+        const kind = keyKind(key);
+        return [key, kind === undefined ? value(member, depth + 1) : redactionMarker(kind)];
+      }),
+    );
+  };
+
+  return { text, value: (input) => value(input, 0) };
+}
+
+function replaceAll(input: string, pattern: RegExp, marker: string): string {
+  let output = '';
+  let copied = 0;
+  for (const match of input.matchAll(pattern)) {
+    const [start, end] = match.indices?.groups?.secret ?? match.indices?.[0] ?? [0, 0];
+    if (end === start) continue;
+    output += input.slice(copied, start) + marker;
+    copied = end;
+  }
+  return copied === 0 ? input : output + input.slice(copied);
+}

@@ -24,14 +24,44 @@ export {
   outcomeOf,
 } from './event.js';
 export { AuditEventSchema, auditEventJsonSchema } from './event-schema.js';
+export {
+  CEF_SEVERITY,
+  CSV_COLUMNS,
+  cefExtensionValue,
+  cefHeaderField,
+  cefLine,
+  csvField,
+  csvHeader,
+  csvRow,
+  EXPORT_FORMATS,
+  type ExportFilter,
+  type ExportFormat,
+  type ExportResult,
+  exportRecords,
+  jsonlLine,
+  matchesFilter,
+  OUTCOMES,
+  parseExportFormat,
+  parseOutcome,
+} from './export.js';
 export { formatHuman } from './format-human.js';
 export { createJsonlSink, type JsonlSink, type JsonlSinkOptions } from './jsonl-sink.js';
 export { createMemorySink, type MemorySink } from './memory-sink.js';
+export { type RecordsRead, readAuditRecords } from './read-records.js';
 export type { RecordOptions } from './record.js';
+export {
+  type AuditRecord,
+  type ParsedRecords,
+  parseRecordLine,
+  parseRecords,
+  parseRfc3339,
+  type SkippedLine,
+} from './records.js';
 export { createRedactor, type RedactionOptions, type Redactor, redactionMarker } from './redact.js';
 export { DEFAULT_REDACTED_KEYS } from './redact-keys.js';
 export { DEFAULT_SECRET_PATTERNS, type SecretPattern } from './secret-patterns.js';
 export type { AuditSink } from './sink.js';
+export { type AuditStats, auditStats, type CountedName, formatStats, STATS_TOP } from './stats.js';
 export { createStderrSink, type StderrSinkOptions, type TextStream } from './stderr-sink.js';
 export {
   type ChainBreak,

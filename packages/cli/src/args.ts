@@ -16,7 +16,12 @@ export function checkArgs(rawArgs: readonly string[], defs: ArgsDef, command: st
   };
   const options: Record<string, OptionConfig> = {};
   const longNames: string[] = [];
+  const operands: [string, ArgsDef[string]][] = [];
   for (const [name, def] of Object.entries(defs)) {
+    if (def.type === 'positional') {
+      operands.push([name, def]);
+      continue;
+    }
     const type = def.type === 'boolean' ? 'boolean' : 'string';
     const aliases = 'alias' in def ? [def.alias ?? []].flat() : [];
     const short = aliases.find((alias) => alias.length === 1);
@@ -32,10 +37,17 @@ export function checkArgs(rawArgs: readonly string[], defs: ArgsDef, command: st
     tokens: true,
   });
   const given = new Map<string, string | boolean>();
+  let positionals = 0;
   for (const token of tokens) {
     if (token.kind === 'option-terminator') continue;
     if (token.kind === 'positional') {
-      fail(`unexpected argument '${token.value}' (${command} takes flags only)`);
+      positionals++;
+      if (positionals > operands.length) {
+        const takes =
+          operands.length === 0 ? 'takes flags only' : `takes ${operands.length} argument(s)`;
+        fail(`unexpected argument '${token.value}' (${command} ${takes})`);
+      }
+      if (token.value === '') fail('an argument must not be empty');
       continue;
     }
     if (!Object.hasOwn(options, token.name)) {
@@ -54,6 +66,10 @@ export function checkArgs(rawArgs: readonly string[], defs: ArgsDef, command: st
     given.set(token.name, token.value ?? '');
   }
 
+  for (const [index, [name, def]] of operands.entries()) {
+    const hint = def.valueHint ?? name;
+    if (def.required !== false && index >= positionals) fail(`missing argument <${hint}>`);
+  }
   for (const [name, def] of Object.entries(defs)) {
     if (def.type === 'boolean' || def.type === 'positional') continue;
     const value = given.get(name);

@@ -5,7 +5,7 @@
 import { didYouMean, KvlarError } from '@kvlar/core';
 import { runCommand } from 'citty';
 import { checkArgs, wantsHelp } from './args.js';
-import { commands, rootCommand } from './commands/index.js';
+import { type AnyCommand, commands, rootCommand } from './commands/index.js';
 import { CliError, ExitCode } from './errors.js';
 import { createRuntime, type Io, processIo, type Runtime } from './runtime.js';
 import { usageOf } from './usage.js';
@@ -21,16 +21,15 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
 }
 
 async function dispatch(argv: readonly string[], runtime: Runtime): Promise<ExitCode> {
-  const root = rootCommand;
   const [name, ...rest] = argv;
   const usage = (message: string) => new CliError('usage', message, { command: 'kvlar' });
   if (name === undefined) {
     // Like a missing required flag: say what there is, on stderr, and fail as a usage error.
-    runtime.logger.error(await usageOf(root, undefined, runtime.colors.stderr));
+    runtime.logger.error(await usageOf(rootCommand, undefined, runtime.colors.stderr));
     return ExitCode.usage;
   }
   if (name === '--help' || name === '-h') {
-    runtime.print(await usageOf(root, undefined, runtime.colors.stdout));
+    runtime.print(await usageOf(rootCommand, undefined, runtime.colors.stdout));
     return ExitCode.ok;
   }
   if (name === '--version' || name === '-V') {
@@ -44,15 +43,57 @@ async function dispatch(argv: readonly string[], runtime: Runtime): Promise<Exit
   if (load === undefined) {
     throw usage(`unknown command '${name}'${didYouMean(name, Object.keys(commands), "'")}`);
   }
-  const command = await load();
+  return runCommandLine(await load(), `kvlar ${name}`, rest, runtime);
+}
+
+/** Runs a command, or for a group (`kvlar audit`) picks its sub-command from `rest`. */
+async function runCommandLine(
+  command: AnyCommand,
+  fullName: string,
+  rest: readonly string[],
+  runtime: Runtime,
+): Promise<ExitCode> {
+  const subCommands = await resolveValue(command.subCommands);
+  if (subCommands !== undefined) {
+    const [name, ...subRest] = rest;
+    if (name === undefined) {
+      runtime.logger.error(await usageOf(command, parentOf(fullName), runtime.colors.stderr));
+      return ExitCode.usage;
+    }
+    if (name === '--help' || name === '-h') {
+      runtime.print(await usageOf(command, parentOf(fullName), runtime.colors.stdout));
+      return ExitCode.ok;
+    }
+    const usage = (message: string) => new CliError('usage', message, { command: fullName });
+    if (name.startsWith('-')) throw usage(`unknown flag '${name}' (flags go after the command)`);
+    const load = Object.hasOwn(subCommands, name) ? subCommands[name] : undefined;
+    if (load === undefined) {
+      const names = Object.keys(subCommands);
+      throw usage(`unknown command '${fullName} ${name}'${didYouMean(name, names, "'")}`);
+    }
+    const sub = await resolveValue(load);
+    if (sub === undefined) throw usage(`unknown command '${fullName} ${name}'`);
+    return runCommandLine(sub as AnyCommand, `${fullName} ${name}`, subRest, runtime);
+  }
   if (wantsHelp(rest)) {
-    runtime.print(await usageOf(command, root, runtime.colors.stdout));
+    runtime.print(await usageOf(command, parentOf(fullName), runtime.colors.stdout));
     return ExitCode.ok;
   }
   const defs = typeof command.args === 'function' ? await command.args() : await command.args;
-  checkArgs(rest, defs ?? {}, `kvlar ${name}`);
+  checkArgs(rest, defs ?? {}, fullName);
   const { result } = await runCommand(command, { rawArgs: [...rest], data: runtime });
   return isExitCode(result) ? result : ExitCode.ok;
+}
+
+/** `kvlar audit verify` → `kvlar audit`: what the help line puts before the command's name. */
+function parentOf(fullName: string): string {
+  return fullName.slice(0, fullName.lastIndexOf(' '));
+}
+
+type Resolvable<T> = T | Promise<T> | (() => T) | (() => Promise<T>);
+
+async function resolveValue<T>(value: Resolvable<T> | undefined): Promise<T | undefined> {
+  return typeof value === 'function' ? await (value as () => T | Promise<T>)() : await value;
 }
 
 function reportError(error: unknown, runtime: Runtime): ExitCode {

@@ -13,15 +13,19 @@ interface Row {
 
 const HELP_ROW: Row = { label: '-h, --help', text: 'Show this help' };
 
+/** `parent` is the command line before this command's name: `kvlar`, `kvlar audit`. */
 export async function usageOf(
   command: AnyCommand,
-  parent: AnyCommand | undefined,
+  parent: string | undefined,
   paint: Painter,
 ): Promise<string> {
   const meta = await resolve(command.meta);
-  const defs = (await resolve(command.args)) ?? {};
-  const parentMeta = await resolve(parent?.meta);
-  const name = [parentMeta?.name, meta?.name].filter((part) => part !== undefined).join(' ');
+  const allDefs = (await resolve(command.args)) ?? {};
+  const defs = Object.fromEntries(
+    Object.entries(allDefs).filter(([, def]) => def.type !== 'positional'),
+  );
+  const positionals = Object.entries(allDefs).filter(([, def]) => def.type === 'positional');
+  const name = [parent, meta?.name].filter((part) => part !== undefined && part !== '').join(' ');
   const subCommands = await resolve(command.subCommands);
 
   const lines = [`${paint.bold(name)} — ${meta?.description ?? ''}`, ''];
@@ -38,7 +42,15 @@ export async function usageOf(
     const required = Object.entries(defs)
       .filter(([, def]) => def.type !== 'boolean' && def.required === true)
       .map(([flag, def]) => `--${flag} <${hintOf(flag, def)}>`);
-    lines.push(`Usage: ${[name, ...required, '[options]'].join(' ')}`, '');
+    const operands = positionals.map(([flag, def]) => `<${hintOf(flag, def)}>`);
+    lines.push(`Usage: ${[name, ...operands, ...required, '[options]'].join(' ')}`, '');
+    if (positionals.length > 0) {
+      const rows = positionals.map(([flag, def]) => ({
+        label: `<${hintOf(flag, def)}>`,
+        text: def.description ?? '',
+      }));
+      lines.push('Arguments:', ...table(rows, paint), '');
+    }
   }
   lines.push('Options:', ...table([...options, HELP_ROW], paint));
   if (subCommands !== undefined) {

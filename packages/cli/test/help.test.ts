@@ -23,6 +23,7 @@ describe('--help', () => {
         inspect     List a policy's rules, with what it extends, in evaluation order
         test        Run policy test files (*.test.yaml)
         schema      Print the JSON Schema of the policy format
+        audit       Verify, summarise and export audit logs
         version     Print the version of kvlar
 
       Options:
@@ -120,6 +121,76 @@ describe('--help', () => {
       Options:
             --json    Print {"version": …} as JSON
         -h, --help    Show this help
+      "
+    `);
+  });
+
+  it('describes kvlar audit', async () => {
+    expect(await help(['audit'])).toMatchInlineSnapshot(`
+      "kvlar audit — Verify, summarise and export audit logs
+
+      Usage: kvlar audit <command> [options]
+
+      Commands:
+        verify    Check the hash chain of an audit log; name the first broken link
+        stats     Summarise an audit log: outcomes, period, top resources and agents
+        export    Export audit events as JSON lines, CSV or CEF, filtered
+
+      Options:
+        -h, --help    Show this help
+
+      Run 'kvlar audit <command> --help' for the options of a command.
+      "
+    `);
+  });
+
+  it('describes kvlar audit verify', async () => {
+    expect(await help(['audit', 'verify'])).toMatchInlineSnapshot(`
+      "kvlar audit verify — Check the hash chain of an audit log; name the first broken link
+
+      Usage: kvlar audit verify <file|dir> [options]
+
+      Arguments:
+        <file|dir>    An audit log (its rotated files are found beside it), or a directory of logs
+
+      Options:
+            --json    Print the result as JSON on stdout
+        -h, --help    Show this help
+      "
+    `);
+  });
+
+  it('describes kvlar audit stats', async () => {
+    expect(await help(['audit', 'stats'])).toMatchInlineSnapshot(`
+      "kvlar audit stats — Summarise an audit log: outcomes, period, top resources and agents
+
+      Usage: kvlar audit stats --file <file|dir> [options]
+
+      Options:
+        -f, --file <file|dir>    An audit log (with its rotated files), or a directory of logs (required)
+            --json               Print the statistics as JSON on stdout
+        -h, --help               Show this help
+      "
+    `);
+  });
+
+  it('describes kvlar audit export', async () => {
+    expect(await help(['audit', 'export'])).toMatchInlineSnapshot(`
+      "kvlar audit export — Export audit events as JSON lines, CSV or CEF, filtered
+
+      Usage: kvlar audit export --file <file|dir> [options]
+
+      Options:
+        -f, --file <file|dir>           An audit log (with its rotated files), or a directory of logs (required)
+            --format <jsonl|csv|cef>    Output format (default: jsonl)
+        -o, --output <file>             Write to this file (atomically) instead of stdout
+            --since <time>              Only events at or after this RFC 3339 time
+            --until <time>              Only events at or before this RFC 3339 time
+            --outcome <outcome>         Only this outcome: allowed, denied or pending_approval
+            --resource <text>           Only resources containing this text
+            --agent <text>              Only agent ids containing this text
+            --server <text>             Only servers containing this text
+        -h, --help                      Show this help
       "
     `);
   });

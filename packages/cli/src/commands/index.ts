@@ -14,6 +14,7 @@ export const commands: Record<string, () => Promise<AnyCommand>> = {
   inspect: () => import('./inspect.js').then((module) => erase(module.inspectCommand)),
   test: () => import('./test.js').then((module) => erase(module.testCommand)),
   schema: () => import('./schema.js').then((module) => erase(module.schemaCommand)),
+  audit: () => import('./audit.js').then((module) => erase(module.auditCommand)),
   version: () => import('./version.js').then((module) => erase(module.versionCommand)),
 };
 

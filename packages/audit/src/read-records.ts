@@ -1,0 +1,44 @@
+/** Reads the records of an audit file (with its rotated predecessors) or a directory: the I/O half of export and stats. */
+import { readFile, stat } from 'node:fs/promises';
+import { AuditError } from './errors.js';
+import { activePathOf, type ChainFiles, chainOf, chainsInDirectory } from './jsonl-files.js';
+import { type AuditRecord, parseRecords, type SkippedLine } from './records.js';
+
+export interface RecordsRead {
+  /** Files read, in order: each chain's rotated files oldest first, then its active file. */
+  readonly files: readonly string[];
+  readonly records: readonly AuditRecord[];
+  readonly skipped: readonly SkippedLine[];
+}
+
+/**
+ * Every record of a file's chain, or of every chain in a directory, in file order. A file that
+ * is not part of a rotation (a Rust-era log of any name) is read on its own.
+ */
+export async function readAuditRecords(pathOrDirectory: string): Promise<RecordsRead> {
+  let chains: ChainFiles[];
+  try {
+    chains = (await stat(pathOrDirectory)).isDirectory()
+      ? await chainsInDirectory(pathOrDirectory)
+      : [await chainOf(activePathOf(pathOrDirectory))];
+  } catch (error) {
+    throw new AuditError('invalid_input', `cannot read ${pathOrDirectory}`, { cause: error });
+  }
+  const files = chains.flatMap((chain) =>
+    chain.activeExists ? [...chain.rotated, chain.active] : [...chain.rotated],
+  );
+  const records: AuditRecord[] = [];
+  const skipped: SkippedLine[] = [];
+  for (const file of files) {
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (error) {
+      throw new AuditError('invalid_input', `cannot read ${file}`, { cause: error });
+    }
+    const parsed = parseRecords(text, { file });
+    records.push(...parsed.records);
+    skipped.push(...parsed.skipped);
+  }
+  return { files, records, skipped };
+}

@@ -1,0 +1,153 @@
+/**
+ * Reading audit lines leniently, for export and stats: both our hash-chained records and Rust-era
+ * records (no `prev_hash`/`hash`) are accepted. A line that is not a record is skipped and
+ * counted, as the Rust Kvlar skipped it; verification, not this, is what judges a chain.
+ */
+import type { AuditOutcome } from './event.js';
+
+/** The fields every Kvlar record has had since the Rust version, plus the line it came from. */
+export interface AuditRecord {
+  readonly id: string;
+  readonly timestamp: string;
+  /** `timestamp` as milliseconds since the epoch. */
+  readonly time: number;
+  readonly action_type: string;
+  readonly resource: string;
+  readonly agent_id: string;
+  readonly outcome: AuditOutcome;
+  readonly matched_rule: string;
+  readonly reason?: string;
+  readonly server?: string;
+  readonly session?: string;
+  /** The whole parsed object, fields of later versions included. */
+  readonly fields: Readonly<Record<string, unknown>>;
+  /** The line as stored, without its newline. */
+  readonly line: string;
+}
+
+export interface SkippedLine {
+  readonly file?: string;
+  /** 1-based. */
+  readonly line: number;
+  readonly message: string;
+}
+
+export interface ParsedRecords {
+  readonly records: readonly AuditRecord[];
+  readonly skipped: readonly SkippedLine[];
+}
+
+const OUTCOMES: ReadonlySet<string> = new Set(['allowed', 'denied', 'pending_approval']);
+
+const RFC3339 =
+  /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:([Zz])|([+-])(\d{2}):(\d{2}))$/;
+
+/**
+ * An RFC 3339 date-time as milliseconds since the epoch (fractions beyond milliseconds are
+ * truncated), or `undefined`. Stricter than `Date.parse`, which accepts many other shapes.
+ */
+export function parseRfc3339(text: string): number | undefined {
+  const match = RFC3339.exec(text);
+  if (match === null) return undefined;
+  const [, year, month, day, hour, minute, second, fraction, , sign, offsetHour, offsetMinute] =
+    match;
+  const numbers = [year, month, day, hour, minute, second].map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  const [y, mo, d, h, mi, s] = numbers;
+  if (mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || s > 60) return undefined;
+  const base = Date.UTC(y, mo - 1, d, h, mi, Math.min(s, 59));
+  if (new Date(base).getUTCDate() !== d) return undefined;
+  const millis = fraction === undefined ? 0 : Number(fraction.slice(0, 3).padEnd(3, '0'));
+  let offset = 0;
+  if (sign !== undefined) {
+    const oh = Number(offsetHour);
+    const om = Number(offsetMinute);
+    if (oh > 23 || om > 59) return undefined;
+    offset = (sign === '+' ? 1 : -1) * (oh * 60 + om) * 60_000;
+  }
+  return base + millis - offset;
+}
+
+type RecordCheck =
+  | { readonly ok: true; readonly record: AuditRecord }
+  | { readonly ok: false; readonly message: string };
+
+/** One line as a record, or why it is not one. */
+export function parseRecordLine(line: string): RecordCheck {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    return { ok: false, message: 'not JSON' };
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return { ok: false, message: 'not a JSON object' };
+  }
+  const fields = value as Readonly<Record<string, unknown>>;
+  const text = (name: string): string | undefined => {
+    const field = Object.hasOwn(fields, name) ? fields[name] : undefined;
+    return typeof field === 'string' ? field : undefined;
+  };
+  const required = ['id', 'timestamp', 'action_type', 'resource', 'agent_id', 'matched_rule'];
+  const missing = required.filter((name) => text(name) === undefined);
+  if (missing.length > 0) return { ok: false, message: `no string ${missing.join(', ')}` };
+  const outcome = text('outcome');
+  if (outcome === undefined || !OUTCOMES.has(outcome)) {
+    return { ok: false, message: 'outcome is not allowed, denied or pending_approval' };
+  }
+  const timestamp = text('timestamp') ?? '';
+  const time = parseRfc3339(timestamp);
+  if (time === undefined) return { ok: false, message: 'timestamp is not RFC 3339' };
+  const optional = (name: 'reason' | 'server' | 'session') => {
+    const field = text(name);
+    return field === undefined ? {} : { [name]: field };
+  };
+  return {
+    ok: true,
+    record: {
+      id: text('id') ?? '',
+      timestamp,
+      time,
+      action_type: text('action_type') ?? '',
+      resource: text('resource') ?? '',
+      agent_id: text('agent_id') ?? '',
+      outcome: outcome as AuditOutcome,
+      matched_rule: text('matched_rule') ?? '',
+      ...optional('reason'),
+      ...optional('server'),
+      ...optional('session'),
+      fields,
+      line,
+    },
+  };
+}
+
+/** The records of a file's text; blank lines are ignored, other non-records skipped and listed. */
+export function parseRecords(
+  text: string,
+  options: { readonly file?: string } = {},
+): ParsedRecords {
+  const records: AuditRecord[] = [];
+  const skipped: SkippedLine[] = [];
+  const lines = text.split('\n');
+  for (const [index, raw] of lines.entries()) {
+    const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+    if (line.trim() === '') continue;
+    const parsed = parseRecordLine(line);
+    if (parsed.ok) records.push(parsed.record);
+    else {
+      skipped.push({
+        ...(options.file === undefined ? {} : { file: options.file }),
+        line: index + 1,
+        message: parsed.message,
+      });
+    }
+  }
+  return { records, skipped };
+}

@@ -1,0 +1,37 @@
+/** Reading audit logs for the `kvlar audit` commands: paths as the user typed them, errors as CliErrors. */
+import { type RecordsRead, readAuditRecords, type SkippedLine } from '@kvlar/audit';
+import { CliError } from './errors.js';
+import { absoluteFrom, displayPath } from './paths.js';
+import { describeFsError } from './read-text.js';
+import type { Runtime } from './runtime.js';
+
+/** The records of a log (with its rotated files) or of every log in a directory. */
+export async function readRecordsFor(runtime: Runtime, path: string): Promise<RecordsRead> {
+  const target = absoluteFrom(runtime.cwd, path);
+  try {
+    return await readAuditRecords(target);
+  } catch (error) {
+    throw unreadable(runtime, target, error);
+  }
+}
+
+/** `cannot read logs/audit.jsonl: no such file or directory`, from an AuditError or an fs error. */
+export function unreadable(runtime: Runtime, target: string, error: unknown): CliError {
+  const cause = error instanceof Error && error.cause !== undefined ? error.cause : error;
+  const shown = displayPath(target, runtime.cwd);
+  return new CliError('invalid_input', `cannot read ${shown}: ${describeFsError(cause)}`, {
+    cause: error,
+  });
+}
+
+/** Lines that are not records are skipped, as the Rust Kvlar did, but never silently. */
+export function reportSkipped(runtime: Runtime, skipped: readonly SkippedLine[]): void {
+  const first = skipped[0];
+  if (first === undefined) return;
+  const where = `${first.file === undefined ? '' : `${displayPath(first.file, runtime.cwd)}:`}${first.line}`;
+  const count =
+    skipped.length === 1
+      ? '1 line that is not an audit record'
+      : `${skipped.length} lines that are not audit records`;
+  runtime.logger.warn(`warning: skipped ${count} (first: ${where}: ${first.message})`);
+}

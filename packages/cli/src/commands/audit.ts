@@ -1,0 +1,11 @@
+/** `kvlar audit <command>`: the audit log tools. Sub-commands load lazily, like the top level. */
+import { defineCommand } from 'citty';
+
+export const auditCommand = defineCommand({
+  meta: { name: 'audit', description: 'Verify, summarise and export audit logs' },
+  subCommands: {
+    verify: () => import('./audit-verify.js').then((module) => module.auditVerifyCommand),
+    stats: () => import('./audit-stats.js').then((module) => module.auditStatsCommand),
+    export: () => import('./audit-export.js').then((module) => module.auditExportCommand),
+  },
+});

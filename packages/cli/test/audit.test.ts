@@ -1,0 +1,304 @@
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type AuditEntry, createJsonlSink } from '@kvlar/audit';
+import { describe, expect, it } from 'vitest';
+import { kvlar, lines, tempDir } from './helpers.js';
+
+const BASE = Date.parse('2026-03-01T10:00:00.000Z');
+
+function entry(resource: string, outcome: AuditEntry['outcome'], agent = 'claude'): AuditEntry {
+  return {
+    action_type: 'tool_call',
+    resource,
+    agent_id: agent,
+    outcome,
+    matched_rule: outcome === 'allowed' ? 'allow-read' : 'deny-shell',
+    ...(outcome === 'allowed' ? {} : { reason: 'no shell, "ever"\n=SUM(A1)' }),
+    parameters: { path: '/tmp/x' },
+    session: 'session-1',
+    server: resource === 'bash' ? 'shell' : 'filesystem',
+    policy: { name: 'default', version: '1.0', hash: 'a'.repeat(64) },
+  };
+}
+
+const ENTRIES: readonly AuditEntry[] = [
+  entry('read_file', 'allowed'),
+  entry('bash', 'denied'),
+  entry('write_file', 'pending_approval', 'cursor'),
+  entry('bash', 'denied'),
+  entry('read_file', 'allowed'),
+];
+
+/** A real chained log written by the JSONL sink, one record a minute from 10:00. */
+async function writeLog(dir: string, options: { maxBytes?: number } = {}): Promise<string[]> {
+  let tick = 0;
+  let id = 0;
+  const sink = await createJsonlSink({
+    path: join(dir, 'audit.jsonl'),
+    clock: () => new Date(BASE + 60_000 * tick++),
+    ids: () => `id-${++id}`,
+    ...options,
+  });
+  for (const item of ENTRIES) await sink.write(item);
+  await sink.close();
+  return lines(await readFile(join(dir, 'audit.jsonl'), 'utf8'));
+}
+
+const RUST_LOG = `${[
+  '{"id":"8c1f3a52-0d6e-4b7a-9f64-1c2d3e4f5a6b","timestamp":"2026-02-01T08:00:00.123456789Z","action_type":"tool_call","resource":"bash","agent_id":"mcp-agent","outcome":"denied","matched_rule":"deny-shell","reason":"Shell access blocked"}',
+  '{"id":"9d2f3a52-0d6e-4b7a-9f64-1c2d3e4f5a6c","timestamp":"2026-02-01T09:30:00+00:00","action_type":"tool_call","resource":"read_file","agent_id":"mcp-agent","outcome":"allowed","matched_rule":"allow-read","parameters":{"path":"/etc/hosts"}}',
+  'garbage that is not json',
+].join('\n')}\n`;
+
+describe('kvlar audit verify', () => {
+  it('prints a one-line summary for an intact log', async () => {
+    const dir = await tempDir();
+    await writeLog(dir);
+    const result = await kvlar(['audit', 'verify', 'audit.jsonl'], { cwd: dir });
+    expect(result).toEqual({
+      code: 0,
+      stdout: '✓ Audit log intact: 5 records in 1 file, 1 chain\n',
+      stderr: '',
+    });
+  });
+
+  it('follows rotation from a directory', async () => {
+    const dir = await tempDir();
+    await writeLog(dir, { maxBytes: 1 });
+    const files = await readdir(dir);
+    expect(files.length).toBeGreaterThan(1);
+    const result = await kvlar(['audit', 'verify', '.', '--json'], { cwd: dir });
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ ok: true, chains: 1, records: 5 });
+  });
+
+  it('names the file and line of an edited record', async () => {
+    const dir = await tempDir();
+    const log = await writeLog(dir);
+    log[2] = log[2]!.replace('"cursor"', '"claude"');
+    await writeFile(join(dir, 'audit.jsonl'), `${log.join('\n')}\n`);
+    const result = await kvlar(['audit', 'verify', 'audit.jsonl'], { cwd: dir });
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toBe(
+      'audit.jsonl:3: error: edited: the record was edited: its content does not match its hash\n',
+    );
+  });
+
+  it('names the line after a deleted record, also in JSON', async () => {
+    const dir = await tempDir();
+    const log = await writeLog(dir);
+    log.splice(1, 1);
+    await writeFile(join(dir, 'audit.jsonl'), `${log.join('\n')}\n`);
+    const result = await kvlar(['audit', 'verify', 'audit.jsonl', '--json'], { cwd: dir });
+    expect(result.code).toBe(1);
+    expect(JSON.parse(result.stdout)).toMatchObject({
+      ok: false,
+      records: 1,
+      failure: { file: 'audit.jsonl', line: 2, reason: 'deleted' },
+    });
+    expect(result.stderr).toMatch(/^audit\.jsonl:2: error: deleted: /);
+  });
+
+  it('warns about a torn last line on stderr but still passes', async () => {
+    const dir = await tempDir();
+    await writeLog(dir);
+    await writeFile(join(dir, 'audit.jsonl'), '{"id":"half', { flag: 'a' });
+    const result = await kvlar(['audit', 'verify', 'audit.jsonl'], { cwd: dir });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('5 records');
+    expect(result.stderr).toMatch(/^audit\.jsonl:6: warning: torn_line: /);
+  });
+
+  it('fails on a Rust-era log, which has no chain', async () => {
+    const dir = await tempDir({ 'rust.jsonl': RUST_LOG });
+    const result = await kvlar(['audit', 'verify', 'rust.jsonl'], { cwd: dir });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^rust\.jsonl:1: error: invalid_record: /);
+  });
+
+  it('exits 1 for a missing file and for a directory without logs', async () => {
+    const dir = await tempDir({ 'notes.txt': 'x' });
+    const missing = await kvlar(['audit', 'verify', 'nope.jsonl'], { cwd: dir });
+    expect(missing).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: 'error: cannot read nope.jsonl: no such file or directory\n',
+    });
+    const empty = await kvlar(['audit', 'verify', '.'], { cwd: dir });
+    expect(empty).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: 'warning: no .jsonl files found in .\n',
+    });
+  });
+
+  it('is a usage error without a path or with two', async () => {
+    const dir = await tempDir();
+    const none = await kvlar(['audit', 'verify'], { cwd: dir });
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain('error: missing argument <file|dir>');
+    const two = await kvlar(['audit', 'verify', 'a', 'b'], { cwd: dir });
+    expect(two.code).toBe(2);
+    expect(two.stderr).toContain("unexpected argument 'b'");
+  });
+});
+
+describe('kvlar audit stats', () => {
+  it('prints the Rust summary for a chained log', async () => {
+    const dir = await tempDir();
+    await writeLog(dir);
+    const result = await kvlar(['audit', 'stats', '-f', 'audit.jsonl'], { cwd: dir });
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe(`Audit Log Summary
+─────────────────
+File:     audit.jsonl
+Events:   5
+Period:   2026-03-01 10:00 → 2026-03-01 10:04
+
+Outcomes:
+  Allowed:          2
+  Denied:           2
+  Pending Approval: 1
+
+Top Resources:
+  bash                 2
+  read_file            2
+  write_file           1
+
+Top Agents:
+  claude               4
+  cursor               1
+`);
+  });
+
+  it('reads a Rust-era log and reports the lines it skipped', async () => {
+    const dir = await tempDir({ 'rust.jsonl': RUST_LOG });
+    const result = await kvlar(['audit', 'stats', '-f', 'rust.jsonl', '--json'], { cwd: dir });
+    expect(result.code).toBe(0);
+    expect(result.stderr).toBe(
+      'warning: skipped 1 line that is not an audit record (first: rust.jsonl:3: not JSON)\n',
+    );
+    expect(JSON.parse(result.stdout)).toEqual({
+      file: 'rust.jsonl',
+      files: ['rust.jsonl'],
+      skipped: 1,
+      events: 2,
+      outcomes: { allowed: 1, denied: 1, pending_approval: 0 },
+      first: '2026-02-01T08:00:00.123Z',
+      last: '2026-02-01T09:30:00.000Z',
+      resources: [
+        { name: 'bash', count: 1 },
+        { name: 'read_file', count: 1 },
+      ],
+      agents: [{ name: 'mcp-agent', count: 2 }],
+    });
+  });
+
+  it('says so for an empty log', async () => {
+    const dir = await tempDir({ 'empty.jsonl': '' });
+    const result = await kvlar(['audit', 'stats', '-f', 'empty.jsonl'], { cwd: dir });
+    expect(result).toEqual({
+      code: 0,
+      stdout: 'No audit events found in empty.jsonl\n',
+      stderr: '',
+    });
+  });
+});
+
+describe('kvlar audit export', () => {
+  it('writes the records as stored by default, so the export still verifies', async () => {
+    const dir = await tempDir();
+    const log = await writeLog(dir);
+    const result = await kvlar(['audit', 'export', '-f', 'audit.jsonl'], { cwd: dir });
+    expect(result).toEqual({ code: 0, stdout: `${log.join('\n')}\n`, stderr: '' });
+  });
+
+  it('filters by outcome alias, resource, agent, server and time', async () => {
+    const dir = await tempDir();
+    await writeLog(dir);
+    const run = async (...flags: string[]) => {
+      const result = await kvlar(['audit', 'export', '-f', 'audit.jsonl', ...flags], { cwd: dir });
+      expect(result.code).toBe(0);
+      return lines(result.stdout).map((line) => (JSON.parse(line) as { id: string }).id);
+    };
+    expect(await run('--outcome', 'deny')).toEqual(['id-2', 'id-4']);
+    expect(await run('--resource', 'file', '--agent', 'clau')).toEqual(['id-1', 'id-5']);
+    expect(await run('--server', 'shell')).toEqual(['id-2', 'id-4']);
+    expect(
+      await run('--since', '2026-03-01T10:01:00Z', '--until', '2026-03-01T11:03:00+01:00'),
+    ).toEqual(['id-2', 'id-3', 'id-4']);
+  });
+
+  it('writes csv to a file atomically and says how many events on stderr', async () => {
+    const dir = await tempDir();
+    await writeLog(dir);
+    const result = await kvlar(
+      [
+        'audit',
+        'export',
+        '-f',
+        'audit.jsonl',
+        '--format',
+        'csv',
+        '-o',
+        'out.csv',
+        '--outcome',
+        'denied',
+      ],
+      { cwd: dir },
+    );
+    expect(result).toEqual({ code: 0, stdout: '', stderr: '✓ Exported 2 events (CSV format)\n' });
+    const csv = await readFile(join(dir, 'out.csv'), 'utf8');
+    const row =
+      'tool_call,bash,claude,denied,deny-shell,"no shell, ""ever""\n=SUM(A1)",shell,session-1';
+    expect(csv).toBe(
+      'id,timestamp,action_type,resource,agent_id,outcome,matched_rule,reason,server,session\r\n' +
+        `id-2,2026-03-01T10:01:00.000Z,${row}\r\n` +
+        `id-4,2026-03-01T10:03:00.000Z,${row}\r\n`,
+    );
+    expect((await readdir(dir)).sort()).toEqual(['audit.jsonl', 'out.csv']);
+  });
+
+  it('exports CEF with the Rust severities, from a Rust-era log too', async () => {
+    const dir = await tempDir({ 'rust.jsonl': RUST_LOG });
+    const result = await kvlar(['audit', 'export', '-f', 'rust.jsonl', '--format', 'cef'], {
+      cwd: dir,
+    });
+    expect(result.code).toBe(0);
+    expect(result.stderr).toContain('skipped 1 line');
+    const cef = lines(result.stdout);
+    expect(cef).toHaveLength(2);
+    expect(cef[0]).toMatch(/^CEF:0\|Kvlar\|PolicyEngine\|\d+\.\d+\.\d+\|denied\|tool_call\/bash\|8\|rt=/);
+    expect(cef[1]).toMatch(/\|allowed\|tool_call\/read_file\|1\|/);
+  });
+
+  it('refuses bad flag values, listing the valid ones', async () => {
+    const dir = await tempDir();
+    await writeLog(dir);
+    const cases: [string[], string][] = [
+      [['--format', 'xml'], "unknown format 'xml' (use one of: jsonl, csv, cef)"],
+      [
+        ['--outcome', 'maybe'],
+        "unknown outcome 'maybe' (use one of: allowed, denied, pending_approval)",
+      ],
+      [['--since', '2026-03-01'], "--since '2026-03-01' is not an RFC 3339 time"],
+    ];
+    for (const [flags, message] of cases) {
+      const result = await kvlar(['audit', 'export', '-f', 'audit.jsonl', ...flags], { cwd: dir });
+      expect(result.code).toBe(2);
+      expect(result.stdout).toBe('');
+      expect(result.stderr).toContain(`error: ${message}`);
+    }
+  });
+
+  it('refuses to overwrite the log it reads', async () => {
+    const dir = await tempDir();
+    const log = await writeLog(dir);
+    const result = await kvlar(['audit', 'export', '-f', '.', '-o', 'audit.jsonl'], { cwd: dir });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('refusing to overwrite the audit log audit.jsonl');
+    expect(lines(await readFile(join(dir, 'audit.jsonl'), 'utf8'))).toEqual(log);
+  });
+});

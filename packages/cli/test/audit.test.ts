@@ -270,7 +270,9 @@ describe('kvlar audit export', () => {
     expect(result.stderr).toContain('skipped 1 line');
     const cef = lines(result.stdout);
     expect(cef).toHaveLength(2);
-    expect(cef[0]).toMatch(/^CEF:0\|Kvlar\|PolicyEngine\|\d+\.\d+\.\d+\|denied\|tool_call\/bash\|8\|rt=/);
+    expect(cef[0]).toMatch(
+      /^CEF:0\|Kvlar\|PolicyEngine\|\d+\.\d+\.\d+\|denied\|tool_call\/bash\|8\|rt=/,
+    );
     expect(cef[1]).toMatch(/\|allowed\|tool_call\/read_file\|1\|/);
   });
 

@@ -2,8 +2,9 @@
  * The files of one audit chain on disk: the active file (`audit.jsonl`) and its rotated
  * predecessors (`audit-<UTC time>-<index>.jsonl`), ordered by index.
  */
-import { open, readdir } from 'node:fs/promises';
+import { open, readdir, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
+import { AuditError } from './errors.js';
 
 const ROTATED = /^(?<stem>.+)-(?<stamp>\d{8}T\d{6}Z)-(?<index>\d{6,})(?<ext>\.[A-Za-z0-9]+)?$/;
 
@@ -153,4 +154,15 @@ export async function syncDirectory(directory: string): Promise<void> {
 
 export function isNotFound(error: unknown): boolean {
   return error instanceof Error && 'code' in error && error.code === 'ENOENT';
+}
+
+/** The chain a file belongs to, or every chain in a directory; unreadable is `invalid_input`. */
+export async function chainsFor(pathOrDirectory: string): Promise<ChainFiles[]> {
+  try {
+    return (await stat(pathOrDirectory)).isDirectory()
+      ? await chainsInDirectory(pathOrDirectory)
+      : [await chainOf(activePathOf(pathOrDirectory))];
+  } catch (error) {
+    throw new AuditError('invalid_input', `cannot read ${pathOrDirectory}`, { cause: error });
+  }
 }

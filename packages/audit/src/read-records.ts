@@ -1,7 +1,7 @@
 /** Reads the records of an audit file (with its rotated predecessors) or a directory: the I/O half of export and stats. */
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { AuditError } from './errors.js';
-import { activePathOf, type ChainFiles, chainOf, chainsInDirectory } from './jsonl-files.js';
+import { chainsFor } from './jsonl-files.js';
 import { type AuditRecord, parseRecords, type SkippedLine } from './records.js';
 
 export interface RecordsRead {
@@ -16,14 +16,7 @@ export interface RecordsRead {
  * is not part of a rotation (a Rust-era log of any name) is read on its own.
  */
 export async function readAuditRecords(pathOrDirectory: string): Promise<RecordsRead> {
-  let chains: ChainFiles[];
-  try {
-    chains = (await stat(pathOrDirectory)).isDirectory()
-      ? await chainsInDirectory(pathOrDirectory)
-      : [await chainOf(activePathOf(pathOrDirectory))];
-  } catch (error) {
-    throw new AuditError('invalid_input', `cannot read ${pathOrDirectory}`, { cause: error });
-  }
+  const chains = await chainsFor(pathOrDirectory);
   const files = chains.flatMap((chain) =>
     chain.activeExists ? [...chain.rotated, chain.active] : [...chain.rotated],
   );

@@ -1,7 +1,6 @@
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { GENESIS_HASH } from './chain.js';
-import { AuditError } from './errors.js';
-import { activePathOf, type ChainFiles, chainOf, chainsInDirectory } from './jsonl-files.js';
+import { chainsFor } from './jsonl-files.js';
 import { type ChainBreak, type VerifyWarning, verifyText } from './verify.js';
 
 interface FilesSummary {
@@ -30,14 +29,7 @@ export async function verifyFiles(
   pathOrDirectory: string,
   options: VerifyFilesOptions = {},
 ): Promise<FilesVerification> {
-  let chains: ChainFiles[];
-  try {
-    chains = (await stat(pathOrDirectory)).isDirectory()
-      ? await chainsInDirectory(pathOrDirectory)
-      : [await chainOf(activePathOf(pathOrDirectory))];
-  } catch (error) {
-    throw new AuditError('invalid_input', `cannot read ${pathOrDirectory}`, { cause: error });
-  }
+  const chains = await chainsFor(pathOrDirectory);
   let files = 0;
   let records = 0;
   const warnings: VerifyWarning[] = [];

@@ -1,4 +1,5 @@
-import type { AuditEvent, AuditOutcome } from './event.js';
+import type { AuditApproval, AuditEvent, AuditOutcome, AuditUpstream } from './event.js';
+import type { AuditRecord } from './records.js';
 
 const LABELS: Readonly<Record<AuditOutcome, { readonly text: string; readonly color: string }>> = {
   allowed: { text: 'ALLOW   ', color: '32' },
@@ -15,14 +16,27 @@ export function safeText(text: string): string {
   return text.replace(UNSAFE, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
+/** The fields the human format shows; Rust-era records have no `server`. */
+export type HumanFields = Pick<
+  AuditEvent,
+  | 'timestamp'
+  | 'outcome'
+  | 'resource'
+  | 'agent_id'
+  | 'matched_rule'
+  | 'reason'
+  | 'approval'
+  | 'upstream'
+> & { readonly server?: string | undefined };
+
 /** One line (no newline) for a person watching decisions go by. */
-export function formatHuman(event: AuditEvent, color: boolean): string {
+export function formatHuman(event: HumanFields, color: boolean): string {
   const paint = (code: string, text: string) => (color ? `\u001b[${code}m${text}\u001b[0m` : text);
   const label = LABELS[event.outcome];
   const parts = [
     paint('2', event.timestamp),
     paint(label.color, label.text),
-    safeText(`${event.server}/${event.resource}`),
+    safeText(event.server === undefined ? event.resource : `${event.server}/${event.resource}`),
     `agent=${safeText(event.agent_id)}`,
     `rule=${safeText(event.matched_rule)}`,
   ];
@@ -38,4 +52,47 @@ export function formatHuman(event: AuditEvent, color: boolean): string {
     parts.push(`[upstream ${result}, ${upstream.duration_ms}ms]`);
   }
   return parts.join('  ');
+}
+
+/** A record read leniently (any Kvlar version) in the human format; odd optional parts are left out. */
+export function formatRecordHuman(record: AuditRecord, color: boolean): string {
+  const approval = field(record, 'approval');
+  const upstream = field(record, 'upstream');
+  return formatHuman(
+    {
+      ...record,
+      ...(isApproval(approval) ? { approval } : {}),
+      ...(isUpstream(upstream) ? { upstream } : {}),
+    },
+    color,
+  );
+}
+
+function field(record: AuditRecord, name: string): unknown {
+  return Object.hasOwn(record.fields, name) ? record.fields[name] : undefined;
+}
+
+function isObject(value: unknown): value is Readonly<Record<string, unknown>> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+const DECISIONS: ReadonlySet<string> = new Set(['approved', 'denied', 'timeout', 'error']);
+
+function isApproval(value: unknown): value is AuditApproval {
+  return (
+    isObject(value) &&
+    typeof value.approver === 'string' &&
+    typeof value.channel === 'string' &&
+    DECISIONS.has(String(value.decision)) &&
+    typeof value.latency_ms === 'number'
+  );
+}
+
+function isUpstream(value: unknown): value is AuditUpstream {
+  return (
+    isObject(value) &&
+    typeof value.ok === 'boolean' &&
+    typeof value.duration_ms === 'number' &&
+    (value.error === undefined || typeof value.error === 'string')
+  );
 }

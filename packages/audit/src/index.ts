@@ -44,7 +44,7 @@ export {
   parseExportFormat,
   parseOutcome,
 } from './export.js';
-export { formatHuman } from './format-human.js';
+export { formatHuman, formatRecordHuman, type HumanFields } from './format-human.js';
 export { createJsonlSink, type JsonlSink, type JsonlSinkOptions } from './jsonl-sink.js';
 export { createMemorySink, type MemorySink } from './memory-sink.js';
 export { type RecordsRead, readAuditRecords } from './read-records.js';
@@ -63,6 +63,7 @@ export { DEFAULT_SECRET_PATTERNS, type SecretPattern } from './secret-patterns.j
 export type { AuditSink } from './sink.js';
 export { type AuditStats, auditStats, type CountedName, formatStats, STATS_TOP } from './stats.js';
 export { createStderrSink, type StderrSinkOptions, type TextStream } from './stderr-sink.js';
+export { type AuditTail, openAuditTail } from './tail.js';
 export {
   type ChainBreak,
   type ChainBreakReason,

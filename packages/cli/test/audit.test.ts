@@ -1,8 +1,8 @@
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { appendFile, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type AuditEntry, createJsonlSink } from '@kvlar/audit';
 import { describe, expect, it } from 'vitest';
-import { kvlar, lines, tempDir } from './helpers.js';
+import { kvlar, lines, spawnKvlar, tempDir } from './helpers.js';
 
 const BASE = Date.parse('2026-03-01T10:00:00.000Z');
 
@@ -30,16 +30,20 @@ const ENTRIES: readonly AuditEntry[] = [
 ];
 
 /** A real chained log written by the JSONL sink, one record a minute from 10:00. */
-async function writeLog(dir: string, options: { maxBytes?: number } = {}): Promise<string[]> {
-  let tick = 0;
-  let id = 0;
+async function writeLog(
+  dir: string,
+  options: { maxBytes?: number; entries?: readonly AuditEntry[]; first?: number } = {},
+): Promise<string[]> {
+  const { entries = ENTRIES, first = 0, ...sinkOptions } = options;
+  let tick = first;
+  let id = first;
   const sink = await createJsonlSink({
     path: join(dir, 'audit.jsonl'),
     clock: () => new Date(BASE + 60_000 * tick++),
     ids: () => `id-${++id}`,
-    ...options,
+    ...sinkOptions,
   });
-  for (const item of ENTRIES) await sink.write(item);
+  for (const item of entries) await sink.write(item);
   await sink.close();
   return lines(await readFile(join(dir, 'audit.jsonl'), 'utf8'));
 }
@@ -302,5 +306,118 @@ describe('kvlar audit export', () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('refusing to overwrite the audit log audit.jsonl');
     expect(lines(await readFile(join(dir, 'audit.jsonl'), 'utf8'))).toEqual(log);
+  });
+});
+
+describe('kvlar audit tail', () => {
+  const count = (n: number) => (stdout: string) => lines(stdout).length >= n;
+
+  it('prints the last N records in the human format', async () => {
+    const dir = await tempDir();
+    await writeLog(dir);
+    const result = await kvlar(['audit', 'tail', '-f', 'audit.jsonl', '-n', '2'], { cwd: dir });
+    expect(result).toEqual({
+      code: 0,
+      stdout: [
+        '2026-03-01T10:03:00.000Z  DENY      shell/bash  agent=claude  rule=deny-shell  — no shell, "ever"\\u000a=SUM(A1)',
+        '2026-03-01T10:04:00.000Z  ALLOW     filesystem/read_file  agent=claude  rule=allow-read',
+        '',
+      ].join('\n'),
+      stderr: '',
+    });
+  });
+
+  it('prints the stored JSON lines with --json, across rotated files', async () => {
+    const dir = await tempDir();
+    await writeLog(dir, { maxBytes: 1 });
+    const all = [];
+    for (const file of (await readdir(dir)).sort()) {
+      if (file !== 'audit.jsonl') all.push(...lines(await readFile(join(dir, file), 'utf8')));
+    }
+    all.push(...lines(await readFile(join(dir, 'audit.jsonl'), 'utf8').catch(() => '')));
+    expect(all).toHaveLength(5);
+    const result = await kvlar(['audit', 'tail', '-f', '.', '--json', '-n', '3'], { cwd: dir });
+    expect(result.code).toBe(0);
+    expect(lines(result.stdout)).toEqual(all.slice(-3));
+  });
+
+  it('prints Rust-era records and reports lines that are not records', async () => {
+    const dir = await tempDir({ 'rust.jsonl': RUST_LOG });
+    const result = await kvlar(['audit', 'tail', '-f', 'rust.jsonl'], { cwd: dir });
+    expect(result.code).toBe(0);
+    expect(lines(result.stdout)).toEqual([
+      '2026-02-01T08:00:00.123456789Z  DENY      bash  agent=mcp-agent  rule=deny-shell  — Shell access blocked',
+      '2026-02-01T09:30:00+00:00  ALLOW     read_file  agent=mcp-agent  rule=allow-read',
+    ]);
+    expect(result.stderr).toMatch(/skipped 1 line that is not an audit record/);
+  });
+
+  it('rejects a count that is not a whole number', async () => {
+    const dir = await tempDir();
+    await writeLog(dir);
+    const result = await kvlar(['audit', 'tail', '-f', 'audit.jsonl', '-n', '-1'], { cwd: dir });
+    expect(result.code).toBe(2);
+  });
+
+  it('follows records appended to the log, and stops on SIGINT with exit 0', async () => {
+    const dir = await tempDir();
+    const before = await writeLog(dir);
+    const tail = spawnKvlar(['audit', 'tail', '-f', 'audit.jsonl', '--follow', '--json'], {
+      cwd: dir,
+    });
+    try {
+      await tail.waitFor(count(5));
+      const after = await writeLog(dir, { entries: ENTRIES.slice(0, 2), first: 5 });
+      expect(after).toHaveLength(7);
+      await tail.waitFor(count(7));
+    } finally {
+      const result = await tail.stop('SIGINT');
+      expect(result.code).toBe(0);
+      expect(lines(result.stdout)).toEqual([
+        ...before,
+        ...lines(await readFile(join(dir, 'audit.jsonl'), 'utf8')).slice(5),
+      ]);
+    }
+  });
+
+  it('follows the log across rotations without losing or repeating a record', async () => {
+    const dir = await tempDir();
+    await writeLog(dir);
+    const tail = spawnKvlar(['audit', 'tail', '-f', 'audit.jsonl', '-F', '-n', '100', '--json'], {
+      cwd: dir,
+    });
+    try {
+      await tail.waitFor(count(5));
+      await writeLog(dir, { entries: ENTRIES, first: 5, maxBytes: 1 });
+      expect((await readdir(dir)).length).toBeGreaterThan(2);
+      await tail.waitFor(count(10));
+      // Give a repeated record the time to show up.
+      await new Promise((resolve) => setTimeout(resolve, 600));
+    } finally {
+      const result = await tail.stop();
+      expect(result.code).toBe(0);
+      const ids = lines(result.stdout).map((line) => (JSON.parse(line) as { id: string }).id);
+      expect(ids).toEqual(Array.from({ length: 10 }, (_, i) => `id-${i + 1}`));
+    }
+  });
+
+  it('holds a line written in two halves until its newline, then prints it once', async () => {
+    const dir = await tempDir();
+    await writeLog(dir);
+    const other = await tempDir();
+    const [line] = await writeLog(other, { entries: ENTRIES.slice(1, 2), first: 42 });
+    const tail = spawnKvlar(['audit', 'tail', '-f', 'audit.jsonl', '-F', '--json'], { cwd: dir });
+    try {
+      await tail.waitFor(count(5));
+      await appendFile(join(dir, 'audit.jsonl'), line!.slice(0, 40));
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      expect(lines(await tail.waitFor(() => true))).toHaveLength(5);
+      await appendFile(join(dir, 'audit.jsonl'), `${line!.slice(40)}\n`);
+      await tail.waitFor(count(6));
+    } finally {
+      const result = await tail.stop();
+      expect(result.code).toBe(0);
+      expect(lines(result.stdout).slice(5)).toEqual([line]);
+    }
   });
 });

@@ -23,7 +23,7 @@ describe('--help', () => {
         inspect     List a policy's rules, with what it extends, in evaluation order
         test        Run policy test files (*.test.yaml)
         schema      Print the JSON Schema of the policy format
-        audit       Verify, summarise and export audit logs
+        audit       Verify, summarise, export and follow audit logs
         version     Print the version of kvlar
 
       Options:
@@ -127,7 +127,7 @@ describe('--help', () => {
 
   it('describes kvlar audit', async () => {
     expect(await help(['audit'])).toMatchInlineSnapshot(`
-      "kvlar audit — Verify, summarise and export audit logs
+      "kvlar audit — Verify, summarise, export and follow audit logs
 
       Usage: kvlar audit <command> [options]
 
@@ -135,6 +135,7 @@ describe('--help', () => {
         verify    Check the hash chain of an audit log; name the first broken link
         stats     Summarise an audit log: outcomes, period, top resources and agents
         export    Export audit events as JSON lines, CSV or CEF, filtered
+        tail      Print the last audit events; with --follow, keep printing new ones
 
       Options:
         -h, --help    Show this help
@@ -191,6 +192,22 @@ describe('--help', () => {
             --agent <text>              Only agent ids containing this text
             --server <text>             Only servers containing this text
         -h, --help                      Show this help
+      "
+    `);
+  });
+
+  it('describes kvlar audit tail', async () => {
+    expect(await help(['audit', 'tail'])).toMatchInlineSnapshot(`
+      "kvlar audit tail — Print the last audit events; with --follow, keep printing new ones
+
+      Usage: kvlar audit tail --file <file|dir> [options]
+
+      Options:
+        -f, --file <file|dir>    An audit log (with its rotated files), or a directory of logs (required)
+        -F, --follow             Keep running and print events as they are appended, across rotations
+        -n, --lines <n>          How many of the last events to print first (default: 10)
+            --json               Print the events as the stored JSON lines
+        -h, --help               Show this help
       "
     `);
   });

@@ -1,5 +1,5 @@
 /** Runs the built `kvlar` binary as a child process against real temporary files. */
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -20,15 +20,20 @@ export interface RunResult {
   readonly stderr: string;
 }
 
+function childEnv(options: { env?: Record<string, string> }): Record<string, string | undefined> {
+  const env: Record<string, string | undefined> = { ...process.env, ...options.env };
+  if (options.env?.NO_COLOR === undefined) delete env.NO_COLOR;
+  if (options.env?.FORCE_COLOR === undefined) delete env.FORCE_COLOR;
+  delete env.KVLAR_DEBUG;
+  return env;
+}
+
 /** `kvlar ...args` in `cwd`, with colour-related variables cleared so output is plain text. */
 export function kvlar(
   args: readonly string[],
   options: { cwd: string; env?: Record<string, string> },
 ): Promise<RunResult> {
-  const env: Record<string, string | undefined> = { ...process.env, ...options.env };
-  if (options.env?.NO_COLOR === undefined) delete env.NO_COLOR;
-  if (options.env?.FORCE_COLOR === undefined) delete env.FORCE_COLOR;
-  delete env.KVLAR_DEBUG;
+  const env = childEnv(options);
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
       cwd: options.cwd,
@@ -46,6 +51,64 @@ export function kvlar(
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+/** A `kvlar` that keeps running (`audit tail --follow`): read its output as it comes, then stop it. */
+export interface RunningKvlar {
+  /** Resolves with all stdout so far once `done(stdout)` holds; rejects after `timeoutMs`. */
+  waitFor(done: (stdout: string) => boolean, timeoutMs?: number): Promise<string>;
+  /** Sends `signal` and resolves with the result once it has exited (SIGKILL after 5 s). */
+  stop(signal?: NodeJS.Signals): Promise<RunResult>;
+}
+
+export function spawnKvlar(
+  args: readonly string[],
+  options: { cwd: string; env?: Record<string, string> },
+): RunningKvlar {
+  const child: ChildProcess = spawn(process.execPath, [BIN, ...args], {
+    cwd: options.cwd,
+    env: childEnv(options),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  const listeners = new Set<() => void>();
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+    stdout += chunk;
+    for (const listener of listeners) listener();
+  });
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk;
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  return {
+    waitFor(done, timeoutMs = 5000) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          if (!done(stdout)) return;
+          finish();
+          resolve(stdout);
+        };
+        const timer = setTimeout(() => {
+          finish();
+          reject(new Error(`timed out; stdout so far:\n${stdout}\nstderr:\n${stderr}`));
+        }, timeoutMs);
+        const finish = () => {
+          clearTimeout(timer);
+          listeners.delete(check);
+        };
+        listeners.add(check);
+        check();
+      });
+    },
+    async stop(signal = 'SIGTERM') {
+      child.kill(signal);
+      const kill = setTimeout(() => child.kill('SIGKILL'), 5000);
+      const code = await exited;
+      clearTimeout(kill);
+      return { code, stdout, stderr };
+    },
+  };
 }
 
 const created: string[] = [];

@@ -1,0 +1,118 @@
+import { type AuditRecord, type AuditTail, formatRecordHuman, openAuditTail } from '@kvlar/audit';
+import { defineCommand } from 'citty';
+import { reportSkipped, unreadable } from '../audit-files.js';
+import { CliError, ExitCode } from '../errors.js';
+import { absoluteFrom } from '../paths.js';
+import { runtimeOf } from '../runtime.js';
+
+const COMMAND = 'kvlar audit tail';
+const DEFAULT_LINES = 10;
+/** How often `--follow` looks for new lines: quick enough to watch, cheap enough to leave running. */
+const POLL_MS = 200;
+
+export const auditTailCommand = defineCommand({
+  meta: {
+    name: 'tail',
+    description: 'Print the last audit events; with --follow, keep printing new ones',
+  },
+  args: {
+    file: {
+      type: 'string',
+      alias: 'f',
+      required: true,
+      valueHint: 'file|dir',
+      description: 'An audit log (with its rotated files), or a directory of logs',
+    },
+    follow: {
+      type: 'boolean',
+      alias: 'F',
+      description: 'Keep running and print events as they are appended, across rotations',
+    },
+    lines: {
+      type: 'string',
+      alias: 'n',
+      valueHint: 'n',
+      description: `How many of the last events to print first (default: ${DEFAULT_LINES})`,
+    },
+    json: { type: 'boolean', description: 'Print the events as the stored JSON lines' },
+  },
+  async run(context) {
+    const runtime = runtimeOf(context);
+    const { args } = context;
+    const count = args.lines === undefined ? DEFAULT_LINES : parseCount(args.lines);
+    const color = runtime.colors.stdout.enabled;
+    const show = (record: AuditRecord) =>
+      runtime.print(args.json === true ? record.line : formatRecordHuman(record, color));
+
+    const target = absoluteFrom(runtime.cwd, args.file);
+    let tail: AuditTail;
+    try {
+      tail = await openAuditTail(target);
+    } catch (error) {
+      throw unreadable(runtime, target, error);
+    }
+    try {
+      reportSkipped(runtime, tail.skipped);
+      for (const record of count === 0 ? [] : tail.records.slice(-count)) show(record);
+      if (args.follow === true)
+        await follow(tail, show, (skipped) => reportSkipped(runtime, skipped));
+    } finally {
+      await tail.close();
+    }
+    return ExitCode.ok;
+  },
+});
+
+function parseCount(text: string): number {
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text))) {
+    throw new CliError('usage', `-n '${text}' is not a whole number of events`, {
+      command: COMMAND,
+    });
+  }
+  return Number(text);
+}
+
+/**
+ * Polls until SIGINT or SIGTERM, or until the reader of stdout goes away (`tail -F | head`):
+ * stopping is how `--follow` ends, so it exits 0.
+ */
+async function follow(
+  tail: AuditTail,
+  show: (record: AuditRecord) => void,
+  report: (skipped: Awaited<ReturnType<AuditTail['poll']>>['skipped']) => void,
+): Promise<void> {
+  let stop: () => void = () => {};
+  const stopped = new Promise<void>((resolve) => {
+    stop = resolve;
+  });
+  let running = true;
+  const onSignal = () => {
+    running = false;
+    stop();
+  };
+  const onStdoutError = (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') onSignal();
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  process.stdout.on('error', onStdoutError);
+  try {
+    while (running) {
+      const { records, skipped } = await tail.poll();
+      report(skipped);
+      for (const record of records) show(record);
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        stopped,
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, POLL_MS);
+        }),
+      ]);
+      clearTimeout(timer);
+    }
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    process.stdout.off('error', onStdoutError);
+  }
+}

@@ -35,3 +35,12 @@ export function reportSkipped(runtime: Runtime, skipped: readonly SkippedLine[])
       : `${skipped.length} lines that are not audit records`;
   runtime.logger.warn(`warning: skipped ${count} (first: ${where}: ${first.message})`);
 }
+
+/** `-f, --file FILE|DIR`, as every `kvlar audit` command that reads a log declares it. */
+export const auditLogArg = {
+  type: 'string',
+  alias: 'f',
+  required: true,
+  valueHint: 'file|dir',
+  description: 'An audit log (with its rotated files), or a directory of logs',
+} as const;

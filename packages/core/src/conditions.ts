@@ -30,12 +30,8 @@ type Compiled =
 /**
  * The argument `field` names: the key itself when it exists (dots and all), else a walk of
  * nested objects splitting at each dot, as the Rust engine did. `undefined` means absent.
+ * The dotted path is split once, here.
  */
-export function resolveField(parameters: JsonObject, field: string): unknown {
-  return fieldResolver(field)(parameters);
-}
-
-/** `resolveField` for one field, with the dotted path split once. */
 export function fieldResolver(field: string): (parameters: JsonObject) => unknown {
   const parts = field.split('.');
   if (parts.length < 2) return (parameters) => getOwn(parameters, field);

@@ -8,7 +8,7 @@ import {
   parseRfc3339,
 } from '@kvlar/audit';
 import { defineCommand } from 'citty';
-import { readRecordsFor, reportSkipped } from '../audit-files.js';
+import { auditLogArg, readRecordsFor, reportSkipped } from '../audit-files.js';
 import { CliError, ExitCode } from '../errors.js';
 import { absoluteFrom, displayPath } from '../paths.js';
 import { describeFsError } from '../read-text.js';
@@ -21,13 +21,7 @@ const COMMAND = 'kvlar audit export';
 export const auditExportCommand = defineCommand({
   meta: { name: 'export', description: 'Export audit events as JSON lines, CSV or CEF, filtered' },
   args: {
-    file: {
-      type: 'string',
-      alias: 'f',
-      required: true,
-      valueHint: 'file|dir',
-      description: 'An audit log (with its rotated files), or a directory of logs',
-    },
+    file: auditLogArg,
     format: {
       type: 'string',
       valueHint: 'jsonl|csv|cef',

@@ -1,6 +1,6 @@
 import { auditStats, formatStats } from '@kvlar/audit';
 import { defineCommand } from 'citty';
-import { readRecordsFor, reportSkipped } from '../audit-files.js';
+import { auditLogArg, readRecordsFor, reportSkipped } from '../audit-files.js';
 import { ExitCode } from '../errors.js';
 import { displayPath } from '../paths.js';
 import { runtimeOf } from '../runtime.js';
@@ -11,13 +11,7 @@ export const auditStatsCommand = defineCommand({
     description: 'Summarise an audit log: outcomes, period, top resources and agents',
   },
   args: {
-    file: {
-      type: 'string',
-      alias: 'f',
-      required: true,
-      valueHint: 'file|dir',
-      description: 'An audit log (with its rotated files), or a directory of logs',
-    },
+    file: auditLogArg,
     json: { type: 'boolean', description: 'Print the statistics as JSON on stdout' },
   },
   async run(context) {

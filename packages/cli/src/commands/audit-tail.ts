@@ -1,6 +1,6 @@
 import { type AuditRecord, type AuditTail, formatRecordHuman, openAuditTail } from '@kvlar/audit';
 import { defineCommand } from 'citty';
-import { reportSkipped, unreadable } from '../audit-files.js';
+import { auditLogArg, reportSkipped, unreadable } from '../audit-files.js';
 import { CliError, ExitCode } from '../errors.js';
 import { absoluteFrom } from '../paths.js';
 import { runtimeOf } from '../runtime.js';
@@ -16,13 +16,7 @@ export const auditTailCommand = defineCommand({
     description: 'Print the last audit events; with --follow, keep printing new ones',
   },
   args: {
-    file: {
-      type: 'string',
-      alias: 'f',
-      required: true,
-      valueHint: 'file|dir',
-      description: 'An audit log (with its rotated files), or a directory of logs',
-    },
+    file: auditLogArg,
     follow: {
       type: 'boolean',
       alias: 'F',

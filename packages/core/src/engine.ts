@@ -10,6 +10,7 @@ import { type CompiledRule, namesMatch, parameterMatches } from './compile.js';
 import { KvlarError } from './errors.js';
 import { formatIssue } from './issues.js';
 import { compactJson, isPlainObject, type JsonObject } from './json.js';
+import { type NamePattern, nameMatches } from './name-pattern.js';
 import { compiledRulesOf, type Policy, validatePolicy } from './policy.js';
 import { type ResolvedPolicy, resolvePolicy } from './resolve.js';
 import {
@@ -39,6 +40,26 @@ export interface Explanation {
 export interface Engine {
   evaluate(action: Action): Decision;
   explain(action: Action): Explanation;
+  /**
+   * Whether some loaded rule names this action type in `match_on.action_types` by a pattern other
+   * than the bare catch-all `*` (`resource_read`, `resource_*` and `[rs]*` all count for
+   * `resource_read`). Rules without `action_types`, or with only `*`, do not count.
+   *
+   * The proxy asks this before evaluating a non-tool kind of MCP message: a policy that never
+   * names the kind keeps it forwarded unevaluated, as in the Rust Kvlar.
+   */
+  governs(actionType: string): boolean;
+  /**
+   * The deny decision when this action (action type, tool, agent, server) is denied whatever its
+   * arguments, else `undefined`. Conservative: `undefined` whenever some arguments might reach an
+   * allow or a require_approval, even if none actually can.
+   *
+   * The decision is the one `evaluate` returns for the action with no arguments when a rule
+   * without argument checks decides it (or `_default_deny`); an action `evaluate` cannot classify
+   * gets its `_invalid_action` deny. The proxy uses it to hide from `tools/list` the tools an
+   * agent can never call. Any `parameters` on the action are ignored.
+   */
+  alwaysDenies(action: Omit<Action, 'parameters'>): Decision | undefined;
   /** The policies loaded, in evaluation order. */
   readonly policies: readonly ResolvedPolicy[];
   /** Every rule, in evaluation order (`_default_allow` entries included). */
@@ -222,9 +243,45 @@ export function createEngine(
     return matching;
   };
 
+  // For `governs`: exact action types in a set, the few glob patterns tried in turn. A bare `*`
+  // is left out on purpose: Rust-era rules use it without meaning the kinds added since.
+  const governedTypes = new Set<string>();
+  const governingGlobs = new Map<string, NamePattern>();
+  for (const { rule } of entries) {
+    for (const pattern of rule.actionTypes ?? NONE_PATTERNS) {
+      if (pattern.exact) governedTypes.add(pattern.source);
+      else if (pattern.source !== '*') governingGlobs.set(pattern.source, pattern);
+    }
+  }
+  const globs = [...governingGlobs.values()];
+
   return {
     policies: resolved,
     ruleCount: entries.length,
+    governs(actionType) {
+      if (typeof actionType !== 'string') return false;
+      if (governedTypes.has(actionType)) return true;
+      for (let i = 0; i < globs.length; i++) if (nameMatches(globs[i]!, actionType)) return true;
+      return false;
+    },
+    alwaysDenies(action) {
+      // The names alone decide here: whatever arguments came with the action are not asked about.
+      const input = normalizeAction(action, false);
+      if (typeof input === 'string') return invalidAction(input);
+      const { actionType, resource, agentId, server } = input;
+      // The memoised candidates stop at the first rule without argument checks, which decides.
+      const list = candidates(actionType, resource, agentId, server);
+      for (let i = 0; i < list.length; i++) {
+        const entry = list[i]!;
+        if (entry.checks.length === 0) {
+          return entry.decision.type === 'deny' ? entry.decision : undefined;
+        }
+        // A deny that depends on the arguments denies or falls through: either way, still denied.
+        // Anything else might let some arguments through.
+        if (entry.decision.type !== 'deny') return undefined;
+      }
+      return DEFAULT_DENY;
+    },
     evaluate(action) {
       const input = normalizeAction(action);
       if (typeof input === 'string') return invalidAction(input);
@@ -256,6 +313,7 @@ export function createEngine(
 }
 
 const NONE: readonly number[] = [];
+const NONE_PATTERNS: readonly NamePattern[] = [];
 const MAX_END_PAIRS = 4096;
 
 /** Ascending lists of rule indices as one, in rule order, each index once. */
@@ -334,14 +392,18 @@ interface NormalizedAction {
 
 const EMPTY: JsonObject = Object.freeze({});
 
-/** The action with defaults filled in, or why the engine cannot classify it. */
-function normalizeAction(action: Action): NormalizedAction | string {
+/**
+ * The action with defaults filled in, or why the engine cannot classify it. Without
+ * `withArguments`, whatever parameters it carries are ignored (and replaced by none).
+ */
+function normalizeAction(action: Action, withArguments = true): NormalizedAction | string {
   if (!isPlainObject(action)) return 'the action is not an object';
-  const { actionType = 'tool_call', resource, agentId = '', server, parameters = EMPTY } = action;
+  const { actionType = 'tool_call', resource, agentId = '', server } = action;
   if (typeof resource !== 'string') return 'the action has no string resource (tool name)';
   if (typeof actionType !== 'string') return 'the action type is not a string';
   if (typeof agentId !== 'string') return 'the agent id is not a string';
   if (server !== undefined && typeof server !== 'string') return 'the server name is not a string';
+  const parameters = withArguments ? (action.parameters ?? EMPTY) : EMPTY;
   if (!isPlainObject(parameters)) return 'the arguments are not an object';
   return { actionType, resource, agentId, server, parameters };
 }

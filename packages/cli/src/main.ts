@@ -80,10 +80,16 @@ async function runCommandLine(
     return ExitCode.ok;
   }
   const defs = typeof command.args === 'function' ? await command.args() : await command.args;
-  checkArgs(rest, defs ?? {}, fullName);
+  // `kvlar proxy … -- CMD ARGS…`: what follows `--` is the server's command line, not ours.
+  const ours =
+    PASSES_COMMAND.has(fullName) && rest.includes('--') ? rest.slice(0, rest.indexOf('--')) : rest;
+  checkArgs(ours, defs ?? {}, fullName);
   const { result } = await runCommand(command, { rawArgs: [...rest], data: runtime });
   return isExitCode(result) ? result : ExitCode.ok;
 }
+
+/** Commands that run another program given after `--`. */
+const PASSES_COMMAND = new Set(['kvlar proxy']);
 
 /** `kvlar audit verify` → `kvlar audit`: what the help line puts before the command's name. */
 function parentOf(fullName: string): string {

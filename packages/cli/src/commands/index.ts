@@ -12,6 +12,7 @@ export const commands: Record<string, () => Promise<AnyCommand>> = {
   validate: () => import('./validate.js').then((module) => erase(module.validateCommand)),
   evaluate: () => import('./evaluate.js').then((module) => erase(module.evaluateCommand)),
   inspect: () => import('./inspect.js').then((module) => erase(module.inspectCommand)),
+  proxy: () => import('./proxy.js').then((module) => erase(module.proxyCommand)),
   test: () => import('./test.js').then((module) => erase(module.testCommand)),
   schema: () => import('./schema.js').then((module) => erase(module.schemaCommand)),
   audit: () => import('./audit.js').then((module) => erase(module.auditCommand)),

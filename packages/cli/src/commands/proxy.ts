@@ -1,0 +1,386 @@
+import { readFileSync } from 'node:fs';
+import { type AuditSink, createJsonlSink, createStderrSink } from '@kvlar/audit';
+import { createEngine, type ResolvedPolicy } from '@kvlar/core';
+import {
+  type HostPort,
+  type ProxyReport,
+  parseHostPort,
+  type SessionOptions,
+  startStdioProxy,
+  startTcpProxy,
+} from '@kvlar/proxy';
+import { defineCommand } from 'citty';
+import { CliError, ExitCode } from '../errors.js';
+import { loadPolicyFile } from '../load-policy.js';
+import { absoluteFrom } from '../paths.js';
+import { parseRustProxyConfig, type RustProxyConfig } from '../proxy-config.js';
+import { reportIssues } from '../report.js';
+import { type Runtime, runtimeOf } from '../runtime.js';
+
+/** The Rust version's defaults for TCP mode. */
+const RUST_LISTEN = '127.0.0.1:9100';
+const RUST_UPSTREAM = '127.0.0.1:3000';
+
+export const proxyCommand = defineCommand({
+  meta: {
+    name: 'proxy',
+    description:
+      'Run an MCP server behind Kvlar: every tool call is checked, audited, then forwarded',
+  },
+  args: {
+    stdio: {
+      type: 'boolean',
+      description: 'Speak JSON-RPC on stdin/stdout; run the server given after --',
+    },
+    policy: {
+      type: 'string',
+      alias: 'p',
+      valueHint: 'file',
+      description: 'A policy file (repeat for several, evaluated in order)',
+    },
+    listen: {
+      type: 'string',
+      valueHint: 'host:port',
+      description: 'Accept MCP clients over TCP here',
+    },
+    upstream: {
+      type: 'string',
+      valueHint: 'host:port',
+      description:
+        'With --listen: the MCP server to connect each client to (else the command after --)',
+    },
+    config: {
+      type: 'string',
+      alias: 'c',
+      valueHint: 'file',
+      description: 'A Rust Kvlar proxy config (YAML)',
+    },
+    'agent-id': {
+      type: 'string',
+      valueHint: 'id',
+      description: "Pin the agent id (default: the client's clientInfo.name)",
+    },
+    'server-name': {
+      type: 'string',
+      valueHint: 'name',
+      description: "The server's name, for match_on.servers and the audit",
+    },
+    mode: {
+      type: 'string',
+      valueHint: 'enforce|audit',
+      description: 'audit: decide and record but forward everything (shadow mode); default enforce',
+    },
+    strict: {
+      type: 'boolean',
+      description:
+        'Decide every kind of request (resources, prompts, sampling…), not only those the policy names',
+    },
+    'no-filter-tools': {
+      type: 'boolean',
+      description: 'Keep tools the policy always denies in tools/list answers',
+    },
+    audit: {
+      type: 'string',
+      valueHint: 'file',
+      description: 'Append the hash-chained audit log (JSONL) here',
+    },
+    'audit-failure': {
+      type: 'string',
+      valueHint: 'deny|allow',
+      description: 'When the audit log cannot be written: deny the call (default) or allow it',
+    },
+    'max-message-bytes': {
+      type: 'string',
+      valueHint: 'bytes',
+      description: 'Refuse longer JSON-RPC messages (default 33554432)',
+    },
+    watch: {
+      type: 'boolean',
+      description: 'Reload policies when they change (not yet supported: warns)',
+    },
+    'approval-webhook': {
+      type: 'string',
+      valueHint: 'url',
+      description: 'Ask this URL to approve calls (not yet supported: approvals are refused)',
+    },
+    'approval-timeout': {
+      type: 'string',
+      valueHint: 'secs',
+      description: 'How long an approval may take',
+    },
+    health: {
+      type: 'string',
+      valueHint: 'host:port',
+      description: 'Health endpoint (not yet supported: warns)',
+    },
+  },
+  async run(context) {
+    const runtime = runtimeOf(context);
+    const plan = planFrom(context.rawArgs, runtime);
+    if (plan === undefined) return ExitCode.failure;
+    return runProxy(plan, runtime);
+  },
+});
+
+interface Plan {
+  readonly policies: readonly string[];
+  readonly server: { readonly command: string; readonly args: readonly string[] } | undefined;
+  readonly listen: HostPort | undefined;
+  readonly upstream: HostPort | undefined;
+  readonly audit: string | undefined;
+  readonly session: Omit<SessionOptions, 'engine' | 'audit'>;
+  readonly maxMessageBytes: number | undefined;
+}
+
+/** Reads the command line (and `-c`), checks every combination, loads nothing yet. */
+function planFrom(rawArgs: readonly string[], runtime: Runtime): Plan | undefined {
+  const usage = (message: string) => new CliError('usage', message, { command: 'kvlar proxy' });
+  const terminator = rawArgs.indexOf('--');
+  const flags = terminator === -1 ? rawArgs : rawArgs.slice(0, terminator);
+  const command = terminator === -1 ? [] : rawArgs.slice(terminator + 1);
+  const values = flagValues(flags);
+  const one = (name: string): string | undefined => values.get(name)?.at(-1);
+  const has = (name: string): boolean => values.has(name);
+
+  let config: RustProxyConfig = {};
+  const configFile = one('config');
+  if (configFile !== undefined) {
+    const path = absoluteFrom(runtime.cwd, configFile);
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (error) {
+      throw new CliError(
+        'invalid_input',
+        `cannot read proxy config ${configFile}: ${messageOf(error)}`,
+      );
+    }
+    const parsed = parseRustProxyConfig(text, configFile);
+    for (const warning of parsed.warnings) runtime.logger.warn(`warning: ${warning}`);
+    config = parsed.config;
+    if (config.fail_open === true) {
+      runtime.logger.warn(
+        `warning: ${configFile}: 'fail_open: true' is ignored: kvlar always fails closed`,
+      );
+    }
+  }
+
+  const policies = values.get('policy') ?? config.policy_paths ?? [];
+  if (policies.length === 0) throw usage("missing required flag '--policy'");
+  const server =
+    command.length > 0
+      ? { command: command[0] as string, args: command.slice(1) }
+      : config.upstream_command === undefined
+        ? undefined
+        : { command: config.upstream_command, args: config.upstream_args ?? [] };
+  if (command.length > 0 && command[0] === '') throw usage('the server command after -- is empty');
+
+  const stdio = has('stdio') || (!has('listen') && config.transport === 'stdio');
+  const listenText =
+    one('listen') ??
+    (stdio ? undefined : (config.listen_addr ?? (server === undefined ? RUST_LISTEN : undefined)));
+  if (stdio && has('listen')) throw usage("'--stdio' and '--listen' exclude each other");
+  if (stdio && has('upstream'))
+    throw usage("'--upstream' is for TCP mode (--listen); with --stdio give the server after --");
+  if (listenText === undefined && server === undefined) {
+    throw usage(
+      'give the server to run after --, e.g. kvlar proxy --stdio --policy p.yaml -- npx server',
+    );
+  }
+  const listen = listenText === undefined ? undefined : hostPort(listenText, '--listen', usage);
+  let upstream: HostPort | undefined;
+  if (listen !== undefined) {
+    const upstreamText =
+      one('upstream') ??
+      (server === undefined ? (config.upstream_addr ?? RUST_UPSTREAM) : undefined);
+    if (upstreamText !== undefined && command.length > 0) {
+      throw usage("give either '--upstream' or a server command after --, not both");
+    }
+    upstream = upstreamText === undefined ? undefined : hostPort(upstreamText, '--upstream', usage);
+  } else if (has('upstream')) {
+    throw usage("'--upstream' needs '--listen'");
+  }
+
+  const mode = one('mode') ?? 'enforce';
+  if (mode !== 'enforce' && mode !== 'audit')
+    throw usage(`--mode must be 'enforce' or 'audit', not '${mode}'`);
+  const auditFailure = one('audit-failure') ?? 'deny';
+  if (auditFailure !== 'deny' && auditFailure !== 'allow') {
+    throw usage(`--audit-failure must be 'deny' or 'allow', not '${auditFailure}'`);
+  }
+  const maxText = one('max-message-bytes');
+  let maxMessageBytes: number | undefined;
+  if (maxText !== undefined) {
+    maxMessageBytes = Number(maxText);
+    if (!/^\d+$/.test(maxText) || maxMessageBytes < 1024) {
+      throw usage(`--max-message-bytes must be a whole number of at least 1024, not '${maxText}'`);
+    }
+  }
+  const timeoutText = one('approval-timeout');
+  if (timeoutText !== undefined && !/^\d+$/.test(timeoutText)) {
+    throw usage(`--approval-timeout must be a whole number of seconds, not '${timeoutText}'`);
+  }
+  if (has('watch') || config.hot_reload === true) {
+    runtime.logger.warn(
+      'warning: --watch: hot reload is not supported yet; restart kvlar to load policy changes',
+    );
+  }
+  if (has('approval-webhook')) {
+    runtime.logger.warn(
+      'warning: --approval-webhook is not supported yet: calls that need approval are answered "approval required" (denied)',
+    );
+  }
+  if (has('health') || config.health_addr !== undefined) {
+    runtime.logger.warn('warning: --health is not supported yet; no health endpoint is served');
+  }
+  const agentId = one('agent-id');
+  const serverName = one('server-name');
+  const audit = one('audit') ?? (config.audit_enabled === false ? undefined : config.audit_file);
+  return {
+    policies,
+    server,
+    listen,
+    upstream,
+    audit: audit === undefined ? undefined : absoluteFrom(runtime.cwd, audit),
+    maxMessageBytes,
+    session: {
+      mode,
+      auditFailure,
+      strict: has('strict'),
+      filterTools: !has('no-filter-tools'),
+      ...(agentId === undefined ? {} : { agentId }),
+      ...(serverName === undefined ? {} : { serverName }),
+      ...(timeoutText === undefined ? {} : { approvalTimeoutMs: Number(timeoutText) * 1000 }),
+      onReport: reporterFor(runtime),
+    },
+  };
+}
+
+async function runProxy(plan: Plan, runtime: Runtime): Promise<number> {
+  const loaded: ResolvedPolicy[] = [];
+  for (const file of plan.policies) {
+    const result = loadPolicyFile(file, runtime);
+    if (!result.ok) {
+      reportIssues(runtime, result.issues);
+      return ExitCode.failure;
+    }
+    reportIssues(runtime, result.warnings);
+    loaded.push(result.policy);
+  }
+  const engine = createEngine(loaded);
+  const audit: AuditSink =
+    plan.audit === undefined
+      ? createStderrSink({ stream: process.stderr })
+      : await createJsonlSink({
+          path: plan.audit,
+          onWarning: (warning) => runtime.logger.warn(`warning: audit: ${warning.message}`),
+        });
+  const session: SessionOptions = { ...plan.session, engine, audit };
+  const limit = plan.maxMessageBytes === undefined ? {} : { maxMessageBytes: plan.maxMessageBytes };
+  try {
+    if (plan.listen === undefined) return await runStdio(plan, session, limit);
+    return await runTcp(plan, plan.listen, session, limit, runtime);
+  } finally {
+    await audit.close();
+  }
+}
+
+async function runStdio(
+  plan: Plan,
+  session: SessionOptions,
+  limit: { maxMessageBytes?: number },
+): Promise<number> {
+  const server = plan.server as NonNullable<Plan['server']>;
+  const proxy = await startStdioProxy({ ...session, ...limit, server });
+  const stop = () => void proxy.stop();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  try {
+    const result = await proxy.done;
+    return result.exitCode;
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+    // Nothing more will be read; let the process end even if the client keeps stdin open.
+    process.stdin.pause();
+    process.stdin.unref?.();
+  }
+}
+
+async function runTcp(
+  plan: Plan,
+  listen: HostPort,
+  session: SessionOptions,
+  limit: { maxMessageBytes?: number },
+  runtime: Runtime,
+): Promise<number> {
+  const upstream =
+    plan.upstream !== undefined
+      ? { address: plan.upstream }
+      : { server: plan.server as NonNullable<Plan['server']> };
+  let proxy: Awaited<ReturnType<typeof startTcpProxy>>;
+  try {
+    proxy = await startTcpProxy({ ...session, ...limit, listen, upstream });
+  } catch (error) {
+    throw new CliError(
+      'invalid_input',
+      `cannot listen on ${listen.host}:${listen.port}: ${messageOf(error)}`,
+    );
+  }
+  const target =
+    plan.upstream === undefined
+      ? 'a server per connection'
+      : `${plan.upstream.host}:${plan.upstream.port}`;
+  runtime.logger.info(
+    `kvlar proxy listening on ${proxy.address.host}:${proxy.address.port} → ${target}`,
+  );
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
+  await proxy.close();
+  return ExitCode.ok;
+}
+
+/** Every value of every flag, in order; `--policy a --policy b` keeps both. */
+function flagValues(flags: readonly string[]): Map<string, string[]> {
+  const aliases: Readonly<Record<string, string>> = { p: 'policy', c: 'config' };
+  const booleans = new Set(['stdio', 'strict', 'no-filter-tools', 'watch']);
+  const values = new Map<string, string[]>();
+  for (let index = 0; index < flags.length; index++) {
+    const token = flags[index] as string;
+    const match = /^--?([^=]+)(?:=(.*))?$/s.exec(token);
+    if (match === null) continue;
+    const raw = match[1] as string;
+    const name = token.startsWith('--') ? raw : (aliases[raw] ?? raw);
+    let value = match[2];
+    if (!booleans.has(name) && value === undefined) {
+      index++;
+      value = flags[index];
+    }
+    const list = values.get(name) ?? [];
+    list.push(value ?? '');
+    values.set(name, list);
+  }
+  return values;
+}
+
+function hostPort(text: string, flag: string, usage: (message: string) => CliError): HostPort {
+  const parsed = parseHostPort(text);
+  if (parsed === undefined) throw usage(`${flag} must be HOST:PORT, not '${text}'`);
+  return parsed;
+}
+
+function reporterFor(runtime: Runtime): (report: ProxyReport) => void {
+  return (report) => {
+    const line = `kvlar: ${report.message}`;
+    if (report.level === 'error') runtime.logger.error(line);
+    else if (report.level === 'warn') runtime.logger.warn(line);
+    else if (report.level === 'info') runtime.logger.info(line);
+    else runtime.logger.debug(line);
+  };
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

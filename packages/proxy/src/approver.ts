@@ -1,0 +1,37 @@
+/**
+ * The approver: who answers a `require_approval` decision. The proxy holds only the call that
+ * waits; every other message goes on. Anything but an explicit approval is a deny.
+ */
+import type { Decision } from '@kvlar/core';
+
+export interface ApprovalRequest {
+  /** Unique per held call. */
+  readonly id: string;
+  readonly actionType: string;
+  /** The tool name (or URI, prompt, method) the call acts on. */
+  readonly resource: string;
+  readonly arguments: Readonly<Record<string, unknown>>;
+  readonly agentId: string;
+  readonly server: string;
+  readonly decision: Decision;
+  /** When the call was held (ms since the epoch, from the proxy's clock). */
+  readonly requestedAt: number;
+}
+
+export interface ApprovalAnswer {
+  readonly approved: boolean;
+  /** Why, when a human gave a reason. */
+  readonly reason?: string;
+  /** Who answered (a user name, a host…), for the audit. */
+  readonly approver: string;
+  /** Through what: `webhook`, `admin_http`, `elicitation`… */
+  readonly channel: string;
+}
+
+export interface Approver {
+  /**
+   * Resolves with the answer. `signal` aborts when the client withdraws the call or the proxy
+   * stops; the approver should then stop waiting. A rejection is treated as a deny.
+   */
+  request(request: ApprovalRequest, signal: AbortSignal): Promise<ApprovalAnswer>;
+}

@@ -1,0 +1,481 @@
+import { isUtf8 } from 'node:buffer';
+
+/** The largest line the proxy accepts; a longer one is discarded while it streams by. */
+export const DEFAULT_MAX_MESSAGE_BYTES = 32 * 1024 * 1024;
+
+/** Deeper JSON is refused: nothing legitimate nests this far, and walkers downstream recurse. */
+export const MAX_NESTING_DEPTH = 256;
+
+/** How much of the start and the end of an oversize line is kept, to sniff its id. */
+const EXCERPT_BYTES = 512;
+
+const LF = 0x0a;
+const CR = 0x0d;
+
+/** A complete line, without its `\n` and without a trailing `\r`. */
+export interface LineFrame {
+  readonly kind: 'line';
+  readonly bytes: Buffer;
+}
+
+/** A line longer than the limit: only its size and a few bytes from each end survive. */
+export interface OversizeFrame {
+  readonly kind: 'oversize';
+  /** The line's total length (without `\n` and a trailing `\r`). */
+  readonly bytes: number;
+  /** The first ≤ 512 bytes. */
+  readonly head: Buffer;
+  /** The last ≤ 512 bytes. */
+  readonly tail: Buffer;
+}
+
+export type Frame = LineFrame | OversizeFrame;
+
+function isJsonWhitespace(byte: number): boolean {
+  return byte === 0x20 || byte === 0x09 || byte === LF || byte === CR;
+}
+
+function isBlank(bytes: Buffer): boolean {
+  for (let i = 0; i < bytes.length; i++) {
+    if (!isJsonWhitespace(bytes[i]!)) return false;
+  }
+  return true;
+}
+
+/** A copy (not a view, which would pin a whole chunk) of the last `count` bytes of `a` + `b`. */
+function lastBytes(a: Buffer, b: Buffer, count: number): Buffer {
+  if (b.length >= count) return Buffer.from(b.subarray(b.length - count));
+  const fromA = Math.min(a.length, count - b.length);
+  return Buffer.concat([a.subarray(a.length - fromA), b]);
+}
+
+/**
+ * Splits a byte stream into newline-terminated lines. Chunks of a partial line are collected
+ * and joined once, when the line's `\n` arrives, so a line costs O(its length) whatever the
+ * chunking. A line that outgrows `maxBytes` is discarded as it streams by (only its size and
+ * 512 bytes of each end are kept) and comes out as one `oversize` frame.
+ */
+export class LineSplitter {
+  readonly maxBytes: number;
+  #chunks: Buffer[] = [];
+  #buffered = 0;
+  /** Set while an oversize line streams by: its head, its tail so far, and its length so far. */
+  #discard: { head: Buffer; tail: Buffer; bytes: number } | undefined;
+
+  constructor(maxBytes: number = DEFAULT_MAX_MESSAGE_BYTES) {
+    if (!Number.isSafeInteger(maxBytes) || maxBytes < 1) {
+      throw new RangeError(`maxBytes must be a positive integer, got ${maxBytes}`);
+    }
+    this.maxBytes = maxBytes;
+  }
+
+  /** Bytes of the current partial line held in memory; never more than `maxBytes`. */
+  get bufferedBytes(): number {
+    return this.#buffered;
+  }
+
+  push(chunk: Buffer): Frame[] {
+    const frames: Frame[] = [];
+    let start = 0;
+    while (start < chunk.length) {
+      const newline = chunk.indexOf(LF, start);
+      if (newline === -1) {
+        this.#accumulate(chunk.subarray(start));
+        break;
+      }
+      this.#finish(chunk.subarray(start, newline), frames);
+      start = newline + 1;
+    }
+    return frames;
+  }
+
+  /** Flushes a final line that has no `\n`. */
+  end(): Frame[] {
+    const frames: Frame[] = [];
+    if (this.#discard !== undefined || this.#buffered > 0) this.#finish(Buffer.alloc(0), frames);
+    return frames;
+  }
+
+  #accumulate(piece: Buffer): void {
+    if (piece.length === 0) return;
+    const discard = this.#discard;
+    if (discard !== undefined) {
+      discard.bytes += piece.length;
+      discard.tail = lastBytes(discard.tail, piece, EXCERPT_BYTES);
+      return;
+    }
+    if (this.#buffered + piece.length > this.maxBytes) {
+      const all = this.#takeBuffered(piece);
+      this.#discard = {
+        head: Buffer.from(all.subarray(0, EXCERPT_BYTES)),
+        tail: Buffer.from(all.subarray(Math.max(0, all.length - EXCERPT_BYTES))),
+        bytes: all.length,
+      };
+      return;
+    }
+    this.#chunks.push(piece);
+    this.#buffered += piece.length;
+  }
+
+  /** Ends the current line with `piece`, its last part before the `\n`. */
+  #finish(piece: Buffer, frames: Frame[]): void {
+    const discard = this.#discard;
+    if (discard !== undefined) {
+      this.#discard = undefined;
+      let tail = lastBytes(discard.tail, piece, EXCERPT_BYTES + 1);
+      let bytes = discard.bytes + piece.length;
+      if (tail[tail.length - 1] === CR) {
+        tail = tail.subarray(0, tail.length - 1);
+        bytes -= 1;
+      }
+      frames.push({
+        kind: 'oversize',
+        bytes,
+        head: discard.head,
+        tail: tail.subarray(Math.max(0, tail.length - EXCERPT_BYTES)),
+      });
+      return;
+    }
+    // The common case, a line within one chunk, is a view of that chunk: no copy.
+    let line = this.#buffered === 0 ? piece : this.#takeBuffered(piece);
+    if (line[line.length - 1] === CR) line = line.subarray(0, line.length - 1);
+    if (line.length > this.maxBytes) {
+      frames.push({
+        kind: 'oversize',
+        bytes: line.length,
+        head: Buffer.from(line.subarray(0, EXCERPT_BYTES)),
+        tail: Buffer.from(line.subarray(Math.max(0, line.length - EXCERPT_BYTES))),
+      });
+      return;
+    }
+    // A blank line is skipped; checking its first byte is enough for almost every real line.
+    if (line.length === 0 || (isJsonWhitespace(line[0]!) && isBlank(line))) return;
+    frames.push({ kind: 'line', bytes: line });
+  }
+
+  /** The buffered chunks and `piece`, joined; the buffer is left empty. */
+  #takeBuffered(piece: Buffer): Buffer {
+    const chunks = this.#chunks;
+    chunks.push(piece);
+    const joined = Buffer.concat(chunks, this.#buffered + piece.length);
+    this.#chunks = [];
+    this.#buffered = 0;
+    return joined;
+  }
+}
+
+/** A key that occurs twice in one object; `path` leads to that object. */
+export interface DuplicateKey {
+  readonly path: readonly (string | number)[];
+  readonly key: string;
+}
+
+export interface DecodeOptions {
+  /** Record keys repeated within one object (`JSON.parse` silently keeps the last). */
+  readonly trackDuplicateKeys: boolean;
+  /** Defaults to MAX_NESTING_DEPTH. */
+  readonly maxDepth?: number;
+}
+
+export type DecodeResult =
+  | {
+      readonly ok: true;
+      readonly value: unknown;
+      readonly text: string;
+      readonly duplicateKeys: readonly DuplicateKey[];
+    }
+  | {
+      readonly ok: false;
+      readonly kind: 'not_utf8' | 'parse' | 'too_deep';
+      readonly message: string;
+    };
+
+const noDuplicates: readonly DuplicateKey[] = Object.freeze([]);
+
+/** Decodes one line: strict UTF-8, then JSON, then a bound on nesting depth. */
+export function decodeMessage(bytes: Buffer, options: DecodeOptions): DecodeResult {
+  const maxDepth = options.maxDepth ?? MAX_NESTING_DEPTH;
+  // isUtf8 + toString is a fatal decode as fast as a fatal TextDecoder, with no exception to
+  // catch. A BOM is kept, so JSON.parse refuses it.
+  if (!isUtf8(bytes)) {
+    return {
+      ok: false,
+      kind: 'not_utf8',
+      message: `message is not valid UTF-8 (invalid byte at offset ${firstInvalidUtf8Offset(bytes)})`,
+    };
+  }
+  const text = bytes.toString('utf8');
+  // The structure scan runs before JSON.parse, which would spend seconds building a 32 MB
+  // `[[[…` before its depth could be checked; the scan rejects it after maxDepth + 1 brackets.
+  // Reaching depth d takes at least 2d characters, so a short text needs no depth scan.
+  let duplicateKeys = noDuplicates;
+  if (options.trackDuplicateKeys || text.length > 2 * maxDepth) {
+    const scanned = scanStructure(text, maxDepth, options.trackDuplicateKeys);
+    if (scanned === undefined) {
+      return {
+        ok: false,
+        kind: 'too_deep',
+        message: `message nests deeper than the limit of ${maxDepth} levels`,
+      };
+    }
+    duplicateKeys = scanned;
+  }
+  let value: unknown;
+  try {
+    // V8's JSON.parse is iterative: no stack overflow however deep the input nests.
+    value = JSON.parse(text);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    return { ok: false, kind: 'parse', message: `message is not valid JSON: ${reason}` };
+  }
+  return { ok: true, value, text, duplicateKeys };
+}
+
+/** Offset of the first byte that does not start or continue a valid UTF-8 sequence, or -1. */
+export function firstInvalidUtf8Offset(bytes: Uint8Array): number {
+  const length = bytes.length;
+  let i = 0;
+  while (i < length) {
+    const lead = bytes[i]!;
+    if (lead < 0x80) {
+      i++;
+      continue;
+    }
+    let continuations: number;
+    if (lead >= 0xc2 && lead <= 0xdf) continuations = 1;
+    else if (lead >= 0xe0 && lead <= 0xef) continuations = 2;
+    else if (lead >= 0xf0 && lead <= 0xf4) continuations = 3;
+    else return i;
+    if (i + continuations >= length) return i;
+    // The second byte's range excludes overlong forms, surrogates and code points past U+10FFFF.
+    const second = bytes[i + 1]!;
+    const low = lead === 0xe0 ? 0xa0 : lead === 0xf0 ? 0x90 : 0x80;
+    const high = lead === 0xed ? 0x9f : lead === 0xf4 ? 0x8f : 0xbf;
+    if (second < low || second > high) return i;
+    for (let k = 2; k <= continuations; k++) {
+      if ((bytes[i + k]! & 0xc0) !== 0x80) return i;
+    }
+    i += continuations + 1;
+  }
+  return -1;
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const COMMA = 0x2c;
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
+
+/** One open container during a scan; reused across containers at the same depth. */
+interface Level {
+  isObject: boolean;
+  expectKey: boolean;
+  /** The latest key (objects) or element index (arrays): this level's step in a path. */
+  key: string;
+  index: number;
+  keys: Set<string>;
+}
+
+/** Index of the `"` closing the string that opens at `open`, or -1 if it is unterminated. */
+function stringEnd(text: string, open: number): number {
+  let close = text.indexOf('"', open + 1);
+  while (close !== -1) {
+    // An odd run of backslashes before the quote escapes it.
+    let backslash = close - 1;
+    while (text.charCodeAt(backslash) === BACKSLASH) backslash--;
+    if ((close - 1 - backslash) % 2 === 0) return close;
+    close = text.indexOf('"', close + 1);
+  }
+  return -1;
+}
+
+/**
+ * One iterative pass over JSON text: fails (undefined) past `maxDepth`, and lists the keys
+ * repeated within an object when `trackDuplicateKeys`. String bodies are skipped with indexOf,
+ * since strings are most of a large message. The text may be invalid (it is parsed after this
+ * scan): the scan then ends or gives a meaningless list, never throws or loops.
+ */
+function scanStructure(
+  text: string,
+  maxDepth: number,
+  trackDuplicateKeys: boolean,
+): readonly DuplicateKey[] | undefined {
+  const length = text.length;
+  const levels: Level[] = [];
+  let duplicates: DuplicateKey[] | undefined;
+  let depth = 0;
+  let i = 0;
+  while (i < length) {
+    const code = text.charCodeAt(i);
+    if (code === QUOTE) {
+      const close = stringEnd(text, i);
+      if (close === -1) break;
+      if (trackDuplicateKeys && depth > 0) {
+        const level = levels[depth - 1]!;
+        if (level.isObject && level.expectKey) {
+          level.expectKey = false;
+          const key = decodeKey(text, i, close);
+          if (level.keys.has(key)) {
+            duplicates ??= [];
+            duplicates.push({ path: pathTo(levels, depth - 1), key });
+          } else {
+            level.keys.add(key);
+          }
+          level.key = key;
+        }
+      }
+      i = close + 1;
+      continue;
+    }
+    if (code === OPEN_BRACE || code === OPEN_BRACKET) {
+      depth++;
+      if (depth > maxDepth) return undefined;
+      if (trackDuplicateKeys) {
+        let level = levels[depth - 1];
+        if (level === undefined) {
+          level = { isObject: false, expectKey: false, key: '', index: 0, keys: new Set() };
+          levels.push(level);
+        }
+        level.isObject = code === OPEN_BRACE;
+        level.expectKey = level.isObject;
+        level.index = 0;
+        if (level.keys.size > 0) level.keys.clear();
+      }
+    } else if (code === CLOSE_BRACE || code === CLOSE_BRACKET) {
+      if (depth > 0) depth--;
+    } else if (code === COMMA && trackDuplicateKeys && depth > 0) {
+      const level = levels[depth - 1]!;
+      if (level.isObject) level.expectKey = true;
+      else level.index++;
+    }
+    i++;
+  }
+  return duplicates ?? noDuplicates;
+}
+
+/** The key whose quotes are at `open` and `close`; escapes (`"n\u0061me"`) are decoded. */
+function decodeKey(text: string, open: number, close: number): string {
+  const raw = text.slice(open + 1, close);
+  // Not text.indexOf('\\', open): with no backslash ahead, that would scan to the end each time.
+  if (!raw.includes('\\')) return raw;
+  try {
+    return JSON.parse(text.slice(open, close + 1)) as string;
+  } catch {
+    // An invalid escape: JSON.parse will reject the whole text after the scan.
+    return raw;
+  }
+}
+
+function pathTo(levels: readonly Level[], count: number): (string | number)[] {
+  const path: (string | number)[] = [];
+  for (let i = 0; i < count; i++) {
+    const level = levels[i]!;
+    path.push(level.isObject ? level.key : level.index);
+  }
+  return path;
+}
+
+// `"id"`, then `:` and an integer or a short string without escapes, JSON whitespace between.
+const idPattern =
+  /"id"[ \t\r\n]*:[ \t\r\n]*(?:(-?(?:0|[1-9][0-9]*))(?![0-9.eE])|"([^"\\]{0,256})")/g;
+
+/**
+ * Best-effort JSON-RPC id of a line that could not be decoded, from its first and last bytes.
+ * Only to address an error answer: an id is returned when exactly one distinct candidate is
+ * seen, so a nested `"id"` makes it undefined rather than a guess.
+ */
+export function sniffId(head: Buffer, tail: Buffer): string | number | undefined {
+  const candidates = new Map<string, string | number>();
+  collectIds(head.toString('utf8'), true, candidates);
+  collectIds(tail.toString('utf8'), false, candidates);
+  if (candidates.size !== 1) return undefined;
+  return candidates.values().next().value;
+}
+
+function collectIds(
+  text: string,
+  cutAtEnd: boolean,
+  candidates: Map<string, string | number>,
+): void {
+  for (const match of text.matchAll(idPattern)) {
+    // A number at the very end of a head excerpt may have been cut short.
+    const cut = cutAtEnd && match.index + match[0].length === text.length;
+    if (match[1] !== undefined) {
+      if (cut) continue;
+      const id = Number(match[1]);
+      if (Number.isSafeInteger(id)) candidates.set(`n${id}`, id);
+    } else if (match[2] !== undefined && isPlainString(match[2])) {
+      candidates.set(`s${match[2]}`, match[2]);
+    }
+  }
+}
+
+/** No control character (invalid in JSON strings) and no U+FFFD (from undecodable bytes). */
+function isPlainString(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x20 || code === 0xfffd) return false;
+  }
+  return true;
+}
+
+export type FrameErrorKind = 'parse' | 'not_utf8' | 'too_deep' | 'too_large';
+
+const frameErrorMarker = Symbol.for('@kvlar/frame-error');
+
+/** A line that could not become a message. The stream goes on with the next line. */
+export class FrameError extends Error {
+  readonly [frameErrorMarker] = true;
+  readonly kind: FrameErrorKind;
+  /** The line's size in bytes. */
+  readonly bytes: number;
+  /** Best-effort id of the request the line held, to address an error answer. */
+  declare readonly sniffedId?: string | number; // `declare`: absent, not undefined, when unknown
+
+  constructor(
+    kind: FrameErrorKind,
+    message: string,
+    details: { bytes: number; sniffedId?: string | number | undefined },
+  ) {
+    super(message);
+    this.name = 'FrameError';
+    this.kind = kind;
+    this.bytes = details.bytes;
+    if (details.sniffedId !== undefined) this.sniffedId = details.sniffedId;
+  }
+
+  static isInstance(value: unknown): value is FrameError {
+    return typeof value === 'object' && value !== null && frameErrorMarker in value;
+  }
+}
+
+/** The FrameError of an oversize frame. */
+export function oversizeError(frame: OversizeFrame, maxBytes: number): FrameError {
+  return new FrameError(
+    'too_large',
+    `message of ${frame.bytes} bytes exceeds the ${maxBytes}-byte limit`,
+    { bytes: frame.bytes, sniffedId: sniffId(frame.head, frame.tail) },
+  );
+}
+
+/** The FrameError of a line that `decodeMessage` refused. */
+export function decodeError(
+  bytes: Buffer,
+  failure: { kind: 'not_utf8' | 'parse' | 'too_deep'; message: string },
+): FrameError {
+  // A short line is sniffed whole (as its tail, which is not cut at its end).
+  const short = bytes.length <= 2 * EXCERPT_BYTES;
+  const head = short ? bytes.subarray(0, 0) : bytes.subarray(0, EXCERPT_BYTES);
+  const tail = short ? bytes : bytes.subarray(bytes.length - EXCERPT_BYTES);
+  return new FrameError(failure.kind, failure.message, {
+    bytes: bytes.length,
+    sniffedId: sniffId(head, tail),
+  });
+}
+
+/** The one place a message becomes text on the wire. */
+export function serializeMessage(value: unknown): string {
+  return JSON.stringify(value);
+}

@@ -1,0 +1,61 @@
+/**
+ * @kvlar/proxy: Kvlar's MCP proxy. `createProxy` sits between any two SDK `Transport`s (stdio,
+ * TCP, in-memory), evaluates every tool call against the policy engine, writes the decision to
+ * the audit sink before anything is forwarded, and forwards only what the engine evaluated.
+ * `startStdioProxy` and `startTcpProxy` run it the way `kvlar proxy` does.
+ */
+
+export type { ApprovalAnswer, ApprovalRequest, Approver } from './approver.js';
+export {
+  DEFAULT_MAX_MESSAGE_BYTES,
+  type DuplicateKey,
+  FrameError,
+  type FrameErrorKind,
+  MAX_NESTING_DEPTH,
+} from './framing.js';
+export { ACTION_KINDS, type ActionKind, TOOL_CALL } from './kinds.js';
+export {
+  type FrameInfo,
+  frameInfo,
+  LineTransport,
+  type LineTransportOptions,
+} from './line-transport.js';
+export {
+  AUDIT_FAILURE_RULE,
+  createProxy,
+  DEFAULT_AGENT_ID,
+  INTERNAL_ERROR_RULE,
+  INVALID_REQUEST_RULE,
+  type ProxyEnd,
+  type ProxyOptions,
+  type ProxyReport,
+  type ProxySession,
+  type ProxyStats,
+} from './proxy.js';
+export {
+  type ServerCommand,
+  type ServerExit,
+  type ServerProcess,
+  type SpawnOptions,
+  spawnServer,
+} from './server-process.js';
+export {
+  type SessionOptions,
+  type StdioProxy,
+  type StdioProxyOptions,
+  type StdioProxyResult,
+  startStdioProxy,
+} from './stdio.js';
+export {
+  type HostPort,
+  parseHostPort,
+  startTcpProxy,
+  type TcpProxy,
+  type TcpProxyOptions,
+} from './tcp.js';
+export {
+  DECISION_META_KEY,
+  ErrorCode,
+  type JsonRpcId,
+  type WireDecision,
+} from './wire.js';

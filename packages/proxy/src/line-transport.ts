@@ -1,0 +1,206 @@
+import type { Readable, Writable } from 'node:stream';
+import type {
+  Transport,
+  TransportSendOptions,
+} from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { JSONRPCMessage, MessageExtraInfo } from '@modelcontextprotocol/sdk/types.js';
+import {
+  DEFAULT_MAX_MESSAGE_BYTES,
+  type DuplicateKey,
+  decodeError,
+  decodeMessage,
+  type Frame,
+  LineSplitter,
+  oversizeError,
+  serializeMessage,
+} from './framing.js';
+
+export interface LineTransportOptions {
+  /** Longer lines are discarded and reported as a `too_large` FrameError. */
+  readonly maxMessageBytes?: number;
+  /** Record repeated keys, for `frameInfo(message).duplicateKeys`. Defaults to true. */
+  readonly trackDuplicateKeys?: boolean;
+  /** Names the peer in error messages, e.g. `upstream stdio`. */
+  readonly label?: string;
+}
+
+/** How a delivered message looked on the wire. */
+export interface FrameInfo {
+  /** The line as received (without `\n` and a trailing `\r`): forward it to keep it unchanged. */
+  readonly text: string;
+  /** The line's size in bytes. */
+  readonly bytes: number;
+  readonly duplicateKeys: readonly DuplicateKey[];
+}
+
+const frameInfos = new WeakMap<object, FrameInfo>();
+
+/** The wire form of a message a LineTransport delivered; undefined for any other value. */
+export function frameInfo(message: object): FrameInfo | undefined {
+  return frameInfos.get(message);
+}
+
+/**
+ * The SDK `Transport` over newline-delimited JSON on a Readable + Writable pair (stdio, a child
+ * process's pipes, a socket). It delivers whatever JSON a line holds, unvalidated: the proxy
+ * checks shapes itself and must see what the peer really sent. A bad line is reported to
+ * `onerror` as a FrameError, and the stream goes on.
+ */
+export class LineTransport implements Transport {
+  onclose?: (() => void) | undefined;
+  onerror?: ((error: Error) => void) | undefined;
+  onmessage?:
+    | (<T extends JSONRPCMessage>(message: T, extra?: MessageExtraInfo) => void)
+    | undefined;
+
+  readonly label: string;
+  readonly #readable: Readable;
+  readonly #writable: Writable;
+  readonly #splitter: LineSplitter;
+  readonly #trackDuplicateKeys: boolean;
+  /** One stream both ways, as a socket is. */
+  readonly #duplex: boolean;
+  #started = false;
+  #closed = false;
+  /** Settles once the latest write has been flushed (or failed): what `drain` waits for. */
+  #lastWrite: Promise<void> = Promise.resolve();
+
+  constructor(readable: Readable, writable: Writable, options: LineTransportOptions = {}) {
+    this.#readable = readable;
+    this.#writable = writable;
+    this.#duplex = (readable as unknown) === writable;
+    this.#splitter = new LineSplitter(options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES);
+    this.#trackDuplicateKeys = options.trackDuplicateKeys ?? true;
+    this.label = options.label ?? 'line transport';
+  }
+
+  async start(): Promise<void> {
+    if (this.#started) throw new Error(`${this.label}: already started`);
+    if (this.#closed) throw new Error(`${this.label}: cannot start, the transport is closed`);
+    this.#started = true;
+    this.#readable.on('data', this.#onData);
+    this.#readable.on('end', this.#onEnd);
+    this.#readable.on('close', this.#onReadableClose);
+    this.#readable.on('error', this.#onStreamError);
+    if (!this.#duplex) this.#writable.on('error', this.#onStreamError);
+    // Its 'end' or 'close' has come and gone (a child that already exited): nothing will follow.
+    if (this.#readable.readableEnded || this.#readable.destroyed) {
+      queueMicrotask(this.#onReadableClose);
+    }
+  }
+
+  send(message: JSONRPCMessage, _options?: TransportSendOptions): Promise<void> {
+    return this.#write(`${serializeMessage(message)}\n`);
+  }
+
+  /** Writes `text` (one JSON text, e.g. `frameInfo(message).text`) as a line, unchanged. */
+  sendRaw(text: string): Promise<void> {
+    // A line break would split the text into lines the peer reads as separate messages.
+    if (text.includes('\n') || text.includes('\r')) {
+      return Promise.reject(new Error(`${this.label}: cannot send raw text holding a line break`));
+    }
+    return this.#write(`${text}\n`);
+  }
+
+  /** Resolves once everything written so far has been flushed (or has failed). */
+  drain(): Promise<void> {
+    if (this.#writable.writableLength === 0) return Promise.resolve();
+    return this.#lastWrite;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const readable = this.#readable;
+    readable.off('data', this.#onData);
+    readable.off('end', this.#onEnd);
+    readable.off('close', this.#onReadableClose);
+    // The 'error' listeners stay (they ignore errors once closed): a late EPIPE or reset on a
+    // stream without one would crash the process.
+    const writable = this.#writable;
+    if (!writable.destroyed && !writable.writableEnded) writable.end();
+    if (this.#duplex) {
+      // A socket: read on, discarding, until the peer's FIN closes it. Destroying it with
+      // unread input would send a reset, which can lose the replies still in flight.
+      readable.resume();
+    } else {
+      // Only paused, not destroyed: destroying process.stdin can make the process hang or fail.
+      readable.pause();
+    }
+    this.onclose?.();
+  }
+
+  #write(line: string): Promise<void> {
+    if (this.#closed) {
+      return Promise.reject(new Error(`${this.label}: cannot send, the transport is closed`));
+    }
+    if (this.#writable.destroyed || this.#writable.writableEnded) {
+      // E.g. a child's stdin, which Node destroys when the child exits.
+      return Promise.reject(new Error(`${this.label}: cannot send, the output stream is closed`));
+    }
+    const written = new Promise<void>((resolve, reject) => {
+      this.#writable.write(line, (error) => {
+        if (error) reject(error);
+        else resolve();
+      });
+    });
+    this.#lastWrite = written.then(
+      () => undefined,
+      () => undefined,
+    );
+    return written;
+  }
+
+  readonly #onData = (chunk: Buffer | string): void => {
+    const frames = this.#splitter.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+    if (frames.length > 0) this.#deliver(frames);
+  };
+
+  readonly #onEnd = (): void => {
+    if (this.#closed) return;
+    const frames = this.#splitter.end();
+    if (frames.length > 0) this.#deliver(frames);
+    void this.close();
+  };
+
+  /** Closed without an end (destroyed): a partial last line may be cut short, so it is dropped. */
+  readonly #onReadableClose = (): void => {
+    if (!this.#closed) void this.close();
+  };
+
+  readonly #onStreamError = (error: Error): void => {
+    if (this.#closed) return;
+    this.onerror?.(error);
+    void this.close();
+  };
+
+  #deliver(frames: readonly Frame[]): void {
+    for (const frame of frames) {
+      // A handler may close the transport mid-chunk: what follows is then not delivered.
+      if (this.#closed) return;
+      if (frame.kind === 'oversize') {
+        this.onerror?.(oversizeError(frame, this.#splitter.maxBytes));
+        continue;
+      }
+      const decoded = decodeMessage(frame.bytes, { trackDuplicateKeys: this.#trackDuplicateKeys });
+      if (!decoded.ok) {
+        this.onerror?.(decodeError(frame.bytes, decoded));
+        continue;
+      }
+      const value = decoded.value;
+      if (typeof value === 'object' && value !== null) {
+        frameInfos.set(value, {
+          text: decoded.text,
+          bytes: frame.bytes.length,
+          duplicateKeys: decoded.duplicateKeys,
+        });
+      }
+      try {
+        this.onmessage?.(value as JSONRPCMessage);
+      } catch (error) {
+        // Thrown from a 'data' listener it would crash the process, or stop the stream.
+        this.onerror?.(new Error(`${this.label}: the message handler threw`, { cause: error }));
+      }
+    }
+  }
+}

@@ -1,0 +1,889 @@
+/**
+ * One proxy session: a client transport, an upstream transport, and between them the engine.
+ * Every message is read strictly; decided requests are audited before anything is forwarded,
+ * and what is forwarded is rebuilt from what the engine saw. Messages are handled one by one
+ * and independently: a call that waits (for the audit, for a human) never delays another.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import type { AuditEntry, AuditOutcome, AuditPolicy, AuditSink } from '@kvlar/audit';
+import type { Action, Decision, Engine } from '@kvlar/core';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import type { ApprovalAnswer, Approver } from './approver.js';
+import { type DuplicateKey, FrameError } from './framing.js';
+import {
+  type ActionKind,
+  type Direction,
+  isKnownNotification,
+  isKnownRequest,
+  kindOf,
+  subjectOf,
+  TOOL_CALL,
+} from './kinds.js';
+import { frameInfo } from './line-transport.js';
+import {
+  idKey,
+  isJsonObject,
+  isRequestId,
+  type JsonObject,
+  type Message,
+  readMessage,
+} from './messages.js';
+import {
+  ErrorCode,
+  errorAnswer,
+  type JsonRpcId,
+  requestDecisionAnswer,
+  toolDecisionAnswer,
+} from './wire.js';
+
+/** The agent id when neither `agentId` nor the client's `clientInfo.name` gives one (Rust's). */
+export const DEFAULT_AGENT_ID = 'mcp-agent';
+
+/** Rule ids of decisions the proxy takes without the policy. */
+export const INVALID_REQUEST_RULE = '_invalid_request';
+export const AUDIT_FAILURE_RULE = '_audit_failure';
+export const INTERNAL_ERROR_RULE = '_internal_error';
+
+export interface ProxyReport {
+  readonly level: 'error' | 'warn' | 'info' | 'debug';
+  /** A stable, greppable name: `frame_error`, `upstream_closed`, `audit_failed`… */
+  readonly code: string;
+  readonly message: string;
+}
+
+export interface ProxyOptions {
+  /** The engine, or a function returning the current one (hot reload swaps it between messages). */
+  readonly engine: Engine | (() => Engine);
+  readonly audit: AuditSink;
+  /** Who answers `require_approval`. Absent: the call is answered "approval required" at once. */
+  readonly approver?: Approver;
+  /** Held approvals end in deny after this long. Default 120 000 ms. */
+  readonly approvalTimeoutMs?: number;
+  /** The agent's side: Claude Desktop, Cursor, a host's own `Client`… */
+  readonly client: Transport;
+  /** The MCP server's side. */
+  readonly upstream: Transport;
+  /** Pins the agent id; otherwise the client's `clientInfo.name` from `initialize` is used. */
+  readonly agentId?: string;
+  /** The server's name, for `match_on.servers` and the audit. */
+  readonly serverName?: string;
+  /** Names the server in the audit when `serverName` is not set (its command, its address). */
+  readonly serverLabel?: string;
+  /** `audit`: decide and record, but forward everything (shadow mode). Default `enforce`. */
+  readonly mode?: 'enforce' | 'audit';
+  /** Decide every kind of request, not only those the policy names. */
+  readonly strict?: boolean;
+  /** Remove tools the agent can never call from `tools/list` answers. Default true. */
+  readonly filterTools?: boolean;
+  /** When the audit sink fails: `deny` (default) the call, or `allow` it and report. */
+  readonly auditFailure?: 'deny' | 'allow';
+  /** Which policy text decided, for the audit. Default: named after the engine's policies. */
+  readonly policy?: AuditPolicy;
+  /** The session id in audit records. Default: a random UUID. */
+  readonly session?: string;
+  /** Milliseconds since the epoch. Default `Date.now`. */
+  readonly clock?: () => number;
+  /** Ids for held approvals. Default `crypto.randomUUID`. */
+  readonly ids?: () => string;
+  /** Where the proxy reports what a person should know. Never throws into the proxy. */
+  readonly onReport?: (report: ProxyReport) => void;
+}
+
+/** Counters of decisions taken, in the Rust health endpoint's terms. */
+export interface ProxyStats {
+  readonly evaluated: number;
+  readonly allowed: number;
+  readonly denied: number;
+  readonly approval: number;
+}
+
+export interface ProxyEnd {
+  /** Which side ended the session first. */
+  readonly reason: 'client_closed' | 'upstream_closed' | 'closed';
+}
+
+export interface ProxySession {
+  /** Installs the handlers and starts both transports, upstream first. */
+  start(): Promise<void>;
+  /** Withdraws held calls, waits for pending audit writes, closes both transports. */
+  close(): Promise<ProxyEnd>;
+  /** Resolves once the session is over and every decision has been written. */
+  readonly closed: Promise<ProxyEnd>;
+  readonly stats: ProxyStats;
+  readonly session: string;
+}
+
+interface Batch {
+  /** Answers still to come. */
+  open: number;
+  readonly answers: unknown[];
+  sealed: boolean;
+}
+
+interface Pending {
+  readonly method: string;
+  /** `held`: decided or waiting, not forwarded yet; the other side has never seen it. */
+  state: 'held' | 'forwarded';
+  withdrawn: boolean;
+  readonly batch: Batch | undefined;
+  readonly abort: AbortController | undefined;
+}
+
+/** The side a message came from, and everything the session keeps about that side. */
+interface Side {
+  readonly name: Direction;
+  readonly transport: Transport;
+  /** Requests this side sent that are not answered yet. */
+  readonly pending: Map<string, Pending>;
+  closed: boolean;
+}
+
+export function createProxy(options: ProxyOptions): ProxySession {
+  const clock = options.clock ?? Date.now;
+  const ids = options.ids ?? randomUUID;
+  const session = options.session ?? randomUUID();
+  const mode = options.mode ?? 'enforce';
+  const filterTools = options.filterTools ?? true;
+  const auditFailure = options.auditFailure ?? 'deny';
+  const approvalTimeoutMs = options.approvalTimeoutMs ?? 120_000;
+  const fixedEngine = options.engine;
+  const engineOf: () => Engine =
+    typeof fixedEngine === 'function' ? fixedEngine : () => fixedEngine;
+  const serverName = options.serverName;
+  const serverLabel = serverName ?? options.serverLabel ?? '';
+  const stats = { evaluated: 0, allowed: 0, denied: 0, approval: 0 };
+
+  const client: Side = {
+    name: 'client',
+    transport: options.client,
+    pending: new Map(),
+    closed: false,
+  };
+  const upstream: Side = {
+    name: 'server',
+    transport: options.upstream,
+    pending: new Map(),
+    closed: false,
+  };
+  const other = (side: Side): Side => (side === client ? upstream : client);
+
+  let initialized = false;
+  let clientAgentId: string | undefined;
+  const reportedMethods = new Set<string>();
+  const tasks = new Set<Promise<void>>();
+  let ending: ProxyEnd | undefined;
+  let resolveClosed: (end: ProxyEnd) => void = () => {};
+  const closed = new Promise<ProxyEnd>((resolve) => {
+    resolveClosed = resolve;
+  });
+
+  function report(level: ProxyReport['level'], code: string, message: string): void {
+    try {
+      options.onReport?.({ level, code, message });
+    } catch {
+      // A broken reporter must not change what the proxy does.
+    }
+  }
+
+  function agentId(): string {
+    return options.agentId ?? clientAgentId ?? DEFAULT_AGENT_ID;
+  }
+
+  const policy: AuditPolicy = options.policy ?? defaultPolicyInfo(engineOf());
+
+  function track(task: Promise<void>): void {
+    tasks.add(task);
+    task.then(
+      () => tasks.delete(task),
+      (error: unknown) => {
+        tasks.delete(task);
+        report('error', 'internal_error', `internal error: ${messageOf(error)}`);
+      },
+    );
+  }
+
+  // ── sending ────────────────────────────────────────────────────────────────────────────────
+
+  function send(side: Side, message: unknown, original?: unknown): void {
+    if (side.closed) return;
+    const transport = side.transport as Transport & { sendRaw?: (text: string) => Promise<void> };
+    const info = original !== undefined && isObjectLike(original) ? frameInfo(original) : undefined;
+    // The received text as is, unless a stray `\r` (valid JSON whitespace) would break the line.
+    const sent =
+      info !== undefined && typeof transport.sendRaw === 'function' && !info.text.includes('\r')
+        ? transport.sendRaw(info.text)
+        : transport.send(message as JSONRPCMessage);
+    sent.catch((error: unknown) => {
+      report('warn', 'send_failed', `cannot write to the ${side.name}: ${messageOf(error)}`);
+    });
+  }
+
+  /** Answers a request of `side`, inside its batch when it came in one. */
+  function answer(side: Side, answerMessage: unknown, batch: Batch | undefined, raw?: unknown) {
+    if (batch === undefined) {
+      send(side, answerMessage, raw);
+      return;
+    }
+    batch.answers.push(answerMessage);
+    batch.open -= 1;
+    flushBatch(side, batch);
+  }
+
+  function flushBatch(side: Side, batch: Batch): void {
+    if (!batch.sealed || batch.open > 0 || batch.answers.length === 0) return;
+    send(side, batch.answers.splice(0));
+  }
+
+  /** Answers the pending request `id` of `side` and forgets it. */
+  function settle(side: Side, id: JsonRpcId, answerMessage: unknown, raw?: unknown): void {
+    const key = idKey(id);
+    const entry = side.pending.get(key);
+    side.pending.delete(key);
+    answer(side, answerMessage, entry?.batch, raw);
+  }
+
+  // ── reading ────────────────────────────────────────────────────────────────────────────────
+
+  function receive(side: Side, received: unknown): void {
+    if (ending !== undefined) return;
+    const info = isObjectLike(received) ? frameInfo(received) : undefined;
+    // A message that arrived as an object (an in-memory transport) is read as its JSON: what a
+    // server would get, with `undefined` members gone, and a copy the sender can no longer change.
+    const value = info === undefined ? jsonCopy(received) : received;
+    if (value === NOT_JSON) {
+      send(side, errorAnswer(null, ErrorCode.invalidRequest, 'the message is not JSON'));
+      return;
+    }
+    const duplicates = info?.duplicateKeys ?? [];
+    if (!Array.isArray(value)) {
+      handle(side, value, duplicates, undefined);
+      return;
+    }
+    if (value.length === 0) {
+      send(side, errorAnswer(null, ErrorCode.invalidRequest, 'an empty batch is not a request'));
+      return;
+    }
+    // Each element as if it came alone; the client's answers go back together, as JSON-RPC asks.
+    const batch: Batch | undefined =
+      side === client ? { open: 0, answers: [], sealed: false } : undefined;
+    value.forEach((element, index) => {
+      const own = duplicates
+        .filter((duplicate) => duplicate.path[0] === index)
+        .map((duplicate) => ({ path: duplicate.path.slice(1), key: duplicate.key }));
+      handle(side, element, own, batch);
+    });
+    if (batch !== undefined) {
+      batch.sealed = true;
+      flushBatch(side, batch);
+    }
+  }
+
+  function handle(
+    side: Side,
+    value: unknown,
+    duplicates: readonly DuplicateKey[],
+    batch: Batch | undefined,
+  ): void {
+    const message = readMessage(value, duplicates);
+    switch (message.kind) {
+      case 'invalid':
+        rejectInvalid(side, message, batch);
+        break;
+      case 'response':
+        relayResponse(side, message.id, message.message, value);
+        break;
+      case 'notification':
+        relayNotification(side, message.method, message.params, message.message, value);
+        break;
+      case 'request':
+        routeRequest(side, message, batch, value);
+        break;
+    }
+  }
+
+  function rejectInvalid(
+    side: Side,
+    message: Extract<Message, { kind: 'invalid' }>,
+    batch: Batch | undefined,
+  ): void {
+    report('warn', 'invalid_message', `invalid message from the ${side.name}: ${message.reason}`);
+    if (side === upstream) {
+      // A broken answer from the server: the client's request still gets exactly one answer.
+      const entry = message.id === null ? undefined : client.pending.get(idKey(message.id));
+      if (message.id !== null && entry?.state === 'forwarded') {
+        const text = `the server sent an invalid answer: ${message.reason}`;
+        settle(client, message.id, errorAnswer(message.id, ErrorCode.upstreamError, text));
+      }
+      return;
+    }
+    const reply = errorAnswer(message.id, message.code, message.reason);
+    if (message.method !== undefined && kindOf(message.method, 'client') !== undefined) {
+      // A decided kind that could not be read is a denied attempt: it belongs in the audit.
+      const kind = kindOf(message.method, 'client') as ActionKind;
+      track(refuseAttempt(side, kind, '', message.reason, reply, batch));
+      return;
+    }
+    if (batch !== undefined) batch.open += 1;
+    answer(side, reply, batch);
+  }
+
+  function relayResponse(side: Side, id: JsonRpcId, message: JsonObject, raw: unknown): void {
+    const asker = other(side);
+    const key = idKey(id);
+    const entry = asker.pending.get(key);
+    // Only a forwarded request can be answered: an answer to a held one, or to an id never
+    // sent, would let the other side pre-empt a decision.
+    if (entry === undefined || entry.state !== 'forwarded') {
+      report(
+        'warn',
+        'unexpected_response',
+        `the ${side.name} answered unknown request id ${JSON.stringify(id)}; dropped`,
+      );
+      return;
+    }
+    if (
+      side === upstream &&
+      entry.method === 'tools/list' &&
+      filterTools &&
+      mode === 'enforce' &&
+      isJsonObject(message.result)
+    ) {
+      settle(asker, id, filterToolList(message));
+      return;
+    }
+    settle(asker, id, message, side === upstream ? raw : undefined);
+  }
+
+  function relayNotification(
+    side: Side,
+    method: string,
+    params: JsonObject | undefined,
+    message: JsonObject,
+    raw: unknown,
+  ): void {
+    if (!isKnownNotification(method, side.name)) {
+      const kind = kindOf(method, side.name);
+      if (kind !== undefined) {
+        // `tools/call` as a notification: never forwarded, and recorded as the attempt it is.
+        const reason = `${method} sent as a notification (without an id) is never forwarded`;
+        track(refuseAttempt(side, kind, nameOf(params), reason, undefined, undefined));
+        return;
+      }
+      if (!reportedMethods.has(`${side.name}:${method}`)) {
+        reportedMethods.add(`${side.name}:${method}`);
+        report(
+          'warn',
+          'unknown_notification',
+          `dropped '${method}' from the ${side.name}: not an MCP notification`,
+        );
+      }
+      return;
+    }
+    if (
+      method === 'notifications/cancelled' &&
+      isJsonObject(params) &&
+      isRequestId(params.requestId)
+    ) {
+      const entry = side.pending.get(idKey(params.requestId));
+      if (entry?.state === 'held') {
+        // The other side never saw the request: withdraw it here so it is never sent.
+        entry.withdrawn = true;
+        entry.abort?.abort();
+        side.pending.delete(idKey(params.requestId));
+        report(
+          'info',
+          'withdrawn',
+          `request ${JSON.stringify(params.requestId)} withdrawn by the ${side.name} before it was forwarded`,
+        );
+        return;
+      }
+    }
+    send(other(side), side === client ? message : message, side === upstream ? raw : undefined);
+  }
+
+  function routeRequest(
+    side: Side,
+    message: Extract<Message, { kind: 'request' }>,
+    batch: Batch | undefined,
+    raw: unknown,
+  ): void {
+    const { id, method, params } = message;
+    if (batch !== undefined) batch.open += 1;
+    const key = idKey(id);
+    if (side.pending.has(key)) {
+      const text = `request id ${JSON.stringify(id)} is already in flight; ids must be unique`;
+      report('warn', 'duplicate_id', `the ${side.name} reused ${text.slice(11)}`);
+      answer(side, errorAnswer(id, ErrorCode.invalidRequest, text), batch);
+      return;
+    }
+    if (side === client && method === 'initialize') {
+      if (initialized) {
+        answer(
+          side,
+          errorAnswer(id, ErrorCode.invalidRequest, 'the session is already initialized'),
+          batch,
+        );
+        return;
+      }
+      initialized = true;
+      clientAgentId = clientNameOf(params);
+    }
+    const kind = kindOf(method, side.name);
+    if (kind !== undefined && decides(kind)) {
+      decide(side, kind, message, batch);
+      return;
+    }
+    if (!isKnownRequest(method, side.name)) {
+      const text = `'${method}' is not an MCP method; Kvlar does not forward what it cannot classify`;
+      report('warn', 'unknown_method', `refused '${method}' from the ${side.name}`);
+      answer(side, errorAnswer(id, ErrorCode.methodNotFound, text), batch);
+      return;
+    }
+    side.pending.set(key, {
+      method,
+      state: 'forwarded',
+      withdrawn: false,
+      batch,
+      abort: undefined,
+    });
+    // The client's requests are rebuilt from the parsed value; the server's pass as received.
+    send(other(side), message.message, side === upstream ? raw : undefined);
+  }
+
+  function decides(kind: ActionKind): boolean {
+    return (
+      kind.actionType === TOOL_CALL ||
+      options.strict === true ||
+      engineOf().governs(kind.actionType)
+    );
+  }
+
+  // ── deciding ───────────────────────────────────────────────────────────────────────────────
+
+  function decide(
+    side: Side,
+    kind: ActionKind,
+    message: Extract<Message, { kind: 'request' }>,
+    batch: Batch | undefined,
+  ): void {
+    const { id } = message;
+    const subject = subjectOf(kind, message.params);
+    if (!subject.ok) {
+      const reply = errorAnswer(id, ErrorCode.invalidParams, subject.reason);
+      track(refuseAttempt(side, kind, nameOf(message.params), subject.reason, reply, batch, true));
+      return;
+    }
+    const { resource, parameters } = subject.subject;
+    const action: Action = {
+      actionType: kind.actionType,
+      resource,
+      agentId: agentId(),
+      ...(serverName === undefined ? {} : { server: serverName }),
+      parameters,
+    };
+    const decision = evaluate(action);
+    const entry: Pending = {
+      method: message.method,
+      state: 'held',
+      withdrawn: false,
+      batch,
+      abort: new AbortController(),
+    };
+    side.pending.set(idKey(id), entry);
+    const forwarded = {
+      jsonrpc: '2.0',
+      id,
+      method: message.method,
+      ...(message.params === undefined ? {} : { params: subject.subject.params }),
+    };
+    track(carryOut(side, kind, action, decision, entry, id, forwarded));
+  }
+
+  function evaluate(action: Action): Decision {
+    stats.evaluated += 1;
+    let decision: Decision;
+    try {
+      decision = engineOf().evaluate(action);
+    } catch (error) {
+      report('error', 'engine_error', `the engine failed: ${messageOf(error)}; denied`);
+      decision = {
+        type: 'deny',
+        ruleId: INTERNAL_ERROR_RULE,
+        reason: 'internal error while evaluating the policy',
+      };
+    }
+    if (decision.type === 'allow') stats.allowed += 1;
+    else if (decision.type === 'deny') stats.denied += 1;
+    else stats.approval += 1;
+    return decision;
+  }
+
+  /** Records, then forwards or answers. Runs concurrently with every other message. */
+  async function carryOut(
+    side: Side,
+    kind: ActionKind,
+    action: Action,
+    decision: Decision,
+    entry: Pending,
+    id: JsonRpcId,
+    forwarded: JsonObject,
+  ): Promise<void> {
+    const recorded = await record(action, decision, outcomeOf(decision));
+    let final = decision;
+    if (!recorded && auditFailure === 'deny' && (decision.type === 'allow' || mode === 'audit')) {
+      final = {
+        type: 'deny',
+        ruleId: AUDIT_FAILURE_RULE,
+        reason: 'the audit log could not record this call, so it was not forwarded (fail-closed)',
+      };
+    }
+    const shadow = mode === 'audit' && final.ruleId !== AUDIT_FAILURE_RULE;
+    if (!shadow && final.type === 'require_approval' && options.approver !== undefined) {
+      final = await awaitApproval(action, final, entry);
+    }
+    if (entry.withdrawn || side.closed) {
+      side.pending.delete(idKey(id));
+      return;
+    }
+    if (shadow || final.type === 'allow') {
+      const target = other(side);
+      if (target.closed) {
+        settle(side, id, errorAnswer(id, ErrorCode.upstreamError, `the ${target.name} is gone`));
+        return;
+      }
+      entry.state = 'forwarded';
+      send(target, forwarded);
+      return;
+    }
+    settle(
+      side,
+      id,
+      kind.actionType === TOOL_CALL
+        ? toolDecisionAnswer(id, final, action.resource)
+        : requestDecisionAnswer(id, final, action.resource, kind.actionType),
+    );
+  }
+
+  async function awaitApproval(
+    action: Action,
+    decision: Decision,
+    entry: Pending,
+  ): Promise<Decision> {
+    const approver = options.approver as Approver;
+    const started = clock();
+    const signal = (entry.abort as AbortController).signal;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), approvalTimeoutMs);
+    });
+    let result: ApprovalAnswer | 'timeout' | 'error';
+    try {
+      result = await Promise.race([
+        approver.request(
+          {
+            id: ids(),
+            actionType: action.actionType ?? TOOL_CALL,
+            resource: action.resource,
+            arguments: action.parameters ?? {},
+            agentId: action.agentId ?? '',
+            server: serverLabel,
+            decision,
+            requestedAt: started,
+          },
+          signal,
+        ),
+        timeout,
+      ]);
+    } catch (error) {
+      report('warn', 'approver_failed', `the approver failed: ${messageOf(error)}; denied`);
+      result = 'error';
+    } finally {
+      clearTimeout(timer);
+      entry.abort?.abort();
+    }
+    const latency = clock() - started;
+    if (entry.withdrawn) return decision;
+    const approved = typeof result === 'object' && result.approved;
+    const final: Decision = approved
+      ? {
+          type: 'allow',
+          ruleId: decision.ruleId,
+          ...(decision.policy === undefined ? {} : { policy: decision.policy }),
+        }
+      : {
+          type: 'deny',
+          ruleId: decision.ruleId,
+          reason:
+            result === 'timeout'
+              ? `no approval within ${Math.round(approvalTimeoutMs / 1000)} s (denied)`
+              : result === 'error'
+                ? 'the approver failed (denied)'
+                : (result.reason ?? 'denied by human reviewer'),
+          ...(decision.policy === undefined ? {} : { policy: decision.policy }),
+        };
+    const recorded = await record(action, final, approved ? 'allowed' : 'denied', {
+      approver: typeof result === 'object' ? result.approver : 'kvlar',
+      channel: typeof result === 'object' ? result.channel : result,
+      decision: approved ? 'approved' : typeof result === 'object' ? 'denied' : result,
+      latency_ms: latency,
+    });
+    if (!recorded && approved && auditFailure === 'deny') {
+      return {
+        type: 'deny',
+        ruleId: AUDIT_FAILURE_RULE,
+        reason: 'the audit log could not record the approval (fail-closed)',
+      };
+    }
+    return final;
+  }
+
+  /** A decided kind that could not be read: audited as denied, answered with `reply`. */
+  async function refuseAttempt(
+    side: Side,
+    kind: ActionKind,
+    resource: string,
+    reason: string,
+    reply: unknown,
+    batch: Batch | undefined,
+    opened = false,
+  ): Promise<void> {
+    if (batch !== undefined && reply !== undefined && !opened) batch.open += 1;
+    stats.evaluated += 1;
+    stats.denied += 1;
+    const decision: Decision = { type: 'deny', ruleId: INVALID_REQUEST_RULE, reason };
+    await record(
+      { actionType: kind.actionType, resource, agentId: agentId(), parameters: {} },
+      decision,
+      'denied',
+    );
+    if (reply !== undefined) answer(side, reply, batch);
+  }
+
+  async function record(
+    action: Action,
+    decision: Decision,
+    outcome: AuditOutcome,
+    approval?: AuditEntry['approval'],
+  ): Promise<boolean> {
+    const entry: AuditEntry = {
+      action_type: action.actionType ?? TOOL_CALL,
+      resource: action.resource,
+      agent_id: action.agentId ?? '',
+      outcome,
+      matched_rule: decision.ruleId,
+      ...(decision.reason === undefined ? {} : { reason: decision.reason }),
+      parameters: action.parameters ?? {},
+      session,
+      server: serverLabel,
+      policy,
+      ...(approval === undefined ? {} : { approval }),
+    };
+    try {
+      await options.audit.write(entry);
+      return true;
+    } catch (error) {
+      const what =
+        auditFailure === 'deny' ? 'the call is denied' : 'forwarded anyway (--audit-failure allow)';
+      report('error', 'audit_failed', `the audit log failed: ${messageOf(error)}; ${what}`);
+      return false;
+    }
+  }
+
+  function filterToolList(message: JsonObject): JsonObject {
+    const result = message.result as JsonObject;
+    if (!Array.isArray(result.tools)) return message;
+    const engineNow = engineOf();
+    const kept = result.tools.filter((tool: unknown) => {
+      if (!isJsonObject(tool) || typeof tool.name !== 'string') return true;
+      const denied = engineNow.alwaysDenies({
+        actionType: TOOL_CALL,
+        resource: tool.name,
+        agentId: agentId(),
+        ...(serverName === undefined ? {} : { server: serverName }),
+      });
+      return denied === undefined;
+    });
+    if (kept.length === result.tools.length) return message;
+    report(
+      'debug',
+      'tools_filtered',
+      `hid ${result.tools.length - kept.length} tool(s) the policy always denies`,
+    );
+    return { ...message, result: { ...result, tools: kept } };
+  }
+
+  // ── lifecycle ──────────────────────────────────────────────────────────────────────────────
+
+  function sideClosed(side: Side): void {
+    if (side.closed) return;
+    side.closed = true;
+    if (side === upstream) {
+      // Every request the server will now never answer gets an answer from us.
+      for (const [key, entry] of client.pending) {
+        if (entry.state !== 'forwarded') continue;
+        client.pending.delete(key);
+        const id = idFromKey(key);
+        answer(
+          client,
+          errorAnswer(
+            id,
+            ErrorCode.upstreamError,
+            'the server closed the connection before answering',
+          ),
+          entry.batch,
+        );
+      }
+    }
+    for (const entry of side.pending.values()) {
+      entry.withdrawn = true;
+      entry.abort?.abort();
+    }
+    void end(side === client ? 'client_closed' : 'upstream_closed');
+  }
+
+  async function end(reason: ProxyEnd['reason']): Promise<ProxyEnd> {
+    if (ending !== undefined) return closed;
+    ending = { reason };
+    while (tasks.size > 0) await Promise.allSettled([...tasks]);
+    await Promise.allSettled([closeSide(upstream), closeSide(client)]);
+    resolveClosed(ending);
+    return ending;
+  }
+
+  async function closeSide(side: Side): Promise<void> {
+    const wasClosed = side.closed;
+    side.closed = true;
+    if (!wasClosed) await side.transport.close();
+  }
+
+  function onError(side: Side) {
+    return (error: Error) => {
+      if (error instanceof FrameError) {
+        handleFrameError(side, error);
+        return;
+      }
+      report('warn', 'transport_error', `${side.name} transport: ${error.message}`);
+    };
+  }
+
+  function handleFrameError(side: Side, error: FrameError): void {
+    report('warn', 'frame_error', `unreadable message from the ${side.name}: ${error.message}`);
+    const sniffed = error.sniffedId;
+    if (side === client) {
+      const code =
+        error.kind === 'parse' || error.kind === 'not_utf8'
+          ? ErrorCode.parseError
+          : ErrorCode.invalidRequest;
+      // JSON-RPC answers a message it could not read with id null; an oversized one whose id
+      // could be read gets it, so the client is not left waiting.
+      const id =
+        error.kind === 'too_large' && sniffed !== undefined && !client.pending.has(idKey(sniffed))
+          ? sniffed
+          : null;
+      send(client, errorAnswer(id, code, error.message));
+      return;
+    }
+    if (sniffed !== undefined && client.pending.get(idKey(sniffed))?.state === 'forwarded') {
+      settle(
+        client,
+        sniffed,
+        errorAnswer(
+          sniffed,
+          ErrorCode.upstreamError,
+          `the server's answer could not be relayed: ${error.message}`,
+        ),
+      );
+    }
+  }
+
+  function install(side: Side): void {
+    side.transport.onmessage = (value: unknown) => {
+      try {
+        receive(side, value);
+      } catch (error) {
+        report(
+          'error',
+          'internal_error',
+          `internal error handling a message from the ${side.name}: ${messageOf(error)}`,
+        );
+      }
+    };
+    side.transport.onerror = onError(side);
+    side.transport.onclose = () => sideClosed(side);
+  }
+
+  return {
+    session,
+    stats,
+    closed,
+    async start() {
+      install(client);
+      install(upstream);
+      await upstream.transport.start();
+      await client.transport.start();
+    },
+    async close() {
+      for (const side of [client, upstream]) {
+        for (const entry of side.pending.values()) {
+          if (entry.state !== 'held') continue;
+          entry.withdrawn = true;
+          entry.abort?.abort();
+        }
+      }
+      return end('closed');
+    },
+  };
+}
+
+function outcomeOf(decision: Decision): AuditOutcome {
+  return decision.type === 'allow'
+    ? 'allowed'
+    : decision.type === 'deny'
+      ? 'denied'
+      : 'pending_approval';
+}
+
+function clientNameOf(params: JsonObject | undefined): string | undefined {
+  const info = params?.clientInfo;
+  if (!isJsonObject(info) || typeof info.name !== 'string') return undefined;
+  const name = info.name.trim();
+  return name.length > 0 && name.length <= 256 ? name : undefined;
+}
+
+function nameOf(params: JsonObject | undefined): string {
+  const name = params?.name ?? params?.uri;
+  if (typeof name === 'string') return name;
+  if (name === undefined) return '';
+  return (JSON.stringify(name) ?? '').slice(0, 200);
+}
+
+function idFromKey(key: string): JsonRpcId {
+  return key.startsWith('n:') ? Number(key.slice(2)) : key.slice(2);
+}
+
+const NOT_JSON = Symbol('not JSON');
+
+function jsonCopy(value: unknown): unknown {
+  try {
+    const text = JSON.stringify(value);
+    return text === undefined ? NOT_JSON : JSON.parse(text);
+  } catch {
+    return NOT_JSON;
+  }
+}
+
+function isObjectLike(value: unknown): value is object {
+  return typeof value === 'object' && value !== null;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function defaultPolicyInfo(engine: Engine): AuditPolicy {
+  const names = engine.policies.map((policy) => policy.name);
+  const versions = engine.policies.map((policy) => policy.version);
+  const hash = createHash('sha256').update(JSON.stringify(engine.policies)).digest('hex');
+  return { name: names.join('+'), version: versions.join('+'), hash };
+}

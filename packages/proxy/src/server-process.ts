@@ -1,0 +1,90 @@
+/**
+ * An MCP server run as a child process: its stdin and stdout carry JSON-RPC, its stderr passes
+ * through to ours (servers log there), and stopping it escalates from EOF to SIGTERM to SIGKILL.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { basename } from 'node:path';
+import { LineTransport } from './line-transport.js';
+
+export interface ServerCommand {
+  readonly command: string;
+  readonly args: readonly string[];
+  readonly env?: NodeJS.ProcessEnv;
+  readonly cwd?: string;
+}
+
+export interface ServerExit {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  /** Set when the process could not be started at all (ENOENT, EACCES…). */
+  readonly error?: Error;
+}
+
+export interface ServerProcess {
+  readonly transport: LineTransport;
+  readonly child: ChildProcess;
+  /** Resolves once the process has exited (or failed to start). */
+  readonly exited: Promise<ServerExit>;
+  /** Closes its stdin, then SIGTERM after `graceMs`, then SIGKILL after as long again. */
+  stop(graceMs?: number): Promise<ServerExit>;
+  /** How the audit names it when no `--server-name` is given. */
+  readonly label: string;
+}
+
+export interface SpawnOptions {
+  readonly maxMessageBytes?: number;
+  /** Where the server's stderr goes. Default: inherited (passes through to ours). */
+  readonly stderr?: 'inherit' | 'ignore' | 'pipe';
+}
+
+export function spawnServer(server: ServerCommand, options: SpawnOptions = {}): ServerProcess {
+  const child = spawn(server.command, [...server.args], {
+    stdio: ['pipe', 'pipe', options.stderr ?? 'inherit'],
+    env: server.env ?? process.env,
+    ...(server.cwd === undefined ? {} : { cwd: server.cwd }),
+    windowsHide: true,
+  });
+  const exited = new Promise<ServerExit>((resolve) => {
+    child.once('error', (error) => resolve({ code: null, signal: null, error }));
+    child.once('exit', (code, signal) => resolve({ code, signal }));
+  });
+  // stdout and stdin exist because stdio[0] and stdio[1] are pipes.
+  const stdout = child.stdout as NonNullable<typeof child.stdout>;
+  const stdin = child.stdin as NonNullable<typeof child.stdin>;
+  const transport = new LineTransport(stdout, stdin, {
+    trackDuplicateKeys: false,
+    label: 'server',
+    ...(options.maxMessageBytes === undefined ? {} : { maxMessageBytes: options.maxMessageBytes }),
+  });
+  let stopping: Promise<ServerExit> | undefined;
+  return {
+    transport,
+    child,
+    exited,
+    label: basename(server.command),
+    stop(graceMs = 2000) {
+      stopping ??= stopChild(child, transport, exited, graceMs);
+      return stopping;
+    },
+  };
+}
+
+async function stopChild(
+  child: ChildProcess,
+  transport: LineTransport,
+  exited: Promise<ServerExit>,
+  graceMs: number,
+): Promise<ServerExit> {
+  await transport.close();
+  if (child.exitCode !== null || child.signalCode !== null) return exited;
+  for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
+    const exit = await Promise.race([exited, delay(graceMs)]);
+    if (exit !== undefined) return exit;
+    child.kill(signal);
+  }
+  return exited;
+}
+
+function delay(ms: number): Promise<undefined> {
+  return new Promise((resolve) => setTimeout(() => resolve(undefined), ms).unref());
+}

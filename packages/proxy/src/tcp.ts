@@ -1,0 +1,150 @@
+/**
+ * `kvlar proxy --listen HOST:PORT`: newline-delimited JSON-RPC over TCP, one isolated session per
+ * client connection (its own ids, agent, audit session and failure), each with its own upstream:
+ * a TCP connection to `--upstream HOST:PORT`, or a server process spawned for it.
+ */
+import { randomUUID } from 'node:crypto';
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { LineTransport } from './line-transport.js';
+import { createProxy, type ProxySession } from './proxy.js';
+import { type ServerCommand, spawnServer } from './server-process.js';
+import type { SessionOptions } from './stdio.js';
+
+export interface HostPort {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface TcpProxyOptions extends Omit<SessionOptions, 'session'> {
+  readonly listen: HostPort;
+  readonly upstream: { readonly address: HostPort } | { readonly server: ServerCommand };
+  readonly maxMessageBytes?: number;
+  readonly shutdownGraceMs?: number;
+  /** Session ids, one per connection. Default `crypto.randomUUID`. */
+  readonly sessions?: () => string;
+}
+
+export interface TcpProxy {
+  /** Where it listens (the real port when 0 was asked for). */
+  readonly address: HostPort;
+  /** Sessions currently open. */
+  readonly sessions: number;
+  /** Stops listening, ends every session, stops spawned servers. */
+  close(): Promise<void>;
+}
+
+/** Parses `HOST:PORT` (`[::1]:9100` for IPv6). */
+export function parseHostPort(text: string): HostPort | undefined {
+  const match = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(text.trim());
+  if (match === null) return undefined;
+  const port = Number(match[3]);
+  if (port > 65535) return undefined;
+  const host = match[1] ?? match[2] ?? '';
+  return { host: host === '' ? '127.0.0.1' : host, port };
+}
+
+export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy> {
+  const { listen, upstream, maxMessageBytes, shutdownGraceMs, sessions, ...session } = options;
+  const nextSession = sessions ?? randomUUID;
+  const limit = maxMessageBytes === undefined ? {} : { maxMessageBytes };
+  const open = new Set<{ proxy: ProxySession; stopped: Promise<void> }>();
+
+  const server: Server = createServer((socket) => {
+    void serve(socket);
+  });
+
+  async function serve(socket: Socket): Promise<void> {
+    socket.setNoDelay(true);
+    const id = nextSession();
+    const client = new LineTransport(socket, socket, { label: 'client', ...limit });
+    let upstreamTransport: LineTransport;
+    let stopUpstream: () => Promise<unknown>;
+    let label: string;
+    if ('address' in upstream) {
+      const connection = await connect(upstream.address).catch((error: Error) => error);
+      if (connection instanceof Error) {
+        session.onReport?.({
+          level: 'error',
+          code: 'upstream_unreachable',
+          message: `session ${id}: cannot reach the upstream ${format(upstream.address)}: ${connection.message}`,
+        });
+        socket.destroy();
+        return;
+      }
+      connection.setNoDelay(true);
+      upstreamTransport = new LineTransport(connection, connection, {
+        label: 'server',
+        trackDuplicateKeys: false,
+        ...limit,
+      });
+      stopUpstream = () => upstreamTransport.close();
+      label = format(upstream.address);
+    } else {
+      const spawned = spawnServer(upstream.server, limit);
+      upstreamTransport = spawned.transport;
+      stopUpstream = () => spawned.stop(shutdownGraceMs);
+      label = spawned.label;
+    }
+    const proxy = createProxy({
+      ...session,
+      serverLabel: session.serverLabel ?? label,
+      session: id,
+      client,
+      upstream: upstreamTransport,
+    });
+    const entry = {
+      proxy,
+      stopped: proxy.closed.then(async () => {
+        await stopUpstream();
+        socket.end();
+      }),
+    };
+    open.add(entry);
+    void entry.stopped.finally(() => open.delete(entry));
+    await proxy.start();
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(listen.port, listen.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const bound = server.address();
+  const address =
+    bound !== null && typeof bound === 'object' ? { host: listen.host, port: bound.port } : listen;
+  return {
+    address,
+    get sessions() {
+      return open.size;
+    },
+    async close() {
+      const closing = new Promise<void>((resolve) => server.close(() => resolve()));
+      await Promise.allSettled(
+        [...open].map(async (entry) => {
+          await entry.proxy.close();
+          await entry.stopped;
+        }),
+      );
+      await closing;
+    },
+  };
+}
+
+function connect(address: HostPort): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = createConnection(address.port, address.host);
+    socket.once('connect', () => {
+      socket.off('error', reject);
+      resolve(socket);
+    });
+    socket.once('error', reject);
+  });
+}
+
+function format(address: HostPort): string {
+  return address.host.includes(':')
+    ? `[${address.host}]:${address.port}`
+    : `${address.host}:${address.port}`;
+}

@@ -1,0 +1,553 @@
+import type { AuditEntry, AuditSink } from '@kvlar/audit';
+import { describe, expect, it } from 'vitest';
+import type { ApprovalAnswer, Approver } from '../src/approver.js';
+import { call, engineFrom, harness, settle } from './harness.js';
+
+const POLICY = `
+name: test
+version: "1"
+rules:
+  - id: deny-rm
+    match_on: { resources: [rm] }
+    effect: { type: deny, reason: rm is never allowed }
+  - id: deny-secret-reads
+    match_on: { resources: [read], parameters: { path: secret } }
+    effect: { type: deny, reason: no secrets }
+  - id: approve-write
+    match_on: { resources: [write] }
+    effect: { type: require_approval, reason: writes need a human }
+  - id: allow-known
+    match_on: { resources: [read, list, echo] }
+    effect: { type: allow }
+`;
+
+const INIT = {
+  jsonrpc: '2.0',
+  id: 0,
+  method: 'initialize',
+  params: {
+    protocolVersion: '2025-06-18',
+    capabilities: {},
+    clientInfo: { name: 'claude', version: '1' },
+  },
+};
+
+describe('tools/call', () => {
+  it('forwards an allowed call rebuilt from what the engine saw, not the received text', async () => {
+    const h = await harness(engineFrom(POLICY));
+    h.fromClient(
+      '{ "id" : 1, "jsonrpc":"2.0", "method":"tools/call", "params":{"arguments":{"path":"a"},"name":"read"} }',
+    );
+    expect(await h.toServer.line(1)).toBe(
+      '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"read","arguments":{"path":"a"}}}',
+    );
+    expect(h.audit.events).toHaveLength(1);
+    expect(h.audit.events[0]).toMatchObject({
+      action_type: 'tool_call',
+      resource: 'read',
+      agent_id: 'mcp-agent',
+      outcome: 'allowed',
+      matched_rule: 'allow-known',
+      session: 'session-1',
+    });
+  });
+
+  it('answers a denied call with the Rust text and the structured decision, forwarding nothing', async () => {
+    const h = await harness(engineFrom(POLICY));
+    h.fromClient(call(7, 'rm', { path: '/' }));
+    const answer = await h.toClient.message(1);
+    expect(answer).toMatchObject({ jsonrpc: '2.0', id: 7, result: { isError: true } });
+    const result = answer.result as { content: { text: string }[]; _meta: Record<string, unknown> };
+    expect(result.content[0]?.text).toBe(
+      '[BLOCKED BY KVLAR]\nTool: rm\nPolicy rule: deny-rm\nReason: rm is never allowed\n\n' +
+        'This action was blocked by the Kvlar security policy. Tell the user exactly what was blocked and why.',
+    );
+    expect(result._meta['kvlar.io/decision']).toEqual({
+      code: 'POLICY_DENY',
+      decision: 'deny',
+      rule_id: 'deny-rm',
+      reason: 'rm is never allowed',
+      tool: 'rm',
+      action_type: 'tool_call',
+      policy: 'test',
+    });
+    await settle();
+    expect(h.toServer.lines).toEqual([]);
+    expect(h.audit.events.map((event) => event.outcome)).toEqual(['denied']);
+  });
+
+  it('answers approval-required at once when no approver is configured', async () => {
+    const h = await harness(engineFrom(POLICY));
+    h.fromClient(call(3, 'write', { path: 'x' }));
+    const answer = await h.toClient.message(1);
+    const text = (answer.result as { content: { text: string }[] }).content[0]?.text ?? '';
+    expect(
+      text.startsWith('[KVLAR — APPROVAL REQUIRED]\nTool: write\nPolicy rule: approve-write'),
+    ).toBe(true);
+    await settle();
+    expect(h.toServer.lines).toEqual([]);
+    expect(h.audit.events.map((event) => event.outcome)).toEqual(['pending_approval']);
+  });
+
+  it('denies an unknown tool by default (fail-closed)', async () => {
+    const h = await harness(engineFrom(POLICY));
+    h.fromClient(call(1, 'launch_missiles'));
+    const answer = await h.toClient.message(1);
+    expect(JSON.stringify(answer)).toContain('POLICY_DEFAULT_DENY');
+    await settle();
+    expect(h.toServer.lines).toEqual([]);
+  });
+
+  it('takes the agent id from clientInfo, and --agent-id over it', async () => {
+    const policy = `
+name: agents
+version: "1"
+rules:
+  - id: claude-may-echo
+    match_on: { resources: [echo], agent_ids: [claude] }
+    effect: { type: allow }
+`;
+    const h = await harness(engineFrom(policy));
+    h.fromClient(INIT);
+    await h.toServer.line(1);
+    h.fromClient(call(1, 'echo'));
+    await h.toServer.line(2);
+    expect(h.audit.events[0]?.agent_id).toBe('claude');
+
+    const pinned = await harness(engineFrom(policy), { agentId: 'ci-bot' });
+    pinned.fromClient(INIT);
+    pinned.fromClient(call(1, 'echo'));
+    expect(JSON.stringify(await pinned.toClient.message(1))).toContain('_default_deny');
+    expect(pinned.audit.events[0]?.agent_id).toBe('ci-bot');
+  });
+
+  it('refuses a second initialize, so the agent id cannot be changed mid-session', async () => {
+    const h = await harness(engineFrom(POLICY));
+    h.fromClient(INIT);
+    h.fromClient({
+      ...INIT,
+      id: 1,
+      params: { ...INIT.params, clientInfo: { name: 'admin', version: '1' } },
+    });
+    expect(await h.toClient.message(1)).toMatchObject({ id: 1, error: { code: -32600 } });
+    await settle();
+    expect(h.toServer.lines).toHaveLength(1);
+  });
+
+  it('never forwards a tools/call sent as a notification, and audits the attempt', async () => {
+    const h = await harness(engineFrom(POLICY));
+    h.fromClient({ jsonrpc: '2.0', method: 'tools/call', params: { name: 'read', arguments: {} } });
+    await settle();
+    expect(h.toServer.lines).toEqual([]);
+    expect(h.toClient.lines).toEqual([]);
+    expect(h.audit.events[0]).toMatchObject({
+      outcome: 'denied',
+      matched_rule: '_invalid_request',
+      resource: 'read',
+    });
+  });
+
+  it.each([
+    ['a non-string name', { name: ['read'], arguments: {} }, -32602],
+    ['array arguments', { name: 'read', arguments: ['a'] }, -32602],
+    ['null arguments', { name: 'read', arguments: null }, -32602],
+    ['a case-variant key', { name: 'read', Name: 'rm' }, -32602],
+    ['an unknown params key', { name: 'read', args: {} }, -32602],
+  ])('rejects a tools/call with %s (-32602), forwarding nothing', async (_, params, code) => {
+    const h = await harness(engineFrom(POLICY));
+    h.fromClient({ jsonrpc: '2.0', id: 9, method: 'tools/call', params });
+    expect(await h.toClient.message(1)).toMatchObject({ id: 9, error: { code } });
+    await settle();
+    expect(h.toServer.lines).toEqual([]);
+    expect(h.audit.events[0]).toMatchObject({
+      outcome: 'denied',
+      matched_rule: '_invalid_request',
+    });
+  });
+
+  it('rejects duplicate keys, however the key is spelled', async () => {
+    const h = await harness(engineFrom(POLICY));
+    h.fromClient(
+      '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"read","n\\u0061me":"rm"}}',
+    );
+    expect(await h.toClient.message(1)).toMatchObject({ id: 1, error: { code: -32602 } });
+    h.fromClient(
+      '{"jsonrpc":"2.0","id":2,"method":"tools/list","Method":"tools/call","params":{"name":"rm"}}',
+    );
+    expect(await h.toClient.message(2)).toMatchObject({ id: 2, error: { code: -32600 } });
+    await settle();
+    expect(h.toServer.lines).toEqual([]);
+  });
+
+  it('rejects an id that is already in flight instead of misrouting its answer', async () => {
+    const h = await harness(engineFrom(POLICY));
+    h.fromClient(call(5, 'read', { path: 'a' }));
+    await h.toServer.line(1);
+    h.fromClient(call(5, 'echo'));
+    expect(await h.toClient.message(1)).toMatchObject({ id: 5, error: { code: -32600 } });
+    await settle();
+    expect(h.toServer.lines).toHaveLength(1);
+    // The server's answer still reaches the client, once.
+    h.fromServer({ jsonrpc: '2.0', id: 5, result: { content: [] } });
+    expect(await h.toClient.message(2)).toEqual({ jsonrpc: '2.0', id: 5, result: { content: [] } });
+  });
+
+  it('treats 1 and "1" as different ids', async () => {
+    const h = await harness(engineFrom(POLICY));
+    h.fromClient(call(1, 'read', { path: 'a' }));
+    h.fromClient(call('1', 'read', { path: 'b' }));
+    await h.toServer.line(2);
+    h.fromServer({ jsonrpc: '2.0', id: '1', result: { which: 'string' } });
+    h.fromServer({ jsonrpc: '2.0', id: 1, result: { which: 'number' } });
+    expect(await h.toClient.message(1)).toMatchObject({ id: '1', result: { which: 'string' } });
+    expect(await h.toClient.message(2)).toMatchObject({ id: 1, result: { which: 'number' } });
+  });
+});
+
+describe('the audit comes first', () => {
+  function gatedSink(): AuditSink & { release(): void; entries: AuditEntry[] } {
+    const entries: AuditEntry[] = [];
+    let open: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    return {
+      entries,
+      release: () => open(),
+      async write(entry) {
+        entries.push(entry);
+        await gate;
+      },
+      async close() {},
+    };
+  }
+
+  it('forwards an allowed call only once its record is accepted', async () => {
+    const sink = gatedSink();
+    const h = await harness(engineFrom(POLICY), { sink });
+    h.fromClient(call(1, 'read', { path: 'a' }));
+    await settle(50);
+    expect(sink.entries).toHaveLength(1);
+    expect(h.toServer.lines).toEqual([]);
+    sink.release();
+    await h.toServer.line(1);
+  });
+
+  it('denies the call when the audit sink fails, and reports it', async () => {
+    const failing: AuditSink = {
+      write: () => Promise.reject(new Error('disk full')),
+      close: async () => {},
+    };
+    const h = await harness(engineFrom(POLICY), { sink: failing });
+    h.fromClient(call(1, 'read', { path: 'a' }));
+    const answer = await h.toClient.message(1);
+    expect(JSON.stringify(answer)).toContain('_audit_failure');
+    await settle();
+    expect(h.toServer.lines).toEqual([]);
+    expect(
+      h.reports.some(
+        (report) => report.code === 'audit_failed' && report.message.includes('disk full'),
+      ),
+    ).toBe(true);
+  });
+
+  it('forwards despite a failed sink with auditFailure allow, still reporting it', async () => {
+    const failing: AuditSink = {
+      write: () => Promise.reject(new Error('disk full')),
+      close: async () => {},
+    };
+    const h = await harness(engineFrom(POLICY), { sink: failing, auditFailure: 'allow' });
+    h.fromClient(call(1, 'read', { path: 'a' }));
+    await h.toServer.line(1);
+    expect(h.reports.some((report) => report.code === 'audit_failed')).toBe(true);
+  });
+});
+
+describe('approvals', () => {
+  function manualApprover(): Approver & {
+    answer(value: ApprovalAnswer): void;
+    signals: AbortSignal[];
+  } {
+    const waiting: ((value: ApprovalAnswer) => void)[] = [];
+    const signals: AbortSignal[] = [];
+    return {
+      signals,
+      answer: (value) => waiting.shift()?.(value),
+      request(_request, signal) {
+        signals.push(signal);
+        return new Promise((resolve) => waiting.push(resolve));
+      },
+    };
+  }
+
+  it('holds only the call that waits: later calls go on', async () => {
+    const approver = manualApprover();
+    const h = await harness(engineFrom(POLICY), { approver });
+    h.fromClient(call(1, 'write', { path: 'x' }));
+    h.fromClient(call(2, 'read', { path: 'a' }));
+    expect(JSON.parse(await h.toServer.line(1))).toMatchObject({ id: 2 });
+    approver.answer({ approved: true, approver: 'alice', channel: 'test' });
+    expect(JSON.parse(await h.toServer.line(2))).toMatchObject({
+      id: 1,
+      params: { name: 'write' },
+    });
+    expect(h.audit.events.map((event) => event.outcome)).toEqual([
+      'pending_approval',
+      'allowed',
+      'allowed',
+    ]);
+    expect(h.audit.events.find((event) => event.approval !== undefined)?.approval).toEqual({
+      approver: 'alice',
+      channel: 'test',
+      decision: 'approved',
+      latency_ms: 0,
+    });
+  });
+
+  it('denies with the reviewer reason when the approver says no', async () => {
+    const approver = manualApprover();
+    const h = await harness(engineFrom(POLICY), { approver });
+    h.fromClient(call(1, 'write', { path: 'x' }));
+    await settle();
+    approver.answer({ approved: false, reason: 'not today', approver: 'bob', channel: 'test' });
+    expect(JSON.stringify(await h.toClient.message(1))).toContain('not today');
+    expect(h.toServer.lines).toEqual([]);
+  });
+
+  it('denies when no answer comes in time', async () => {
+    const approver = manualApprover();
+    const h = await harness(engineFrom(POLICY), { approver, approvalTimeoutMs: 50 });
+    h.fromClient(call(1, 'write', { path: 'x' }));
+    expect(JSON.stringify(await h.toClient.message(1))).toContain('no approval within');
+    expect(approver.signals[0]?.aborted).toBe(true);
+    expect(h.toServer.lines).toEqual([]);
+  });
+
+  it('never forwards a held call the client cancelled, even if approved later', async () => {
+    const approver = manualApprover();
+    const h = await harness(engineFrom(POLICY), { approver });
+    h.fromClient(call(1, 'write', { path: 'x' }));
+    await settle();
+    h.fromClient({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 1 } });
+    await settle();
+    expect(approver.signals[0]?.aborted).toBe(true);
+    approver.answer({ approved: true, approver: 'late', channel: 'test' });
+    await settle(50);
+    expect(h.toServer.lines).toEqual([]);
+    expect(h.toClient.lines).toEqual([]);
+  });
+
+  it('drops a server answer to a call it never received (held for approval)', async () => {
+    const approver = manualApprover();
+    const h = await harness(engineFrom(POLICY), { approver });
+    h.fromClient(call(1, 'write', { path: 'x' }));
+    await settle();
+    h.fromServer({
+      jsonrpc: '2.0',
+      id: 1,
+      result: { content: [{ type: 'text', text: 'pre-empted' }] },
+    });
+    await settle();
+    expect(h.toClient.lines).toEqual([]);
+    expect(h.reports.some((report) => report.code === 'unexpected_response')).toBe(true);
+  });
+});
+
+describe('tools/list', () => {
+  const LIST = { jsonrpc: '2.0', id: 1, method: 'tools/list' };
+  const TOOLS = {
+    jsonrpc: '2.0',
+    id: 1,
+    result: {
+      tools: ['read', 'rm', 'write', 'other', 'list'].map((name) => ({ name, inputSchema: {} })),
+    },
+  };
+
+  it('hides the tools the policy always denies for this agent', async () => {
+    const h = await harness(engineFrom(POLICY));
+    h.fromClient(LIST);
+    await h.toServer.line(1);
+    h.fromServer(TOOLS);
+    const names = ((await h.toClient.message(1)).result as { tools: { name: string }[] }).tools.map(
+      (tool) => tool.name,
+    );
+    // `read` is denied only for some arguments, `write` needs approval: both stay.
+    expect(names).toEqual(['read', 'write', 'list']);
+  });
+
+  it('keeps them all with filterTools off, and in shadow mode', async () => {
+    for (const options of [{ filterTools: false }, { mode: 'audit' as const }]) {
+      const h = await harness(engineFrom(POLICY), options);
+      h.fromClient(LIST);
+      await h.toServer.line(1);
+      h.fromServer(TOOLS);
+      expect((await h.toClient.message(1)).result).toEqual(TOOLS.result);
+    }
+  });
+});
+
+describe('shadow mode', () => {
+  it('forwards what it would deny, and records the real decision', async () => {
+    const h = await harness(engineFrom(POLICY), { mode: 'audit' });
+    h.fromClient(call(1, 'rm', { path: '/' }));
+    expect(JSON.parse(await h.toServer.line(1))).toMatchObject({ id: 1, params: { name: 'rm' } });
+    expect(h.audit.events[0]).toMatchObject({ outcome: 'denied', matched_rule: 'deny-rm' });
+  });
+});
+
+describe('other kinds of request', () => {
+  const READ = {
+    jsonrpc: '2.0',
+    id: 4,
+    method: 'resources/read',
+    params: { uri: 'file:///etc/passwd' },
+  };
+
+  it('forwards resources/read unevaluated when the policy never names resource_read (Rust behaviour)', async () => {
+    const h = await harness(engineFrom(POLICY));
+    h.fromClient(READ);
+    expect(JSON.parse(await h.toServer.line(1))).toEqual(READ);
+    expect(h.audit.events).toEqual([]);
+  });
+
+  it('decides resources/read when the policy opts in', async () => {
+    const policy = `
+name: resources
+version: "1"
+rules:
+  - id: only-docs
+    match_on: { action_types: [resource_read], resources: ["file:///docs/*"] }
+    effect: { type: allow }
+  - id: allow-tools
+    match_on: { action_types: [tool_call] }
+    effect: { type: allow }
+`;
+    const h = await harness(engineFrom(policy));
+    h.fromClient(READ);
+    const answer = await h.toClient.message(1);
+    expect(answer).toMatchObject({ id: 4, error: { code: -32001 } });
+    expect(JSON.stringify(answer)).toContain('_default_deny');
+    h.fromClient({ ...READ, id: 5, params: { uri: 'file:///docs/a.md' } });
+    expect(JSON.parse(await h.toServer.line(1))).toMatchObject({ id: 5 });
+    expect(h.audit.events.map((event) => [event.action_type, event.outcome])).toEqual([
+      ['resource_read', 'denied'],
+      ['resource_read', 'allowed'],
+    ]);
+  });
+
+  it('decides every kind under strict, denying what no rule allows', async () => {
+    const h = await harness(engineFrom(POLICY), { strict: true });
+    h.fromClient(READ);
+    expect(await h.toClient.message(1)).toMatchObject({ id: 4, error: { code: -32001 } });
+    expect(h.toServer.lines).toEqual([]);
+  });
+
+  it('decides a server sampling request when the policy names sampling', async () => {
+    const policy = `
+name: sampling
+version: "1"
+rules:
+  - id: no-sampling
+    match_on: { action_types: [sampling] }
+    effect: { type: deny, reason: servers may not drive the model }
+`;
+    const h = await harness(engineFrom(policy));
+    h.fromServer({
+      jsonrpc: '2.0',
+      id: 'srv-1',
+      method: 'sampling/createMessage',
+      params: { messages: [], maxTokens: 10 },
+    });
+    expect(await h.toServer.message(1)).toMatchObject({ id: 'srv-1', error: { code: -32001 } });
+    await settle();
+    expect(h.toClient.lines).toEqual([]);
+  });
+
+  it('relays a server request and routes the client answer back', async () => {
+    const h = await harness(engineFrom(POLICY));
+    h.fromServer({ jsonrpc: '2.0', id: 'r1', method: 'roots/list' });
+    expect(await h.toClient.message(1)).toEqual({ jsonrpc: '2.0', id: 'r1', method: 'roots/list' });
+    h.fromClient({ jsonrpc: '2.0', id: 'r1', result: { roots: [] } });
+    expect(await h.toServer.message(1)).toEqual({
+      jsonrpc: '2.0',
+      id: 'r1',
+      result: { roots: [] },
+    });
+  });
+
+  it('refuses a method that is not MCP, and drops an unknown notification', async () => {
+    const h = await harness(engineFrom(POLICY));
+    h.fromClient({ jsonrpc: '2.0', id: 1, method: 'shell/exec', params: { command: 'rm -rf /' } });
+    expect(await h.toClient.message(1)).toMatchObject({ id: 1, error: { code: -32601 } });
+    h.fromClient({ jsonrpc: '2.0', method: 'notifications/exec', params: {} });
+    await settle();
+    expect(h.toServer.lines).toEqual([]);
+  });
+});
+
+describe('batches', () => {
+  it('handles each element as if it came alone and answers them together', async () => {
+    const h = await harness(engineFrom(POLICY));
+    h.fromClient([
+      call(1, 'read', { path: 'a' }),
+      call(2, 'rm', { path: '/' }),
+      { jsonrpc: '2.0', method: 'notifications/initialized' },
+    ]);
+    expect(JSON.parse(await h.toServer.line(1))).toEqual({
+      jsonrpc: '2.0',
+      method: 'notifications/initialized',
+    });
+    expect(JSON.parse(await h.toServer.line(2))).toMatchObject({ id: 1, params: { name: 'read' } });
+    await settle();
+    expect(h.toServer.lines).toHaveLength(2);
+    expect(h.toClient.lines).toEqual([]);
+    h.fromServer({ jsonrpc: '2.0', id: 1, result: { content: [] } });
+    const answers = JSON.parse(await h.toClient.line(1)) as { id: number }[];
+    expect(answers.map((answer) => answer.id).sort()).toEqual([1, 2]);
+  });
+
+  it('answers an empty batch with invalid request', async () => {
+    const h = await harness(engineFrom(POLICY));
+    h.fromClient('[]');
+    expect(await h.toClient.message(1)).toMatchObject({ id: null, error: { code: -32600 } });
+  });
+});
+
+describe('faults', () => {
+  it('answers malformed JSON with -32700 and id null, and goes on', async () => {
+    const h = await harness(engineFrom(POLICY));
+    h.fromClient('{"jsonrpc": "2.0", "id": 1, "method": ');
+    expect(await h.toClient.message(1)).toMatchObject({ id: null, error: { code: -32700 } });
+    h.fromClient(call(2, 'read', { path: 'a' }));
+    await h.toServer.line(1);
+  });
+
+  it('answers every forwarded request when the server goes away, then closes', async () => {
+    const h = await harness(engineFrom(POLICY));
+    h.fromClient(call(1, 'read', { path: 'a' }));
+    h.fromClient(call(2, 'echo'));
+    await h.toServer.line(2);
+    h.serverEnds();
+    const answers = [await h.toClient.message(1), await h.toClient.message(2)];
+    expect(answers.map((answer) => [answer.id, (answer.error as { code: number }).code])).toEqual([
+      [1, -32000],
+      [2, -32000],
+    ]);
+    expect(await h.proxy.closed).toEqual({ reason: 'upstream_closed' });
+  });
+
+  it('ends the session when the client goes away', async () => {
+    const h = await harness(engineFrom(POLICY));
+    h.clientEnds();
+    expect(await h.proxy.closed).toEqual({ reason: 'client_closed' });
+  });
+
+  it('counts its decisions', async () => {
+    const h = await harness(engineFrom(POLICY));
+    h.fromClient(call(1, 'read', { path: 'a' }));
+    h.fromClient(call(2, 'rm'));
+    h.fromClient(call(3, 'write'));
+    await h.toClient.line(2);
+    expect({ ...h.proxy.stats }).toEqual({ evaluated: 3, allowed: 1, denied: 1, approval: 1 });
+  });
+});

@@ -6,6 +6,14 @@ import type { ArgDef, CommandMeta } from 'citty';
 import type { Painter } from './colors.js';
 import type { AnyCommand } from './commands/index.js';
 
+/** Commands whose shape the flags alone do not tell: the server's command line follows `--`. */
+const USAGE_LINES: Readonly<Record<string, readonly string[]>> = {
+  'kvlar proxy': [
+    'kvlar proxy --stdio --policy <file> [options] -- <command> [args…]',
+    'kvlar proxy --listen <host:port> --policy <file> [options] (--upstream <host:port> | -- <command> [args…])',
+  ],
+};
+
 interface Row {
   readonly label: string;
   readonly text: string;
@@ -43,7 +51,13 @@ export async function usageOf(
       .filter(([, def]) => def.type !== 'boolean' && def.required === true)
       .map(([flag, def]) => `--${flag} <${hintOf(flag, def)}>`);
     const operands = positionals.map(([flag, def]) => `<${hintOf(flag, def)}>`);
-    lines.push(`Usage: ${[name, ...operands, ...required, '[options]'].join(' ')}`, '');
+    const custom = USAGE_LINES[name];
+    if (custom !== undefined)
+      lines.push(
+        ...custom.map((line, index) => `${index === 0 ? 'Usage: ' : '       '}${line}`),
+        '',
+      );
+    else lines.push(`Usage: ${[name, ...operands, ...required, '[options]'].join(' ')}`, '');
     if (positionals.length > 0) {
       const rows = positionals.map(([flag, def]) => ({
         label: `<${hintOf(flag, def)}>`,

@@ -21,6 +21,7 @@ describe('--help', () => {
         validate    Check a policy file (with what it extends), or every policy in a directory
         evaluate    Show the decision a policy makes for one action
         inspect     List a policy's rules, with what it extends, in evaluation order
+        proxy       Run an MCP server behind Kvlar: every tool call is checked, audited, then forwarded
         test        Run policy test files (*.test.yaml)
         schema      Print the JSON Schema of the policy format
         audit       Verify, summarise, export and follow audit logs
@@ -45,6 +46,36 @@ describe('--help', () => {
         -p, --policy <file|dir>    A policy file, or a directory of *.yaml / *.yml policies (required)
             --json                 Print the result as JSON on stdout
         -h, --help                 Show this help
+      "
+    `);
+  });
+
+  it('describes kvlar proxy', async () => {
+    expect(await help(['proxy'])).toMatchInlineSnapshot(`
+      "kvlar proxy — Run an MCP server behind Kvlar: every tool call is checked, audited, then forwarded
+
+      Usage: kvlar proxy --stdio --policy <file> [options] -- <command> [args…]
+             kvlar proxy --listen <host:port> --policy <file> [options] (--upstream <host:port> | -- <command> [args…])
+
+      Options:
+            --stdio                         Speak JSON-RPC on stdin/stdout; run the server given after --
+        -p, --policy <file>                 A policy file (repeat for several, evaluated in order)
+            --listen <host:port>            Accept MCP clients over TCP here
+            --upstream <host:port>          With --listen: the MCP server to connect each client to (else the command after --)
+        -c, --config <file>                 A Rust Kvlar proxy config (YAML)
+            --agent-id <id>                 Pin the agent id (default: the client's clientInfo.name)
+            --server-name <name>            The server's name, for match_on.servers and the audit
+            --mode <enforce|audit>          audit: decide and record but forward everything (shadow mode); default enforce
+            --strict                        Decide every kind of request (resources, prompts, sampling…), not only those the policy names
+            --no-filter-tools               Keep tools the policy always denies in tools/list answers
+            --audit <file>                  Append the hash-chained audit log (JSONL) here
+            --audit-failure <deny|allow>    When the audit log cannot be written: deny the call (default) or allow it
+            --max-message-bytes <bytes>     Refuse longer JSON-RPC messages (default 33554432)
+            --watch                         Reload policies when they change (not yet supported: warns)
+            --approval-webhook <url>        Ask this URL to approve calls (not yet supported: approvals are refused)
+            --approval-timeout <secs>       How long an approval may take
+            --health <host:port>            Health endpoint (not yet supported: warns)
+        -h, --help                          Show this help
       "
     `);
   });

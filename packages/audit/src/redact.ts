@@ -29,11 +29,15 @@ export function createRedactor(options: RedactionOptions = {}): Redactor {
     marker: redactionMarker(kind),
     // `g` to find every occurrence, `d` for the `secret` group's offsets.
     pattern: new RegExp(pattern.source, `${pattern.flags.replace(/[gdy]/g, '')}gd`),
+    probe: new RegExp(pattern.source, pattern.flags.replace(/[gdy]/g, '')),
   }));
 
   const text = (input: string): string => {
     let output = input;
-    for (const { marker, pattern } of patterns) output = replaceAll(output, pattern, marker);
+    for (const { marker, pattern, probe } of patterns) {
+      // matchAll clones its regex on every call: ask the cheap question first.
+      if (probe.test(output)) output = replaceAll(output, pattern, marker);
+    }
     return output;
   };
 

@@ -29,15 +29,33 @@ export function createStderrSink(options: StderrSinkOptions = {}): AuditSink {
   let closed = false;
   let failure: AuditError | undefined;
 
+  // Records written in one tick leave in one write (one syscall), in order.
+  let batch:
+    | { lines: string[]; waiting: { resolve(): void; reject(error: unknown): void }[] }
+    | undefined;
+  const flush = () => {
+    const current = batch;
+    batch = undefined;
+    if (current === undefined) return;
+    stream.write(current.lines.join(''), (error) => {
+      if (error === undefined || error === null) {
+        for (const waiter of current.waiting) waiter.resolve();
+        return;
+      }
+      failure ??= new AuditError('audit_write_failed', 'the audit stream failed', {
+        cause: error,
+      });
+      for (const waiter of current.waiting) waiter.reject(failure);
+    });
+  };
   const send = (line: string) =>
     new Promise<void>((resolve, reject) => {
-      stream.write(`${line}\n`, (error) => {
-        if (error === undefined || error === null) return resolve();
-        failure ??= new AuditError('audit_write_failed', 'the audit stream failed', {
-          cause: error,
-        });
-        reject(failure);
-      });
+      if (batch === undefined) {
+        batch = { lines: [], waiting: [] };
+        process.nextTick(flush);
+      }
+      batch.lines.push(`${line}\n`);
+      batch.waiting.push({ resolve, reject });
     });
 
   return {

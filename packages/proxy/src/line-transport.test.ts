@@ -193,13 +193,13 @@ describe('LineTransport', () => {
     expect(h.written()).toBe('');
   });
 
-  it('resolves send when the write is flushed, and drain once all writes are', async () => {
+  it('writes the lines sent in one tick as one chunk, resolving each send once it is flushed', async () => {
     const flushed: string[] = [];
     const slow = new Writable({
       highWaterMark: 1024 * 1024,
       write(chunk: Buffer, _encoding, callback) {
         setTimeout(() => {
-          flushed.push(chunk.toString().trim());
+          flushed.push(chunk.toString());
           callback();
         }, 5);
       },
@@ -210,11 +210,14 @@ describe('LineTransport', () => {
     const first = transport.send(request(1)).then(() => [...flushed]);
     void transport.send(request(2));
     void transport.sendRaw('{"id":3}');
-    expect(slow.writableLength).toBeGreaterThan(0);
     await transport.drain();
-    expect(flushed).toHaveLength(3);
-    expect(await first).toEqual([JSON.stringify(request(1))]);
+    const lines = `${JSON.stringify(request(1))}\n${JSON.stringify(request(2))}\n{"id":3}\n`;
+    expect(flushed).toEqual([lines]);
+    expect(await first).toEqual([lines]);
     expect(slow.writableLength).toBe(0);
+    void transport.send(request(4));
+    await transport.drain();
+    expect(flushed).toEqual([lines, `${JSON.stringify(request(4))}\n`]);
   });
 
   it('reports a write error, rejects the send and closes', async () => {

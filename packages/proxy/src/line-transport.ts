@@ -104,7 +104,7 @@ export class LineTransport implements Transport {
 
   /** Resolves once everything written so far has been flushed (or has failed). */
   drain(): Promise<void> {
-    if (this.#writable.writableLength === 0) return Promise.resolve();
+    if (this.#batch === undefined && this.#writable.writableLength === 0) return Promise.resolve();
     return this.#lastWrite;
   }
 
@@ -118,6 +118,7 @@ export class LineTransport implements Transport {
     // The 'error' listeners stay (they ignore errors once closed): a late EPIPE or reset on a
     // stream without one would crash the process.
     const writable = this.#writable;
+    this.#flush();
     if (!writable.destroyed && !writable.writableEnded) writable.end();
     if (this.#duplex) {
       // A socket: read on, discarding, until the peer's FIN closes it. Destroying it with
@@ -138,11 +139,18 @@ export class LineTransport implements Transport {
       // E.g. a child's stdin, which Node destroys when the child exits.
       return Promise.reject(new Error(`${this.label}: cannot send, the output stream is closed`));
     }
+    // Lines sent in one tick leave in one write: a pipelined peer costs one syscall per batch,
+    // not one per message.
+    let batch = this.#batch;
+    if (batch === undefined) {
+      batch = { text: '', waiting: [] };
+      this.#batch = batch;
+      process.nextTick(this.#flush);
+    }
+    batch.text += line;
+    const current = batch;
     const written = new Promise<void>((resolve, reject) => {
-      this.#writable.write(line, (error) => {
-        if (error) reject(error);
-        else resolve();
-      });
+      current.waiting.push({ resolve, reject });
     });
     this.#lastWrite = written.then(
       () => undefined,
@@ -150,6 +158,27 @@ export class LineTransport implements Transport {
     );
     return written;
   }
+
+  #batch:
+    | { text: string; waiting: { resolve(): void; reject(error: unknown): void }[] }
+    | undefined;
+
+  readonly #flush = (): void => {
+    const batch = this.#batch;
+    this.#batch = undefined;
+    if (batch === undefined) return;
+    const settle = (error?: Error | null) => {
+      for (const waiter of batch.waiting) {
+        if (error) waiter.reject(error);
+        else waiter.resolve();
+      }
+    };
+    if (this.#writable.destroyed || this.#writable.writableEnded) {
+      settle(new Error(`${this.label}: cannot send, the output stream is closed`));
+      return;
+    }
+    this.#writable.write(batch.text, settle);
+  };
 
   readonly #onData = (chunk: Buffer | string): void => {
     const frames = this.#splitter.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);

@@ -11,7 +11,11 @@ import { createRuntime, type Io, processIo, type Runtime } from './runtime.js';
 import { usageOf } from './usage.js';
 import { VERSION } from './version.js';
 
-export async function main(argv: readonly string[], io: Io = processIo()): Promise<ExitCode> {
+/**
+ * Resolves with the process exit status: an `ExitCode` (0 ok, 1 failure, 2 usage), or for
+ * `kvlar proxy` the status its server died with.
+ */
+export async function main(argv: readonly string[], io: Io = processIo()): Promise<number> {
   const runtime = createRuntime(io);
   try {
     return await dispatch(argv, runtime);
@@ -20,7 +24,7 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
   }
 }
 
-async function dispatch(argv: readonly string[], runtime: Runtime): Promise<ExitCode> {
+async function dispatch(argv: readonly string[], runtime: Runtime): Promise<number> {
   const [name, ...rest] = argv;
   const usage = (message: string) => new CliError('usage', message, { command: 'kvlar' });
   if (name === undefined) {
@@ -52,7 +56,7 @@ async function runCommandLine(
   fullName: string,
   rest: readonly string[],
   runtime: Runtime,
-): Promise<ExitCode> {
+): Promise<number> {
   const subCommands = await resolveValue(command.subCommands);
   if (subCommands !== undefined) {
     const [name, ...subRest] = rest;
@@ -85,7 +89,7 @@ async function runCommandLine(
     PASSES_COMMAND.has(fullName) && rest.includes('--') ? rest.slice(0, rest.indexOf('--')) : rest;
   checkArgs(ours, defs ?? {}, fullName);
   const { result } = await runCommand(command, { rawArgs: [...rest], data: runtime });
-  return isExitCode(result) ? result : ExitCode.ok;
+  return isExitStatus(result) ? result : ExitCode.ok;
 }
 
 /** Commands that run another program given after `--`. */
@@ -126,6 +130,7 @@ function isCittyError(error: unknown): error is Error {
   return error instanceof Error && error.name === 'CLIError';
 }
 
-function isExitCode(value: unknown): value is ExitCode {
-  return value === ExitCode.ok || value === ExitCode.failure || value === ExitCode.usage;
+/** What a command may return: an exit status a process can have. */
+function isExitStatus(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 255;
 }

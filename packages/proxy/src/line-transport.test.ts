@@ -79,18 +79,22 @@ describe('LineTransport', () => {
     expect(h.messages).toEqual([[{ id: 1 }, { id: 2 }], 7, 'text']);
   });
 
-  it('remembers the wire text, size and duplicate keys of each delivered object', async () => {
+  it('remembers the wire bytes, size and duplicate keys of each delivered object', async () => {
     const h = await open();
     const line = '{ "id": 1,  "method":"a", "method":"b", "params":{"é":1} }';
     h.input.write(`${line}\r\n[{"x":1}]\n`);
     await until(() => h.messages.length === 2);
     const [message, batch] = h.messages as [object, object];
     expect(frameInfo(message)).toEqual({
-      text: line,
+      line: Buffer.from(line),
       bytes: Buffer.byteLength(line),
       duplicateKeys: [{ path: [], key: 'method' }],
     });
-    expect(frameInfo(batch)).toEqual({ text: '[{"x":1}]', bytes: 9, duplicateKeys: [] });
+    expect(frameInfo(batch)).toEqual({
+      line: Buffer.from('[{"x":1}]'),
+      bytes: 9,
+      duplicateKeys: [],
+    });
     expect(frameInfo({ id: 1 })).toBeUndefined();
   });
 
@@ -218,6 +222,26 @@ describe('LineTransport', () => {
     void transport.send(request(4));
     await transport.drain();
     expect(flushed).toEqual([lines, `${JSON.stringify(request(4))}\n`]);
+  });
+
+  it('sends raw bytes in order with the lines around them, and refuses bytes holding a line break', async () => {
+    const chunks: string[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        chunks.push(chunk.toString());
+        callback();
+      },
+    });
+    const transport = new LineTransport(new PassThrough(), sink);
+    await transport.start();
+    void transport.send(request(1));
+    void transport.sendRaw(Buffer.from('{"id":2,"result":"é"}'));
+    void transport.send(request(3));
+    await transport.drain();
+    expect(chunks.join('')).toBe(
+      `${JSON.stringify(request(1))}\n{"id":2,"result":"é"}\n${JSON.stringify(request(3))}\n`,
+    );
+    await expect(transport.sendRaw(Buffer.from('{"a":\r1}'))).rejects.toThrow(/line break/);
   });
 
   it('reports a write error, rejects the send and closes', async () => {

@@ -26,8 +26,11 @@ export interface LineTransportOptions {
 
 /** How a delivered message looked on the wire. */
 export interface FrameInfo {
-  /** The line as received (without `\n` and a trailing `\r`): forward it to keep it unchanged. */
-  readonly text: string;
+  /**
+   * The line's bytes as received (without `\n` and a trailing `\r`): forward these to pass a
+   * message on unchanged without encoding it again.
+   */
+  readonly line: Buffer;
   /** The line's size in bytes. */
   readonly bytes: number;
   readonly duplicateKeys: readonly DuplicateKey[];
@@ -93,13 +96,17 @@ export class LineTransport implements Transport {
     return this.#write(`${serializeMessage(message)}\n`);
   }
 
-  /** Writes `text` (one JSON text, e.g. `frameInfo(message).text`) as a line, unchanged. */
-  sendRaw(text: string): Promise<void> {
+  /** Writes `line` (one JSON text, e.g. `frameInfo(message).line`) as a line, unchanged. */
+  sendRaw(line: string | Buffer): Promise<void> {
     // A line break would split the text into lines the peer reads as separate messages.
-    if (text.includes('\n') || text.includes('\r')) {
+    const breaks =
+      typeof line === 'string'
+        ? line.includes('\n') || line.includes('\r')
+        : line.includes(0x0a) || line.includes(0x0d);
+    if (breaks) {
       return Promise.reject(new Error(`${this.label}: cannot send raw text holding a line break`));
     }
-    return this.#write(`${text}\n`);
+    return this.#write(typeof line === 'string' ? `${line}\n` : line);
   }
 
   /** Resolves once everything written so far has been flushed (or has failed). */
@@ -131,7 +138,7 @@ export class LineTransport implements Transport {
     this.onclose?.();
   }
 
-  #write(line: string): Promise<void> {
+  #write(line: string | Buffer): Promise<void> {
     if (this.#closed) {
       return Promise.reject(new Error(`${this.label}: cannot send, the transport is closed`));
     }
@@ -143,11 +150,18 @@ export class LineTransport implements Transport {
     // not one per message.
     let batch = this.#batch;
     if (batch === undefined) {
-      batch = { text: '', waiting: [] };
+      batch = { parts: [], text: '', waiting: [] };
       this.#batch = batch;
       process.nextTick(this.#flush);
     }
-    batch.text += line;
+    if (typeof line === 'string') {
+      batch.text += line;
+    } else {
+      // A large raw line goes out as the bytes it came in as, after what was queued before it.
+      if (batch.text !== '') batch.parts.push(batch.text);
+      batch.parts.push(line, '\n');
+      batch.text = '';
+    }
     const current = batch;
     const written = new Promise<void>((resolve, reject) => {
       current.waiting.push({ resolve, reject });
@@ -160,7 +174,11 @@ export class LineTransport implements Transport {
   }
 
   #batch:
-    | { text: string; waiting: { resolve(): void; reject(error: unknown): void }[] }
+    | {
+        parts: (string | Buffer)[];
+        text: string;
+        waiting: { resolve(): void; reject(error: unknown): void }[];
+      }
     | undefined;
 
   readonly #flush = (): void => {
@@ -177,7 +195,18 @@ export class LineTransport implements Transport {
       settle(new Error(`${this.label}: cannot send, the output stream is closed`));
       return;
     }
-    this.#writable.write(batch.text, settle);
+    if (batch.parts.length === 0) {
+      this.#writable.write(batch.text, settle);
+      return;
+    }
+    if (batch.text !== '') batch.parts.push(batch.text);
+    const last = batch.parts.length - 1;
+    this.#writable.cork();
+    batch.parts.forEach((part, index) => {
+      if (index === last) this.#writable.write(part, settle);
+      else this.#writable.write(part);
+    });
+    this.#writable.uncork();
   };
 
   readonly #onData = (chunk: Buffer | string): void => {
@@ -219,7 +248,7 @@ export class LineTransport implements Transport {
       const value = decoded.value;
       if (typeof value === 'object' && value !== null) {
         frameInfos.set(value, {
-          text: decoded.text,
+          line: frame.bytes,
           bytes: frame.bytes.length,
           duplicateKeys: decoded.duplicateKeys,
         });

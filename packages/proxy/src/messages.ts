@@ -105,6 +105,20 @@ export function readMessage(value: unknown, duplicateKeys: readonly DuplicateKey
   if (hasId && !isRequestId(value.id)) {
     return invalid(ErrorCode.invalidRequest, `'id' must be a string or a number`);
   }
+  if (
+    typeof value.id === 'number' &&
+    Number.isInteger(value.id) &&
+    !Number.isSafeInteger(value.id)
+  ) {
+    // Parsed as a double, it is already rounded: forwarded, its answer would carry another id.
+    return {
+      kind: 'invalid',
+      id: null,
+      ...(method === undefined ? {} : { method }),
+      code: ErrorCode.invalidRequest,
+      reason: `the id ${value.id} is beyond 2^53 and cannot be relayed exactly; use a string id`,
+    };
+  }
   if (Object.hasOwn(value, 'method')) {
     if (method === undefined) return invalid(ErrorCode.invalidRequest, `'method' must be a string`);
     if (Object.hasOwn(value, 'result') || Object.hasOwn(value, 'error')) {

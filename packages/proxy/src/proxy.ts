@@ -207,12 +207,12 @@ export function createProxy(options: ProxyOptions): ProxySession {
 
   function send(side: Side, message: unknown, original?: unknown): void {
     if (side.closed) return;
-    const transport = side.transport as Transport & { sendRaw?: (text: string) => Promise<void> };
+    const transport = side.transport as Transport & { sendRaw?: (line: Buffer) => Promise<void> };
     const info = original !== undefined && isObjectLike(original) ? frameInfo(original) : undefined;
-    // The received text as is, unless a stray `\r` (valid JSON whitespace) would break the line.
+    // The received bytes as they are, unless a stray `\r` (JSON whitespace) would break the line.
     const sent =
-      info !== undefined && typeof transport.sendRaw === 'function' && !info.text.includes('\r')
-        ? transport.sendRaw(info.text)
+      info !== undefined && typeof transport.sendRaw === 'function' && !info.line.includes(0x0d)
+        ? transport.sendRaw(info.line)
         : transport.send(message as JSONRPCMessage);
     sent.catch((error: unknown) => {
       report('warn', 'send_failed', `cannot write to the ${side.name}: ${messageOf(error)}`);
@@ -824,6 +824,13 @@ export function createProxy(options: ProxyOptions): ProxySession {
       await client.transport.start();
     },
     async close() {
+      // Requests the server will not get to answer: the client hears so rather than nothing.
+      for (const [key, entry] of client.pending) {
+        if (entry.state !== 'forwarded') continue;
+        client.pending.delete(key);
+        const text = 'Kvlar is shutting down; the request was not answered';
+        answer(client, errorAnswer(idFromKey(key), ErrorCode.upstreamError, text), entry.batch);
+      }
       for (const side of [client, upstream]) {
         for (const entry of side.pending.values()) {
           if (entry.state !== 'held') continue;

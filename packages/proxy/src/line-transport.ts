@@ -1,16 +1,20 @@
+import { isUtf8 } from 'node:buffer';
 import type { Readable, Writable } from 'node:stream';
 import type {
   Transport,
   TransportSendOptions,
 } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage, MessageExtraInfo } from '@modelcontextprotocol/sdk/types.js';
+import { readEnvelope } from './envelope.js';
 import {
   DEFAULT_MAX_MESSAGE_BYTES,
   type DuplicateKey,
   decodeError,
   decodeMessage,
   type Frame,
+  type FrameError,
   LineSplitter,
+  MAX_NESTING_DEPTH,
   oversizeError,
   serializeMessage,
 } from './framing.js';
@@ -22,6 +26,11 @@ export interface LineTransportOptions {
   readonly trackDuplicateKeys?: boolean;
   /** Names the peer in error messages, e.g. `upstream stdio`. */
   readonly label?: string;
+  /**
+   * Deliver a response (`result`) at least this large as its envelope, parsing the rest only if
+   * asked (`frameInfo(message).complete`). For a server's answers, which are relayed unread.
+   */
+  readonly lazyMessageBytes?: number;
 }
 
 /** How a delivered message looked on the wire. */
@@ -34,7 +43,18 @@ export interface FrameInfo {
   /** The line's size in bytes. */
   readonly bytes: number;
   readonly duplicateKeys: readonly DuplicateKey[];
+  /**
+   * Set on a large message delivered as its envelope only (`lazyMessageBytes`): the members the
+   * proxy routes on are real, the others are null. Call it for the whole message when its
+   * content matters; it is parsed strictly then.
+   */
+  readonly complete?: () =>
+    | { readonly ok: true; readonly value: unknown }
+    | { readonly ok: false; readonly error: FrameError };
 }
+
+/** From this size on, a server's answer is relayed from its envelope (`lazyMessageBytes`). */
+export const LAZY_RESPONSE_BYTES = 256 * 1024;
 
 const frameInfos = new WeakMap<object, FrameInfo>();
 
@@ -61,6 +81,7 @@ export class LineTransport implements Transport {
   readonly #writable: Writable;
   readonly #splitter: LineSplitter;
   readonly #trackDuplicateKeys: boolean;
+  readonly #lazyMessageBytes: number;
   /** One stream both ways, as a socket is. */
   readonly #duplex: boolean;
   #started = false;
@@ -75,6 +96,7 @@ export class LineTransport implements Transport {
     this.#splitter = new LineSplitter(options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES);
     this.#trackDuplicateKeys = options.trackDuplicateKeys ?? true;
     this.label = options.label ?? 'line transport';
+    this.#lazyMessageBytes = options.lazyMessageBytes ?? Number.POSITIVE_INFINITY;
   }
 
   async start(): Promise<void> {
@@ -240,6 +262,13 @@ export class LineTransport implements Transport {
         this.onerror?.(oversizeError(frame, this.#splitter.maxBytes));
         continue;
       }
+      if (frame.bytes.length >= this.#lazyMessageBytes) {
+        const shell = this.#envelopeOf(frame.bytes);
+        if (shell !== undefined) {
+          this.#emit(shell);
+          continue;
+        }
+      }
       const decoded = decodeMessage(frame.bytes, { trackDuplicateKeys: this.#trackDuplicateKeys });
       if (!decoded.ok) {
         this.onerror?.(decodeError(frame.bytes, decoded));
@@ -253,12 +282,49 @@ export class LineTransport implements Transport {
           duplicateKeys: decoded.duplicateKeys,
         });
       }
-      try {
-        this.onmessage?.(value as JSONRPCMessage);
-      } catch (error) {
-        // Thrown from a 'data' listener it would crash the process, or stop the stream.
-        this.onerror?.(new Error(`${this.label}: the message handler threw`, { cause: error }));
-      }
+      this.#emit(value);
     }
+  }
+
+  #emit(value: unknown): void {
+    try {
+      this.onmessage?.(value as JSONRPCMessage);
+    } catch (error) {
+      // Thrown from a 'data' listener it would crash the process, or stop the stream.
+      this.onerror?.(new Error(`${this.label}: the message handler threw`, { cause: error }));
+    }
+  }
+
+  /** A response's envelope, with `complete` to parse it all; undefined to take the full path. */
+  #envelopeOf(bytes: Buffer): object | undefined {
+    if (!isUtf8(bytes)) return undefined;
+    const envelope = readEnvelope(bytes, MAX_NESTING_DEPTH);
+    if (envelope === undefined) return undefined;
+    const { keys, members } = envelope;
+    if (!keys.includes('result') || keys.includes('error') || keys.includes('method')) {
+      return undefined;
+    }
+    const shell: Record<string, unknown> = {};
+    for (const key of keys)
+      shell[key] = Object.hasOwn(members, key) ? members[key as keyof typeof members] : null;
+    const trackDuplicateKeys = this.#trackDuplicateKeys;
+    frameInfos.set(shell, {
+      line: bytes,
+      bytes: bytes.length,
+      duplicateKeys: [],
+      complete: () => {
+        const decoded = decodeMessage(bytes, { trackDuplicateKeys });
+        if (!decoded.ok) return { ok: false, error: decodeError(bytes, decoded) };
+        if (typeof decoded.value === 'object' && decoded.value !== null) {
+          frameInfos.set(decoded.value, {
+            line: bytes,
+            bytes: bytes.length,
+            duplicateKeys: decoded.duplicateKeys,
+          });
+        }
+        return { ok: true, value: decoded.value };
+      },
+    });
+    return shell;
   }
 }

@@ -245,9 +245,28 @@ export function createProxy(options: ProxyOptions): ProxySession {
 
   // ── reading ────────────────────────────────────────────────────────────────────────────────
 
-  function receive(side: Side, received: unknown): void {
+  /** An answer the client gets exactly as the server sent it: its content needs no reading. */
+  function relaysUnread(side: Side, envelope: unknown): boolean {
+    if (side !== upstream || !isJsonObject(envelope) || !isRequestId(envelope.id)) return false;
+    const entry = client.pending.get(idKey(envelope.id));
+    if (entry === undefined || entry.state !== 'forwarded') return false;
+    return !(entry.method === 'tools/list' && filterTools && mode === 'enforce');
+  }
+
+  function receive(side: Side, incoming: unknown): void {
+    let received = incoming;
     if (ending !== undefined) return;
-    const info = isObjectLike(received) ? frameInfo(received) : undefined;
+    let info = isObjectLike(received) ? frameInfo(received) : undefined;
+    if (info?.complete !== undefined && !relaysUnread(side, received)) {
+      // Delivered as an envelope only, but its content matters: parse all of it now.
+      const completed = info.complete();
+      if (!completed.ok) {
+        handleFrameError(side, completed.error);
+        return;
+      }
+      received = completed.value;
+      info = isObjectLike(received) ? frameInfo(received) : undefined;
+    }
     // A message that arrived as an object (an in-memory transport) is read as its JSON: what a
     // server would get, with `undefined` members gone, and a copy the sender can no longer change.
     const value = info === undefined ? jsonCopy(received) : received;

@@ -4,7 +4,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { basename } from 'node:path';
-import { LineTransport } from './line-transport.js';
+import { LAZY_RESPONSE_BYTES, LineTransport } from './line-transport.js';
 
 export interface ServerCommand {
   readonly command: string;
@@ -53,6 +53,7 @@ export function spawnServer(server: ServerCommand, options: SpawnOptions = {}): 
   const stdin = child.stdin as NonNullable<typeof child.stdin>;
   const transport = new LineTransport(stdout, stdin, {
     trackDuplicateKeys: false,
+    lazyMessageBytes: LAZY_RESPONSE_BYTES,
     label: 'server',
     ...(options.maxMessageBytes === undefined ? {} : { maxMessageBytes: options.maxMessageBytes }),
   });

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
-import { LineTransport } from './line-transport.js';
+import { LAZY_RESPONSE_BYTES, LineTransport } from './line-transport.js';
 import { createProxy, type ProxySession } from './proxy.js';
 import { type ServerCommand, spawnServer } from './server-process.js';
 import type { SessionOptions } from './stdio.js';
@@ -75,6 +75,7 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
       upstreamTransport = new LineTransport(connection, connection, {
         label: 'server',
         trackDuplicateKeys: false,
+        lazyMessageBytes: LAZY_RESPONSE_BYTES,
         ...limit,
       });
       stopUpstream = () => upstreamTransport.close();

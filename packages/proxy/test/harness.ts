@@ -100,7 +100,7 @@ export async function harness(
     ids: counter('event'),
   });
   const reports: ProxyReport[] = [];
-  const { sink, ...rest } = options;
+  const { sink, lazyMessageBytes, ...rest } = options;
   const proxy = createProxy({
     session: 'session-1',
     clock: () => 0,
@@ -113,6 +113,7 @@ export async function harness(
     upstream: new LineTransport(serverOut, serverIn, {
       label: 'server',
       trackDuplicateKeys: false,
+      ...(lazyMessageBytes === undefined ? {} : { lazyMessageBytes }),
     }),
   });
   const toClient = new LineLog(clientOut);

@@ -386,6 +386,52 @@ describe('tools/list', () => {
   });
 });
 
+describe('large answers', () => {
+  it("relays a large answer as the server's exact bytes, without reading it", async () => {
+    const h = await harness(engineFrom(POLICY), { lazyMessageBytes: 64 });
+    h.fromClient(call(1, 'read', { path: 'a' }));
+    await h.toServer.line(1);
+    // `tru` is not JSON: read in full this answer would be refused; unread, it passes as sent.
+    const text = `{ "result" : {"content":[{"type":"text","text":"${'x'.repeat(500)} } ] \\" "}], "ok": tru},"jsonrpc":"2.0","id":1 }`;
+    h.fromServer(text);
+    expect(await h.toClient.line(1)).toBe(text);
+    // The same answer below the threshold is read, refused, and the call answered with an error.
+    const strict = await harness(engineFrom(POLICY));
+    strict.fromClient(call(1, 'read', { path: 'a' }));
+    await strict.toServer.line(1);
+    strict.fromServer(text);
+    expect(await strict.toClient.message(1)).toMatchObject({ id: 1, error: { code: -32000 } });
+  });
+
+  it('reads a large tools/list answer in full, to filter it', async () => {
+    const h = await harness(engineFrom(POLICY), { lazyMessageBytes: 64 });
+    h.fromClient({ jsonrpc: '2.0', id: 1, method: 'tools/list' });
+    await h.toServer.line(1);
+    const tools = ['read', 'rm'].map((name) => ({
+      name,
+      description: 'd'.repeat(100),
+      inputSchema: {},
+    }));
+    h.fromServer({ jsonrpc: '2.0', id: 1, result: { tools } });
+    const answer = await h.toClient.message(1);
+    expect((answer.result as { tools: { name: string }[] }).tools.map((tool) => tool.name)).toEqual(
+      ['read'],
+    );
+  });
+
+  it('reads a large answer in full when it answers nothing pending, and drops it', async () => {
+    const h = await harness(engineFrom(POLICY), { lazyMessageBytes: 64 });
+    h.fromServer({
+      jsonrpc: '2.0',
+      id: 99,
+      result: { content: [{ type: 'text', text: 'y'.repeat(200) }] },
+    });
+    await settle();
+    expect(h.toClient.lines).toEqual([]);
+    expect(h.reports.some((report) => report.code === 'unexpected_response')).toBe(true);
+  });
+});
+
 describe('shadow mode', () => {
   it('forwards what it would deny, and records the real decision', async () => {
     const h = await harness(engineFrom(POLICY), { mode: 'audit' });

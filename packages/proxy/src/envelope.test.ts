@@ -1,0 +1,49 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { readEnvelope } from './envelope.js';
+
+const read = (text: string, maxDepth = 256) => readEnvelope(Buffer.from(text), maxDepth);
+
+describe('readEnvelope', () => {
+  it('reads the keys and the routed members of a response without parsing its result', () => {
+    const text = ` {"result":{"content":[{"type":"text","text":"a \\" } ] { é"}]},"jsonrpc":"2.0","id":7} `;
+    expect(read(text)).toEqual({
+      keys: ['result', 'jsonrpc', 'id'],
+      members: { jsonrpc: '2.0', id: 7, method: undefined },
+    });
+    expect(read('{"jsonrpc":"2.0","id":"a\\"b","result":[]}')?.members.id).toBe('a"b');
+  });
+
+  it.each([
+    ['an array', '[{"id":1}]'],
+    ['an empty object', '{}'],
+    ['a repeated key', '{"id":1,"id":2,"result":{}}'],
+    ['unbalanced brackets', '{"id":1,"result":{"a":[1}'],
+    ['an unterminated string', '{"id":1,"result":"abc}'],
+    ['text after the object', '{"id":1,"result":{}} x'],
+    ['a missing colon', '{"id" 1}'],
+    ['an invalid routed value', '{"id":01x,"result":{}}'],
+    ['nesting beyond the limit', `{"id":1,"result":${'['.repeat(300)}${']'.repeat(300)}}`],
+  ])('gives up on %s', (_, text) => {
+    expect(read(text)).toBeUndefined();
+  });
+
+  it('agrees with JSON.parse on every response it reads', () => {
+    const response = fc.record({
+      jsonrpc: fc.constant('2.0'),
+      id: fc.oneof(fc.integer(), fc.string()),
+      result: fc.jsonValue(),
+    });
+    fc.assert(
+      fc.property(response, fc.boolean(), (value, spaced) => {
+        const text = JSON.stringify(value, null, spaced ? 1 : undefined);
+        const envelope = read(text, 10_000);
+        expect(envelope).toBeDefined();
+        expect(envelope?.keys).toEqual(Object.keys(value));
+        expect(envelope?.members.id).toEqual(value.id);
+        expect(envelope?.members.jsonrpc).toBe('2.0');
+      }),
+      { seed: 20261124, numRuns: 500 },
+    );
+  });
+});

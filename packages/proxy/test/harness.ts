@@ -89,6 +89,8 @@ export async function harness(
   engine: Engine,
   options: Partial<Omit<ProxyOptions, 'engine' | 'client' | 'upstream'>> & {
     sink?: AuditSink;
+    /** The server side's `lazyMessageBytes`. */
+    lazyMessageBytes?: number;
   } = {},
 ): Promise<Harness> {
   const clientIn = new PassThrough();

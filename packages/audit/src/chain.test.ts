@@ -1,7 +1,15 @@
 import { createHash } from 'node:crypto';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { entry, fixedRecordOptions } from '../test/fixtures.js';
-import { GENESIS_HASH, hashRecord, linkEvent, type UnlinkedEvent } from './chain.js';
+import { canonicalJson } from './canonical.js';
+import {
+  GENESIS_HASH,
+  hashRecord,
+  linkAndSerialize,
+  linkEvent,
+  type UnlinkedEvent,
+} from './chain.js';
 import { createMemorySink } from './index.js';
 
 const unlinked: UnlinkedEvent = {
@@ -47,5 +55,61 @@ describe('the hash chain', () => {
     const b = linkEvent(GENESIS_HASH, { ...unlinked, outcome: 'allowed' });
     const c = linkEvent(a.hash, unlinked);
     expect(new Set([a.hash, b.hash, c.hash]).size).toBe(3);
+  });
+});
+
+describe('linkAndSerialize', () => {
+  const text = fc.string({ maxLength: 12 });
+  const unlinkedEvent: fc.Arbitrary<UnlinkedEvent> = fc.record(
+    {
+      id: text,
+      timestamp: text,
+      action_type: text,
+      resource: text,
+      agent_id: text,
+      outcome: fc.constantFrom('allowed', 'denied', 'pending_approval'),
+      matched_rule: text,
+      reason: text,
+      parameters: fc.jsonValue({ maxDepth: 3 }),
+      session: text,
+      server: text,
+      policy: fc.record({ name: text, version: text, hash: text }),
+      approval: fc.record({
+        approver: text,
+        channel: text,
+        decision: fc.constantFrom('approved', 'denied', 'timeout', 'error'),
+        latency_ms: fc.nat(),
+      }),
+      upstream: fc.record(
+        { ok: fc.boolean(), error: text, duration_ms: fc.nat() },
+        { requiredKeys: ['ok', 'duration_ms'] },
+      ),
+    },
+    {
+      requiredKeys: [
+        'id',
+        'timestamp',
+        'action_type',
+        'resource',
+        'agent_id',
+        'outcome',
+        'matched_rule',
+        'session',
+        'server',
+        'policy',
+      ],
+    },
+  );
+
+  it('writes the canonical JSON of the linked event, and hashes what hashRecord hashes', () => {
+    fc.assert(
+      fc.property(unlinkedEvent, fc.stringMatching(/^[0-9a-f]{64}$/), (event, prev) => {
+        const { event: linked, line } = linkAndSerialize(prev, event);
+        expect(line).toBe(canonicalJson(linked));
+        expect(linked.hash).toBe(hashRecord(linked));
+        expect(linked).toEqual({ ...event, prev_hash: prev, hash: linked.hash });
+      }),
+      { seed: 20261124, numRuns: 300 },
+    );
   });
 });

@@ -9,6 +9,7 @@ export { canonicalJson } from './canonical.js';
 export {
   GENESIS_HASH,
   hashRecord,
+  linkAndSerialize,
   linkEvent,
   serializeEvent,
   type UnlinkedEvent,

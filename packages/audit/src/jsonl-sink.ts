@@ -1,6 +1,6 @@
 import { mkdir, open, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { GENESIS_HASH, serializeEvent } from './chain.js';
+import { GENESIS_HASH } from './chain.js';
 import { AuditError, sinkClosedError } from './errors.js';
 import {
   chainOf,
@@ -134,7 +134,7 @@ export async function createJsonlSink(options: JsonlSinkOptions): Promise<JsonlS
       let now: Date;
       try {
         const recorded = recorder.record(entry);
-        line = `${serializeEvent(recorded.event)}\n`;
+        line = `${recorded.line}\n`;
         now = recorded.now;
       } catch (error) {
         return Promise.reject(error);

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { GENESIS_HASH, linkEvent, type UnlinkedEvent } from './chain.js';
+import { GENESIS_HASH, linkAndSerialize, type UnlinkedEvent } from './chain.js';
 import type { AuditEntry, AuditEvent } from './event.js';
 import { createRedactor, type Redactor } from './redact.js';
 
@@ -15,8 +15,15 @@ export interface RecordOptions {
 
 /** Turns entries into linked events, one after the other. */
 export interface Recorder {
-  /** Completes, redacts and links an entry; throws (and links nothing) if it is not JSON. */
-  record(entry: AuditEntry): { readonly event: AuditEvent; readonly now: Date };
+  /**
+   * Completes, redacts and links an entry; throws (and links nothing) if it is not JSON. `line`
+   * is the record as stored (`serializeEvent(event)`).
+   */
+  record(entry: AuditEntry): {
+    readonly event: AuditEvent;
+    readonly line: string;
+    readonly now: Date;
+  };
   /** The hash the next record will link to. */
   readonly lastHash: string;
 }
@@ -32,9 +39,9 @@ export function createRecorder(options: RecordOptions = {}, startHash = GENESIS_
     },
     record(entry) {
       const now = clock();
-      const event = linkEvent(lastHash, unlinked(entry, redactor, ids, now));
+      const { event, line } = linkAndSerialize(lastHash, unlinked(entry, redactor, ids, now));
       lastHash = event.hash;
-      return { event, now };
+      return { event, line, now };
     },
   };
 }

@@ -1,4 +1,3 @@
-import { serializeEvent } from './chain.js';
 import { AuditError, sinkClosedError } from './errors.js';
 import { formatHuman } from './format-human.js';
 import { createRecorder, type RecordOptions } from './record.js';
@@ -64,8 +63,8 @@ export function createStderrSink(options: StderrSinkOptions = {}): AuditSink {
       if (failure !== undefined) return Promise.reject(failure);
       let line: string;
       try {
-        const { event } = recorder.record(entry);
-        line = format === 'json' ? serializeEvent(event) : formatHuman(event, color);
+        const recorded = recorder.record(entry);
+        line = format === 'json' ? recorded.line : formatHuman(recorded.event, color);
       } catch (error) {
         return Promise.reject(error);
       }

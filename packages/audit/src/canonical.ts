@@ -22,6 +22,38 @@ export function canonicalJson(value: unknown): string {
   }
 }
 
+/** Throws `invalid_input` as `canonicalJson` would for a value JSON cannot hold; allocates nothing. */
+export function assertJson(value: unknown, depth = 0): void {
+  if (value === null) return;
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return;
+    case 'number':
+      if (!Number.isFinite(value)) throw invalid(`the number ${value}`);
+      return;
+    case 'object':
+      break;
+    default:
+      throw invalid(`a ${typeof value}`);
+  }
+  if (depth >= MAX_DEPTH) throw invalid(`a value nested more than ${MAX_DEPTH} levels deep`);
+  if (Array.isArray(value)) {
+    for (const item of value) {
+      if (item === undefined) throw invalid('undefined in an array');
+      assertJson(item, depth + 1);
+    }
+    return;
+  }
+  const prototype: unknown = Object.getPrototypeOf(value);
+  if (prototype !== Object.prototype && prototype !== null) throw invalid('a non-plain object');
+  for (const key in value) {
+    if (!Object.hasOwn(value, key)) continue;
+    const member = (value as Readonly<Record<string, unknown>>)[key];
+    if (member !== undefined) assertJson(member, depth + 1);
+  }
+}
+
 const INTEGER_KEY = Symbol('integer-like key');
 const INTEGER_LIKE = /^(?:0|[1-9][0-9]*)$/;
 

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { assertJson } from './canonical.js';
 import { GENESIS_HASH, linkAndSerialize, type UnlinkedEvent } from './chain.js';
 import type { AuditEntry, AuditEvent } from './event.js';
+import type { HumanFields } from './format-human.js';
 import { createRedactor, type Redactor } from './redact.js';
 
 /** What sinks let a caller inject, so tests can assert exact records. */
@@ -24,6 +26,11 @@ export interface Recorder {
     readonly line: string;
     readonly now: Date;
   };
+  /**
+   * What a human line shows, redacted like a record, but not linked: a line for people carries
+   * no chain, so it costs no hashing.
+   */
+  describe(entry: AuditEntry): HumanFields;
   /** The hash the next record will link to. */
   readonly lastHash: string;
 }
@@ -42,6 +49,31 @@ export function createRecorder(options: RecordOptions = {}, startHash = GENESIS_
       const { event, line } = linkAndSerialize(lastHash, unlinked(entry, redactor, ids, now));
       lastHash = event.hash;
       return { event, line, now };
+    },
+    describe(entry) {
+      // Not shown, but a sink refuses what it could not record, whatever the format.
+      assertJson(entry.parameters ?? null);
+      return {
+        timestamp: entry.timestamp ?? clock().toISOString(),
+        outcome: entry.outcome,
+        server: entry.server,
+        resource: entry.resource,
+        agent_id: entry.agent_id,
+        matched_rule: entry.matched_rule,
+        ...(entry.reason === undefined ? {} : { reason: redactor.text(entry.reason) }),
+        ...(entry.approval === undefined ? {} : { approval: entry.approval }),
+        ...(entry.upstream === undefined
+          ? {}
+          : {
+              upstream: {
+                ok: entry.upstream.ok,
+                duration_ms: entry.upstream.duration_ms,
+                ...(entry.upstream.error === undefined
+                  ? {}
+                  : { error: redactor.text(entry.upstream.error) }),
+              },
+            }),
+      };
     },
   };
 }

@@ -63,8 +63,10 @@ export function createStderrSink(options: StderrSinkOptions = {}): AuditSink {
       if (failure !== undefined) return Promise.reject(failure);
       let line: string;
       try {
-        const recorded = recorder.record(entry);
-        line = format === 'json' ? recorded.line : formatHuman(recorded.event, color);
+        line =
+          format === 'json'
+            ? recorder.record(entry).line
+            : formatHuman(recorder.describe(entry), color);
       } catch (error) {
         return Promise.reject(error);
       }

@@ -48,12 +48,25 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
   const nextSession = sessions ?? randomUUID;
   const limit = maxMessageBytes === undefined ? {} : { maxMessageBytes };
   const open = new Set<{ proxy: ProxySession; stopped: Promise<void> }>();
+  const sockets = new Set<Socket>();
+  let stopping = false;
 
   const server: Server = createServer((socket) => {
     void serve(socket);
   });
 
   async function serve(socket: Socket): Promise<void> {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    // From the first moment: a reset while the upstream is still being reached must end this
+    // session only, not the process (an unhandled 'error' would).
+    socket.on('error', (error) => {
+      session.onReport?.({
+        level: 'debug',
+        code: 'client_socket_error',
+        message: `client connection: ${error.message}`,
+      });
+    });
     socket.setNoDelay(true);
     const id = nextSession();
     const client = new LineTransport(socket, socket, { label: 'client', ...limit });
@@ -62,6 +75,11 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
     let label: string;
     if ('address' in upstream) {
       const connection = await connect(upstream.address).catch((error: Error) => error);
+      if (socket.destroyed || stopping) {
+        if (!(connection instanceof Error)) connection.destroy();
+        socket.destroy();
+        return;
+      }
       if (connection instanceof Error) {
         session.onReport?.({
           level: 'error',
@@ -121,6 +139,7 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
       return open.size;
     },
     async close() {
+      stopping = true;
       const closing = new Promise<void>((resolve) => server.close(() => resolve()));
       await Promise.allSettled(
         [...open].map(async (entry) => {
@@ -128,9 +147,17 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
           await entry.stopped;
         }),
       );
+      // Each session ended its side; a client that keeps its own side open (or stopped reading)
+      // gets a grace period, then its connection is destroyed.
+      await Promise.race([closing, delay(shutdownGraceMs ?? 2000)]);
+      for (const socket of sockets) socket.destroy();
       await closing;
     },
   };
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
 
 function connect(address: HostPort): Promise<Socket> {

@@ -72,6 +72,7 @@ describe('linkAndSerialize', () => {
       reason: text,
       parameters: fc.jsonValue({ maxDepth: 3 }),
       session: text,
+      shadow: fc.constant(true as const),
       server: text,
       policy: fc.record({ name: text, version: text, hash: text }),
       approval: fc.record({

@@ -53,7 +53,9 @@ export function linkAndSerialize(
   tail += `,"policy":${canonicalJson(event.policy)},"prev_hash":${text(prevHash, 'prev_hash')}`;
   if (event.reason !== undefined) tail += `,"reason":${text(event.reason, 'reason')}`;
   tail += `,"resource":${text(event.resource, 'resource')},"server":${text(event.server, 'server')}`;
-  tail += `,"session":${text(event.session, 'session')},"timestamp":${text(event.timestamp, 'timestamp')}`;
+  tail += `,"session":${text(event.session, 'session')}`;
+  if (event.shadow !== undefined) tail += `,"shadow":${canonicalJson(event.shadow)}`;
+  tail += `,"timestamp":${text(event.timestamp, 'timestamp')}`;
   if (event.upstream !== undefined) tail += `,"upstream":${canonicalJson(event.upstream)}`;
   tail += '}';
   const hash = sha256(`${prevHash}${head},${tail}`);

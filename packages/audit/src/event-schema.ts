@@ -29,6 +29,10 @@ export const AuditEventSchema = z
     parameters: z.json().optional().describe('The call’s arguments, after redaction.'),
     session: z.string().describe('The client session (one MCP connection).'),
     server: z.string().describe('The MCP server’s name.'),
+    shadow: z
+      .literal(true)
+      .optional()
+      .describe('Shadow mode: decided and recorded, not enforced (a denied call was forwarded).'),
     policy: z
       .strictObject({
         name: z.string(),

@@ -50,6 +50,11 @@ export interface AuditEvent {
   readonly session: string;
   /** The MCP server's name. */
   readonly server: string;
+  /**
+   * Set (true) when the proxy ran in shadow mode (`--mode audit`): the decision was taken and
+   * recorded but not enforced, so a denied call was forwarded all the same.
+   */
+  readonly shadow?: true;
   readonly policy: AuditPolicy;
   readonly approval?: AuditApproval;
   readonly upstream?: AuditUpstream;

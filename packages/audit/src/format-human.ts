@@ -27,6 +27,7 @@ export type HumanFields = Pick<
   | 'reason'
   | 'approval'
   | 'upstream'
+  | 'shadow'
 > & { readonly server?: string | undefined };
 
 /** One line (no newline) for a person watching decisions go by. */
@@ -41,6 +42,7 @@ export function formatHuman(event: HumanFields, color: boolean): string {
     `rule=${safeText(event.matched_rule)}`,
   ];
   if (event.reason !== undefined) parts.push(`— ${safeText(event.reason)}`);
+  if (event.shadow === true) parts.push('[shadow: not enforced]');
   const { approval, upstream } = event;
   if (approval !== undefined) {
     parts.push(

@@ -61,6 +61,7 @@ export function createRecorder(options: RecordOptions = {}, startHash = GENESIS_
         agent_id: entry.agent_id,
         matched_rule: entry.matched_rule,
         ...(entry.reason === undefined ? {} : { reason: redactor.text(entry.reason) }),
+        ...(entry.shadow === true ? { shadow: true as const } : {}),
         ...(entry.approval === undefined ? {} : { approval: entry.approval }),
         ...(entry.upstream === undefined
           ? {}
@@ -95,6 +96,7 @@ function unlinked(entry: AuditEntry, redactor: Redactor, ids: () => string, now:
     ...(entry.parameters === undefined ? {} : { parameters: redactor.value(entry.parameters) }),
     session: entry.session,
     server: entry.server,
+    ...(entry.shadow === true ? { shadow: true as const } : {}),
     policy: { name: entry.policy.name, version: entry.policy.version, hash: entry.policy.hash },
     ...(entry.approval === undefined
       ? {}

@@ -695,6 +695,7 @@ export function createProxy(options: ProxyOptions): ProxySession {
       parameters: action.parameters ?? {},
       session,
       server: serverLabel,
+      ...(mode === 'audit' ? { shadow: true as const } : {}),
       policy,
       ...(approval === undefined ? {} : { approval }),
     };

@@ -437,7 +437,18 @@ describe('shadow mode', () => {
     const h = await harness(engineFrom(POLICY), { mode: 'audit' });
     h.fromClient(call(1, 'rm', { path: '/' }));
     expect(JSON.parse(await h.toServer.line(1))).toMatchObject({ id: 1, params: { name: 'rm' } });
-    expect(h.audit.events[0]).toMatchObject({ outcome: 'denied', matched_rule: 'deny-rm' });
+    expect(h.audit.events[0]).toMatchObject({
+      outcome: 'denied',
+      matched_rule: 'deny-rm',
+      shadow: true,
+    });
+  });
+
+  it('marks no record as shadow when enforcing', async () => {
+    const h = await harness(engineFrom(POLICY));
+    h.fromClient(call(1, 'rm', { path: '/' }));
+    await h.toClient.line(1);
+    expect(h.audit.events[0]).not.toHaveProperty('shadow');
   });
 });
 

@@ -13,7 +13,9 @@ export type AuditErrorCode =
   /** The log ends in an incomplete line (a crash or a full disk cut a write short). */
   | 'audit_torn_line'
   /** The log's last record is not a valid link of a hash chain, so it cannot be extended. */
-  | 'audit_chain_broken';
+  | 'audit_chain_broken'
+  /** Another live process is writing the log (its `FILE.lock`). */
+  | 'audit_locked';
 
 /**
  * The error class of @kvlar/audit: a KvlarError in all but prototype (string code, `cause`, the

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { appendFile, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -13,9 +14,10 @@ import {
   verifyFiles,
 } from './index.js';
 
-/** Every record line of every file in `directory`, oldest file first (names sort by index). */
+/** Every record line of every log file in `directory`, oldest first (names sort by index). */
 async function allLines(directory: string): Promise<string[]> {
-  const names = (await readdir(directory)).sort((a, b) =>
+  const logs = (await readdir(directory)).filter((name) => name.endsWith('.jsonl'));
+  const names = logs.sort((a, b) =>
     a === 'audit.jsonl' ? 1 : b === 'audit.jsonl' ? -1 : a.localeCompare(b),
   );
   const texts = await Promise.all(names.map((name) => readFile(join(directory, name), 'utf8')));
@@ -263,5 +265,55 @@ describe('createJsonlSink', () => {
     await expect(sink.write(entry())).rejects.toSatisfy(isFailure);
     await expect(sink.write(entry())).rejects.toSatisfy(isFailure);
     await expect(sink.close()).resolves.toBeUndefined();
+  });
+});
+
+describe('one writer per log', () => {
+  it('refuses a second sink on the same file while the first is open, naming the holder', async () => {
+    const directory = await tempDirectory();
+    const path = join(directory, 'audit.jsonl');
+    const first = await createJsonlSink({ path });
+    await expect(createJsonlSink({ path })).rejects.toSatisfy(
+      (error) =>
+        AuditError.isInstance(error) &&
+        error.code === 'audit_locked' &&
+        error.message.includes(`process ${process.pid}`),
+    );
+    await first.write(entry());
+    await first.close();
+    // Closed, the lock is gone: the next writer resumes the chain.
+    const second = await createJsonlSink({ path });
+    await second.write(entry());
+    await second.close();
+    expect(verifyChain(await allLines(directory))).toMatchObject({ ok: true, records: 2 });
+    expect(await readdir(directory)).toEqual(['audit.jsonl']);
+  });
+
+  it('takes over the lock of a writer that died (SIGKILL) and continues its chain', async () => {
+    const directory = await tempDirectory();
+    const path = join(directory, 'audit.jsonl');
+    // A real process takes the lock, writes a record, and is killed before it can release it.
+    const script = `
+      import { createJsonlSink } from ${JSON.stringify(new URL('../dist/index.js', import.meta.url).href)};
+      const sink = await createJsonlSink({ path: ${JSON.stringify(path)} });
+      await sink.write({ action_type: 'tool_call', resource: 'a', agent_id: 'x', outcome: 'allowed',
+        matched_rule: 'r', session: 's', server: 'v', policy: { name: 'p', version: '1', hash: 'h' } });
+      console.log('written');
+      setInterval(() => {}, 1000);
+    `;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+    await expect(createJsonlSink({ path })).rejects.toSatisfy(
+      (error) => AuditError.isInstance(error) && error.code === 'audit_locked',
+    );
+    child.kill('SIGKILL');
+    await new Promise((resolve) => child.once('exit', resolve));
+    expect(await readdir(directory)).toContain('audit.jsonl.lock');
+    const sink = await createJsonlSink({ path });
+    await sink.write(entry());
+    await sink.close();
+    expect(verifyChain(await allLines(directory))).toMatchObject({ ok: true, records: 2 });
   });
 });

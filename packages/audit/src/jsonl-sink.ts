@@ -1,4 +1,4 @@
-import { mkdir, open, rename } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { GENESIS_HASH } from './chain.js';
 import { AuditError, sinkClosedError } from './errors.js';
@@ -14,6 +14,7 @@ import {
 import { createRecorder, type RecordOptions } from './record.js';
 import type { AuditSink } from './sink.js';
 import { checkLine, type VerifyWarning } from './verify.js';
+import { acquireWriterLock } from './writer-lock.js';
 
 export interface JsonlSinkOptions extends RecordOptions {
   /** The active file, e.g. `~/.kvlar/audit/audit.jsonl`. Its directory is created if missing. */
@@ -53,13 +54,21 @@ export async function createJsonlSink(options: JsonlSinkOptions): Promise<JsonlS
   const { path } = options;
   const clock = options.clock ?? (() => new Date());
   await mkdir(dirname(path), { recursive: true });
-  const resumed = await resume(options, clock);
+  const lock = await acquireWriterLock(path);
+  let resumed: Resumed;
+  let handle: FileHandle;
+  try {
+    resumed = await resume(options, clock);
+    handle = await open(path, 'a');
+    if (resumed.created) await syncDirectory(dirname(path));
+  } catch (error) {
+    await lock.release();
+    throw error;
+  }
   const recorder = createRecorder({ ...options, clock }, resumed.lastHash);
   let nextIndex = resumed.nextIndex;
   let size = resumed.size;
   let day = resumed.day;
-  let handle = await open(path, 'a');
-  if (resumed.created) await syncDirectory(dirname(path));
 
   let queue: Pending[] = [];
   /** The running drain, if any. Cleared by the drain itself, in the same tick it sees no work. */
@@ -150,6 +159,7 @@ export async function createJsonlSink(options: JsonlSinkOptions): Promise<JsonlS
       await writing;
       // After a failed rotation the handle may already be closed; closing is all that is left.
       await handle.close().catch(() => undefined);
+      await lock.release();
     },
   };
 }

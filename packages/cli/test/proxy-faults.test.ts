@@ -157,6 +157,19 @@ describe.runIf(existsSync('/dev/full'))('kvlar proxy --stdio with a failing audi
   });
 });
 
+describe('kvlar proxy --stdio and its audit log', () => {
+  it('refuses to start on an audit log another kvlar is writing, naming it', async () => {
+    const first = await start();
+    const second = await startRawProxy({ flags: ['--audit', first.auditFile] });
+    running.push(second);
+    const exit = await second.exited;
+    expect(exit.code).toBe(1);
+    expect(second.stderr()).toContain(`is being written by process ${first.child.pid}`);
+    first.closeInput();
+    expect((await first.exited).code).toBe(0);
+  });
+});
+
 describe('kvlar proxy --stdio ends cleanly', () => {
   it('answers every pending call with -32000 when the server dies', async () => {
     const proxy = await start();

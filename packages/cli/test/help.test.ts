@@ -69,6 +69,7 @@ describe('--help', () => {
             --strict                        Decide every kind of request (resources, prompts, sampling…), not only those the policy names
             --no-filter-tools               Keep tools the policy always denies in tools/list answers
             --audit <file>                  Append the hash-chained audit log (JSONL) here
+            --redact-key <name>             Also redact arguments named like this in the audit (repeatable; adds to the defaults)
             --audit-failure <deny|allow>    When the audit log cannot be written: deny the call (default) or allow it
             --max-message-bytes <bytes>     Refuse longer JSON-RPC messages (default 33554432)
             --watch                         Reload policies when they change (not yet supported: warns)

@@ -158,6 +158,23 @@ describe.runIf(existsSync('/dev/full'))('kvlar proxy --stdio with a failing audi
 });
 
 describe('kvlar proxy --stdio and its audit log', () => {
+  it('redacts the argument names given with --redact-key, besides the default ones', async () => {
+    const proxy = await start({ flags: ['--redact-key', 'ssn'] });
+    proxy.send(toolCall(7, 'safe', { customer_ssn: '078-05-1120', api_key: 'k-123', note: 'ok' }));
+    await proxy.answerTo(7);
+    proxy.closeInput();
+    await proxy.exited;
+    const [record] = await auditRecords(proxy.auditFile);
+    expect(record?.parameters).toEqual({
+      customer_ssn: '[REDACTED:ssn]',
+      api_key: '[REDACTED:api_key]',
+      note: 'ok',
+    });
+    // The server still got the real arguments: redaction is for the record only.
+    const [call] = await recordedCalls(proxy.recordFile);
+    expect(JSON.stringify(call)).toContain('078-05-1120');
+  });
+
   it('refuses to start on an audit log another kvlar is writing, naming it', async () => {
     const first = await start();
     const second = await startRawProxy({ flags: ['--audit', first.auditFile] });

@@ -1,5 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { type AuditSink, createJsonlSink, createStderrSink } from '@kvlar/audit';
+import {
+  type AuditSink,
+  createJsonlSink,
+  createRedactor,
+  createStderrSink,
+  DEFAULT_REDACTED_KEYS,
+} from '@kvlar/audit';
 import { createEngine, type ResolvedPolicy } from '@kvlar/core';
 import {
   type HostPort,
@@ -84,6 +90,12 @@ export const proxyCommand = defineCommand({
       valueHint: 'file',
       description: 'Append the hash-chained audit log (JSONL) here',
     },
+    'redact-key': {
+      type: 'string',
+      valueHint: 'name',
+      description:
+        'Also redact arguments named like this in the audit (repeatable; adds to the defaults)',
+    },
     'audit-failure': {
       type: 'string',
       valueHint: 'deny|allow',
@@ -128,6 +140,7 @@ interface Plan {
   readonly listen: HostPort | undefined;
   readonly upstream: HostPort | undefined;
   readonly audit: string | undefined;
+  readonly redactKeys: readonly string[];
   readonly session: Omit<SessionOptions, 'engine' | 'audit'>;
   readonly maxMessageBytes: number | undefined;
 }
@@ -236,8 +249,14 @@ function planFrom(rawArgs: readonly string[], runtime: Runtime): Plan | undefine
   const agentId = one('agent-id');
   const serverName = one('server-name');
   const audit = one('audit') ?? (config.audit_enabled === false ? undefined : config.audit_file);
+  const redactKeys = values.get('redact-key') ?? [];
+  for (const key of redactKeys) {
+    if (!/[\p{L}\p{N}]/u.test(key))
+      throw usage(`--redact-key '${key}' has no letters or digits to match`);
+  }
   return {
     policies,
+    redactKeys,
     server,
     listen,
     upstream,
@@ -268,11 +287,13 @@ async function runProxy(plan: Plan, runtime: Runtime): Promise<number> {
     loaded.push(result.policy);
   }
   const engine = createEngine(loaded);
+  const redactor = createRedactor({ keys: [...DEFAULT_REDACTED_KEYS, ...plan.redactKeys] });
   const audit: AuditSink =
     plan.audit === undefined
-      ? createStderrSink({ stream: process.stderr })
+      ? createStderrSink({ stream: process.stderr, redactor })
       : await createJsonlSink({
           path: plan.audit,
+          redactor,
           onWarning: (warning) => runtime.logger.warn(`warning: audit: ${warning.message}`),
         });
   const session: SessionOptions = { ...plan.session, engine, audit };

@@ -2,8 +2,11 @@
  * An MCP server run as a child process: its stdin and stdout carry JSON-RPC, its stderr passes
  * through to ours (servers log there), and stopping it escalates from EOF to SIGTERM to SIGKILL.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { basename } from 'node:path';
+// cross-spawn: on Windows, `npx`, `uvx` and other .cmd shims (what MCP configs name) need cmd.exe
+// and its quoting rules; elsewhere it is plain child_process.spawn.
+import spawn from 'cross-spawn';
 import { LAZY_RESPONSE_BYTES, LineTransport } from './line-transport.js';
 
 export interface ServerCommand {

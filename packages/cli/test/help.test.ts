@@ -75,7 +75,8 @@ describe('--help', () => {
             --watch                         Reload policies when they change (not yet supported: warns)
             --approval-webhook <url>        Ask this URL to approve calls (not yet supported: approvals are refused)
             --approval-timeout <secs>       How long an approval may take
-            --health <host:port>            Health endpoint (not yet supported: warns)
+            --admin <host:port>             Serve GET /health and GET /metrics here (loopback only)
+            --health <host:port>            The Rust name of --admin
         -h, --help                          Show this help
       "
     `);

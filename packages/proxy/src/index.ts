@@ -5,6 +5,15 @@
  * `startStdioProxy` and `startTcpProxy` run it the way `kvlar proxy` does.
  */
 
+export {
+  type AdminServer,
+  createMetrics,
+  type Health,
+  isLoopback,
+  type MetricsOptions,
+  type ProxyMetrics,
+  startAdminServer,
+} from './admin.js';
 export type { ApprovalAnswer, ApprovalRequest, Approver } from './approver.js';
 export {
   DEFAULT_MAX_MESSAGE_BYTES,
@@ -24,6 +33,7 @@ export {
   AUDIT_FAILURE_RULE,
   createProxy,
   DEFAULT_AGENT_ID,
+  type DecisionEvent,
   INTERNAL_ERROR_RULE,
   INVALID_REQUEST_RULE,
   type ProxyEnd,

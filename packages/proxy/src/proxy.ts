@@ -88,6 +88,16 @@ export interface ProxyOptions {
   readonly ids?: () => string;
   /** Where the proxy reports what a person should know. Never throws into the proxy. */
   readonly onReport?: (report: ProxyReport) => void;
+  /** Told of every decision as it is taken (metrics); its failure never changes one. */
+  readonly onDecision?: (event: DecisionEvent) => void;
+}
+
+/** One decision, for observers. */
+export interface DecisionEvent {
+  readonly action: Action;
+  readonly decision: Decision;
+  /** How long the engine took, in milliseconds (0 for requests refused before evaluation). */
+  readonly evaluationMs: number;
 }
 
 /** Counters of decisions taken, in the Rust health endpoint's terms. */
@@ -520,8 +530,8 @@ export function createProxy(options: ProxyOptions): ProxySession {
   }
 
   function evaluate(action: Action): Decision {
-    stats.evaluated += 1;
     let decision: Decision;
+    const started = performance.now();
     try {
       decision = engineOf().evaluate(action);
     } catch (error) {
@@ -532,10 +542,20 @@ export function createProxy(options: ProxyOptions): ProxySession {
         reason: 'internal error while evaluating the policy',
       };
     }
+    count(action, decision, performance.now() - started);
+    return decision;
+  }
+
+  function count(action: Action, decision: Decision, evaluationMs: number): void {
+    stats.evaluated += 1;
     if (decision.type === 'allow') stats.allowed += 1;
     else if (decision.type === 'deny') stats.denied += 1;
     else stats.approval += 1;
-    return decision;
+    try {
+      options.onDecision?.({ action, decision, evaluationMs });
+    } catch {
+      // An observer's failure must not change what the proxy does.
+    }
   }
 
   /** Records, then forwards or answers. Runs concurrently with every other message. */
@@ -668,14 +688,15 @@ export function createProxy(options: ProxyOptions): ProxySession {
     opened = false,
   ): Promise<void> {
     if (batch !== undefined && reply !== undefined && !opened) batch.open += 1;
-    stats.evaluated += 1;
-    stats.denied += 1;
     const decision: Decision = { type: 'deny', ruleId: INVALID_REQUEST_RULE, reason };
-    await record(
-      { actionType: kind.actionType, resource, agentId: agentId(), parameters: {} },
-      decision,
-      'denied',
-    );
+    const action: Action = {
+      actionType: kind.actionType,
+      resource,
+      agentId: agentId(),
+      parameters: {},
+    };
+    count(action, decision, 0);
+    await record(action, decision, 'denied');
     if (reply !== undefined) answer(side, reply, batch);
   }
 

@@ -8,10 +8,14 @@ import {
 } from '@kvlar/audit';
 import { createEngine, type ResolvedPolicy } from '@kvlar/core';
 import {
+  type AdminServer,
+  createMetrics,
   type HostPort,
+  isLoopback,
   type ProxyReport,
   parseHostPort,
   type SessionOptions,
+  startAdminServer,
   startStdioProxy,
   startTcpProxy,
 } from '@kvlar/proxy';
@@ -22,6 +26,7 @@ import { absoluteFrom } from '../paths.js';
 import { parseRustProxyConfig, type RustProxyConfig } from '../proxy-config.js';
 import { reportIssues } from '../report.js';
 import { type Runtime, runtimeOf } from '../runtime.js';
+import { VERSION } from '../version.js';
 
 /** The Rust version's defaults for TCP mode. */
 const RUST_LISTEN = '127.0.0.1:9100';
@@ -120,10 +125,15 @@ export const proxyCommand = defineCommand({
       valueHint: 'secs',
       description: 'How long an approval may take',
     },
+    admin: {
+      type: 'string',
+      valueHint: 'host:port',
+      description: 'Serve GET /health and GET /metrics here (loopback only)',
+    },
     health: {
       type: 'string',
       valueHint: 'host:port',
-      description: 'Health endpoint (not yet supported: warns)',
+      description: 'The Rust name of --admin',
     },
   },
   async run(context) {
@@ -140,6 +150,7 @@ interface Plan {
   readonly listen: HostPort | undefined;
   readonly upstream: HostPort | undefined;
   readonly audit: string | undefined;
+  readonly admin: HostPort | undefined;
   readonly redactKeys: readonly string[];
   readonly session: Omit<SessionOptions, 'engine' | 'audit'>;
   readonly maxMessageBytes: number | undefined;
@@ -243,8 +254,14 @@ function planFrom(rawArgs: readonly string[], runtime: Runtime): Plan | undefine
       'warning: --approval-webhook is not supported yet: calls that need approval are answered "approval required" (denied)',
     );
   }
-  if (has('health') || config.health_addr !== undefined) {
-    runtime.logger.warn('warning: --health is not supported yet; no health endpoint is served');
+  const adminText = one('admin') ?? one('health') ?? config.health_addr;
+  if (has('admin') && has('health'))
+    throw usage("give '--admin' or its Rust name '--health', not both");
+  const admin = adminText === undefined ? undefined : hostPort(adminText, '--admin', usage);
+  if (admin !== undefined && !isLoopback(admin.host)) {
+    throw usage(
+      `--admin must be a loopback address (127.0.0.1, [::1], localhost), not '${admin.host}'`,
+    );
   }
   const agentId = one('agent-id');
   const serverName = one('server-name');
@@ -256,6 +273,7 @@ function planFrom(rawArgs: readonly string[], runtime: Runtime): Plan | undefine
   }
   return {
     policies,
+    admin,
     redactKeys,
     server,
     listen,
@@ -296,12 +314,49 @@ async function runProxy(plan: Plan, runtime: Runtime): Promise<number> {
           redactor,
           onWarning: (warning) => runtime.logger.warn(`warning: audit: ${warning.message}`),
         });
-  const session: SessionOptions = { ...plan.session, engine, audit };
+  let sessions = () => 0;
+  const metrics = createMetrics({
+    version: VERSION,
+    engine: () => engine,
+    sessions: () => sessions(),
+  });
+  const report = plan.session.onReport;
+  const session: SessionOptions = {
+    ...plan.session,
+    engine,
+    audit,
+    onDecision: metrics.onDecision,
+    onReport: (event) => {
+      metrics.onReport(event);
+      report?.(event);
+    },
+  };
   const limit = plan.maxMessageBytes === undefined ? {} : { maxMessageBytes: plan.maxMessageBytes };
+  let admin: AdminServer | undefined;
   try {
-    if (plan.listen === undefined) return await runStdio(plan, session, limit);
-    return await runTcp(plan, plan.listen, session, limit, runtime);
+    if (plan.admin !== undefined) {
+      admin = await startAdminServer(plan.admin, metrics).catch((error: unknown) => {
+        throw new CliError(
+          'invalid_input',
+          `cannot serve --admin on ${plan.admin?.host}:${plan.admin?.port}: ${messageOf(error)}`,
+        );
+      });
+      const shown = admin.address.host.includes(':')
+        ? `[${admin.address.host}]`
+        : admin.address.host;
+      runtime.logger.info(
+        `kvlar admin endpoint on http://${shown}:${admin.address.port} (GET /health, GET /metrics)`,
+      );
+    }
+    if (plan.listen === undefined) {
+      sessions = () => 1;
+      return await runStdio(plan, session, limit);
+    }
+    return await runTcp(plan, plan.listen, session, limit, runtime, (count) => {
+      sessions = count;
+    });
   } finally {
+    await admin?.close();
     await audit.close();
   }
 }
@@ -334,6 +389,7 @@ async function runTcp(
   session: SessionOptions,
   limit: { maxMessageBytes?: number },
   runtime: Runtime,
+  countSessions: (count: () => number) => void,
 ): Promise<number> {
   const upstream =
     plan.upstream !== undefined
@@ -348,6 +404,7 @@ async function runTcp(
       `cannot listen on ${listen.host}:${listen.port}: ${messageOf(error)}`,
     );
   }
+  countSessions(() => proxy.sessions);
   const target =
     plan.upstream === undefined
       ? 'a server per connection'

@@ -1,0 +1,143 @@
+import { request } from 'node:http';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type AdminServer, createMetrics, startAdminServer } from '../src/admin.js';
+import { engineFrom } from './harness.js';
+
+const engine = engineFrom(`
+name: p
+version: "1"
+rules:
+  - id: allow-read
+    match_on: { resources: [read] }
+    effect: { type: allow }
+`);
+
+function get(port: number, path: string, headers: Record<string, string> = {}, method = 'GET') {
+  return new Promise<{ status: number; type: string; body: string }>((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, method, headers }, (response) => {
+      let body = '';
+      response.setEncoding('utf8').on('data', (chunk: string) => {
+        body += chunk;
+      });
+      response.on('end', () =>
+        resolve({
+          status: response.statusCode ?? 0,
+          type: response.headers['content-type'] ?? '',
+          body,
+        }),
+      );
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+const servers: AdminServer[] = [];
+afterEach(async () => {
+  for (const server of servers.splice(0)) await server.close();
+});
+
+async function serve() {
+  let now = 1_000_000;
+  const metrics = createMetrics({
+    version: '9.9.9',
+    engine: () => engine,
+    sessions: () => 2,
+    clock: () => now,
+  });
+  const server = await startAdminServer({ host: '127.0.0.1', port: 0 }, metrics);
+  servers.push(server);
+  return { metrics, port: server.address.port, advance: (ms: number) => (now += ms) };
+}
+
+describe('the admin endpoint', () => {
+  it('serves the Rust health fields, with counters that move', async () => {
+    const { metrics, port, advance } = await serve();
+    const action = { actionType: 'tool_call', resource: 'read', agentId: 'a' };
+    metrics.onDecision({
+      action,
+      decision: { type: 'allow', ruleId: 'allow-read' },
+      evaluationMs: 0.002,
+    });
+    metrics.onDecision({
+      action,
+      decision: { type: 'deny', ruleId: '_default_deny' },
+      evaluationMs: 0.001,
+    });
+    metrics.onDecision({
+      action,
+      decision: { type: 'require_approval', ruleId: 'r' },
+      evaluationMs: 0,
+    });
+    metrics.onReport({ level: 'error', code: 'audit_failed', message: 'disk full' });
+    advance(61_500);
+    const health = await get(port, '/health');
+    expect(health.status).toBe(200);
+    expect(health.type).toBe('application/json');
+    expect(JSON.parse(health.body)).toEqual({
+      status: 'ok',
+      uptime_secs: 61,
+      policy_loaded: true,
+      rules_count: 1,
+      requests_evaluated: 3,
+      requests_allowed: 1,
+      requests_denied: 1,
+      requests_approval: 1,
+      version: '9.9.9',
+      audit_failures: 1,
+      sessions: 2,
+    });
+  });
+
+  it('serves Prometheus text: decisions by effect and rule, an evaluation histogram', async () => {
+    const { metrics, port } = await serve();
+    const action = { actionType: 'tool_call', resource: 'read' };
+    metrics.onDecision({
+      action,
+      decision: { type: 'allow', ruleId: 'allow-read' },
+      evaluationMs: 0.002,
+    });
+    metrics.onDecision({
+      action,
+      decision: { type: 'allow', ruleId: 'allow-read' },
+      evaluationMs: 0.02,
+    });
+    metrics.onDecision({
+      action,
+      decision: { type: 'deny', ruleId: 'say "no"\\' },
+      evaluationMs: 0,
+    });
+    const { status, type, body } = await get(port, '/metrics');
+    expect(status).toBe(200);
+    expect(type).toContain('version=0.0.4');
+    expect(body).toContain('kvlar_decisions_total{effect="allow",rule="allow-read"} 2\n');
+    expect(body).toContain('kvlar_decisions_total{effect="deny",rule="say \\"no\\"\\\\"} 1\n');
+    expect(body).toContain('kvlar_evaluation_seconds_bucket{le="0.0000025"} 1\n');
+    expect(body).toContain('kvlar_evaluation_seconds_bucket{le="0.000025"} 2\n');
+    expect(body).toContain('kvlar_evaluation_seconds_bucket{le="+Inf"} 2\n');
+    expect(body).toContain('kvlar_evaluation_seconds_count 2\n');
+    expect(body).toContain('kvlar_sessions 2\n');
+  });
+
+  it('answers only requests addressed to it by name (DNS rebinding)', async () => {
+    const { port } = await serve();
+    expect((await get(port, '/health', { host: `evil.example:${port}` })).status).toBe(403);
+    expect((await get(port, '/health', { host: `127.0.0.1:${port + 1}` })).status).toBe(403);
+    expect((await get(port, '/health', { host: `localhost:${port}` })).status).toBe(200);
+  });
+
+  it('is read-only and names what it serves', async () => {
+    const { port } = await serve();
+    expect((await get(port, '/health', {}, 'POST')).status).toBe(405);
+    const missing = await get(port, '/approvals');
+    expect(missing.status).toBe(404);
+    expect(missing.body).toContain('/health');
+  });
+
+  it('refuses to listen anywhere but loopback', async () => {
+    const metrics = createMetrics({ version: '1', engine: () => engine });
+    await expect(startAdminServer({ host: '0.0.0.0', port: 0 }, metrics)).rejects.toThrow(
+      /loopback/,
+    );
+  });
+});

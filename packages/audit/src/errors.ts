@@ -15,7 +15,9 @@ export type AuditErrorCode =
   /** The log's last record is not a valid link of a hash chain, so it cannot be extended. */
   | 'audit_chain_broken'
   /** Another live process is writing the log (its `FILE.lock`). */
-  | 'audit_locked';
+  | 'audit_locked'
+  /** The HTTP sink's collector refused a batch for good (a 4xx other than 408 and 429). */
+  | 'audit_collector_rejected';
 
 /**
  * The error class of @kvlar/audit: a KvlarError in all but prototype (string code, `cause`, the

@@ -1,8 +1,8 @@
 /**
  * @kvlar/audit: Kvlar's audit trail. The audit record, the `AuditSink` interface and its sinks
- * (JSONL file, stderr, memory), redaction of secrets before anything is hashed or written, and
- * verification of the hash chain that makes editing, deleting, inserting or reordering records
- * detectable.
+ * (JSONL file, HTTP collector, stderr, memory), redaction of secrets before anything is hashed or
+ * written, and verification of the hash chain that makes editing, deleting, inserting or
+ * reordering records detectable.
  */
 
 export { canonicalJson } from './canonical.js';
@@ -46,6 +46,13 @@ export {
   parseOutcome,
 } from './export.js';
 export { formatHuman, formatRecordHuman, type HumanFields } from './format-human.js';
+export {
+  createHttpSink,
+  type HttpSink,
+  type HttpSinkOptions,
+  type HttpSinkStats,
+  type HttpSinkWarning,
+} from './http-sink.js';
 export { createJsonlSink, type JsonlSink, type JsonlSinkOptions } from './jsonl-sink.js';
 export { createMemorySink, type MemorySink } from './memory-sink.js';
 export { type RecordsRead, readAuditRecords } from './read-records.js';

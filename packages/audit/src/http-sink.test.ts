@@ -1,0 +1,467 @@
+import { readFile, stat, writeFile } from 'node:fs/promises';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { entry, fixedRecordOptions, tempDirectory } from '../test/fixtures.js';
+import { describeSinkContract } from '../test/sink-contract.js';
+import {
+  AuditError,
+  createHttpSink,
+  type HttpSinkOptions,
+  type HttpSinkWarning,
+  verifyChain,
+} from './index.js';
+
+/** How the collector answers one request: a status, a status with headers, late, or never. */
+type Reply =
+  | number
+  | { status: number; headers?: Record<string, string>; body?: string; delayMs?: number }
+  | 'hang';
+
+interface Collector {
+  readonly url: string;
+  readonly port: number;
+  /** Lines the collector accepted (answered 2xx to), in order. */
+  readonly lines: string[];
+  readonly requests: { lines: string[]; bytes: number; headers: IncomingHttpHeaders; at: number }[];
+  /** Answers for the next requests, in order; then 200. */
+  readonly replies: Reply[];
+  close(): Promise<void>;
+}
+
+const servers: Server[] = [];
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map(closeServer));
+});
+
+function closeServer(server: Server): Promise<void> {
+  server.closeAllConnections();
+  return new Promise((resolve) => server.close(() => resolve()));
+}
+
+/** A real collector on 127.0.0.1 that keeps what it accepts. */
+async function startCollector(port = 0): Promise<Collector> {
+  const lines: string[] = [];
+  const requests: Collector['requests'] = [];
+  const replies: Reply[] = [];
+  const server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      const body = Buffer.concat(chunks).toString('utf8');
+      const received = body.split('\n').slice(0, -1);
+      requests.push({
+        lines: received,
+        bytes: Buffer.byteLength(body),
+        headers: request.headers,
+        at: performance.now(),
+      });
+      const reply = replies.shift() ?? 200;
+      if (reply === 'hang') return;
+      const {
+        status,
+        headers,
+        body: text,
+        delayMs,
+      } = typeof reply === 'number' ? { status: reply } : reply;
+      const answer = () => {
+        if (status >= 200 && status < 300) lines.push(...received);
+        response.writeHead(status, headers);
+        response.end(text ?? '');
+      };
+      if (delayMs === undefined) answer();
+      else setTimeout(answer, delayMs);
+    });
+  });
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  const actual = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${actual}/ingest`,
+    port: actual,
+    lines,
+    requests,
+    replies,
+    close: () => closeServer(server),
+  };
+}
+
+/** A port nothing listens on (connection refused), which a collector can take later. */
+async function closedPort(): Promise<number> {
+  const collector = await startCollector();
+  await collector.close();
+  return collector.port;
+}
+
+async function fileLines(path: string): Promise<string[]> {
+  try {
+    return (await readFile(path, 'utf8')).split('\n').slice(0, -1);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+}
+
+async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 5000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('timed out waiting for a condition');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+function resources(lines: readonly string[]): string[] {
+  return lines.map((line) => (JSON.parse(line) as { resource: string }).resource);
+}
+
+const isCode = (code: string) => (error: unknown) =>
+  AuditError.isInstance(error) && error.code === code;
+
+/** Fast timings for tests; each test overrides what it is about. */
+async function setup(url: string, overrides: Partial<HttpSinkOptions> = {}) {
+  const spillPath = join(await tempDirectory(), 'spill', 'audit-spill.jsonl');
+  const warnings: HttpSinkWarning[] = [];
+  const errors: AuditError[] = [];
+  const sink = createHttpSink({
+    ...fixedRecordOptions(),
+    url,
+    spillPath,
+    flushIntervalMs: 20,
+    acceptWithinMs: 2000,
+    retryBaseMs: 10,
+    retryMaxMs: 100,
+    requestTimeoutMs: 2000,
+    closeTimeoutMs: 2000,
+    onWarning: (warning) => warnings.push(warning),
+    onError: (error) => errors.push(error),
+    ...overrides,
+  });
+  return { sink, spillPath, warnings, errors };
+}
+
+describeSinkContract('createHttpSink', async (options) => {
+  const collector = await startCollector();
+  const spillPath = join(await tempDirectory(), 'spill.jsonl');
+  const sink = createHttpSink({ ...options, url: collector.url, spillPath, flushIntervalMs: 5 });
+  return {
+    sink,
+    chained: true,
+    lines: async () => [...collector.lines, ...(await fileLines(spillPath))],
+  };
+});
+
+describeSinkContract('createHttpSink with the collector down', async (options) => {
+  const url = `http://127.0.0.1:${await closedPort()}/ingest`;
+  const spillPath = join(await tempDirectory(), 'spill.jsonl');
+  const sink = createHttpSink({
+    ...options,
+    url,
+    spillPath,
+    flushIntervalMs: 5,
+    acceptWithinMs: 30,
+    retryBaseMs: 10,
+    retryMaxMs: 50,
+  });
+  return { sink, chained: true, lines: () => fileLines(spillPath) };
+});
+
+describe('createHttpSink batching', () => {
+  it('posts NDJSON batches of at most maxBatchRecords, with the configured headers', async () => {
+    const collector = await startCollector();
+    const { sink } = await setup(collector.url, {
+      maxBatchRecords: 3,
+      headers: { authorization: 'Bearer collector-token' },
+    });
+    const names = Array.from({ length: 7 }, (_, i) => `tool_${i}`);
+    await Promise.all(names.map((resource) => sink.write(entry({ resource }))));
+    expect(collector.requests.map((request) => request.lines.length)).toEqual([3, 3, 1]);
+    expect(collector.requests[0]?.headers).toMatchObject({
+      'content-type': 'application/x-ndjson',
+      authorization: 'Bearer collector-token',
+    });
+    expect(resources(collector.lines)).toEqual(names);
+    expect(verifyChain(collector.lines)).toMatchObject({ ok: true, records: 7 });
+    expect(sink.stats()).toMatchObject({ sent: 7, spilled: 0, retries: 0, buffered: 0 });
+    await sink.close();
+  });
+
+  it('keeps each request within maxBatchBytes, and sends a larger record alone', async () => {
+    const collector = await startCollector();
+    const { sink } = await setup(collector.url, { maxBatchBytes: 1500 });
+    const writes = Array.from({ length: 6 }, (_, i) =>
+      sink.write(entry({ resource: `tool_${i}` })),
+    );
+    writes.push(sink.write(entry({ resource: 'big', parameters: { text: 'x'.repeat(4000) } })));
+    await Promise.all(writes);
+    const sizes = collector.requests.map((request) => request.bytes);
+    expect(sizes.length).toBeGreaterThan(2);
+    expect(sizes.slice(0, -1).every((bytes) => bytes <= 1500)).toBe(true);
+    expect(collector.requests.at(-1)?.lines).toHaveLength(1);
+    expect(collector.requests.at(-1)?.bytes).toBeGreaterThan(4000);
+    expect(verifyChain(collector.lines)).toMatchObject({ ok: true, records: 7 });
+    await sink.close();
+  });
+
+  it('sends a batch flushIntervalMs after its first record, with what came meanwhile', async () => {
+    const collector = await startCollector();
+    const { sink } = await setup(collector.url, { flushIntervalMs: 300 });
+    const started = performance.now();
+    const first = sink.write(entry({ resource: 'first' }));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const second = sink.write(entry({ resource: 'second' }));
+    await Promise.all([first, second]);
+    const elapsed = performance.now() - started;
+    expect(elapsed).toBeGreaterThanOrEqual(290);
+    expect(elapsed).toBeLessThan(1500);
+    expect(collector.requests.map((request) => request.lines.length)).toEqual([2]);
+    await sink.close();
+  });
+});
+
+describe('createHttpSink retries', () => {
+  it('retries after 503s and delivers each record once, in order', async () => {
+    const collector = await startCollector();
+    collector.replies.push(503, 503);
+    const { sink, warnings } = await setup(collector.url);
+    const names = ['a', 'b', 'c'];
+    await Promise.all(names.map((resource) => sink.write(entry({ resource }))));
+    await sink.write(entry({ resource: 'd' }));
+    expect(collector.requests).toHaveLength(4);
+    expect(resources(collector.lines)).toEqual(['a', 'b', 'c', 'd']);
+    expect(verifyChain(collector.lines)).toMatchObject({ ok: true, records: 4 });
+    expect(sink.stats()).toMatchObject({ sent: 4, retries: 2, spilled: 0, dropped: 0 });
+    expect(warnings.map((warning) => warning.reason)).toEqual([
+      'collector_unavailable',
+      'collector_recovered',
+    ]);
+    expect(warnings[0]?.message).toContain('answered 503');
+    await sink.close();
+  });
+
+  it('backs off exponentially, with at least half of each delay kept under jitter', async () => {
+    const collector = await startCollector();
+    collector.replies.push(503, 503, 503);
+    const { sink } = await setup(collector.url, {
+      retryBaseMs: 100,
+      retryMaxMs: 1000,
+      random: () => 0,
+    });
+    await sink.write(entry());
+    const at = collector.requests.map((request) => request.at);
+    const gaps = at.slice(1).map((time, i) => time - (at[i] ?? 0));
+    // random() = 0 picks the shortest delay: half of 100, 200, 400 ms.
+    expect(gaps).toHaveLength(3);
+    expect(gaps[0]).toBeGreaterThanOrEqual(45);
+    expect(gaps[1]).toBeGreaterThanOrEqual(95);
+    expect(gaps[2]).toBeGreaterThanOrEqual(195);
+    expect(gaps[2]).toBeLessThan(390);
+    expect(sink.stats()).toMatchObject({ sent: 1, retries: 3 });
+    await sink.close();
+  });
+
+  it('waits as long as Retry-After says after a 429', async () => {
+    const collector = await startCollector();
+    collector.replies.push({ status: 429, headers: { 'retry-after': '1' } });
+    const { sink } = await setup(collector.url, { retryMaxMs: 5000, acceptWithinMs: 5000 });
+    await sink.write(entry());
+    const [first, second] = collector.requests;
+    expect((second?.at ?? 0) - (first?.at ?? 0)).toBeGreaterThanOrEqual(950);
+    expect(collector.lines).toHaveLength(1);
+    expect(sink.stats()).toMatchObject({ sent: 1, retries: 1 });
+    await sink.close();
+  });
+
+  it('keeps a batch the collector refuses (400) in the rejected file, reports it and goes on', async () => {
+    const collector = await startCollector();
+    collector.replies.push({ status: 400, body: 'unknown field "shadow"' });
+    const { sink, spillPath, errors } = await setup(collector.url);
+    await sink.write(entry({ resource: 'refused' }));
+    await sink.write(entry({ resource: 'accepted' }));
+    expect(resources(await fileLines(`${spillPath}.rejected`))).toEqual(['refused']);
+    expect(resources(collector.lines)).toEqual(['accepted']);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toSatisfy(isCode('audit_collector_rejected'));
+    expect(errors[0]?.message).toContain('answered 400: unknown field "shadow"');
+    expect(sink.stats()).toMatchObject({ failedBatches: 1, rejected: 1, sent: 1, retries: 0 });
+    // The refused record and the rest are one chain: nothing was lost, only kept elsewhere.
+    const all = [...(await fileLines(`${spillPath}.rejected`)), ...collector.lines];
+    expect(verifyChain(all)).toMatchObject({ ok: true, records: 2 });
+    await sink.close();
+  });
+});
+
+describe('createHttpSink with the collector down', () => {
+  it('spills to the file when the connection is refused, resolves writes, and re-sends in order on recovery', async () => {
+    const port = await closedPort();
+    const { sink, spillPath, warnings } = await setup(`http://127.0.0.1:${port}/ingest`, {
+      acceptWithinMs: 100,
+    });
+    const started = performance.now();
+    await Promise.all(['a', 'b', 'c'].map((resource) => sink.write(entry({ resource }))));
+    expect(performance.now() - started).toBeLessThan(1000);
+    // Once records wait in the spill file, later ones go straight behind them.
+    await sink.write(entry({ resource: 'd' }));
+    expect(resources(await fileLines(spillPath))).toEqual(['a', 'b', 'c', 'd']);
+    expect(sink.stats()).toMatchObject({ spilled: 4, sent: 0, dropped: 0, buffered: 0 });
+    expect(sink.stats().retries).toBeGreaterThan(0);
+
+    const collector = await startCollector(port);
+    await waitFor(() => sink.stats().resent === 4);
+    await sink.write(entry({ resource: 'e' }));
+    expect(resources(collector.lines)).toEqual(['a', 'b', 'c', 'd', 'e']);
+    expect(verifyChain(collector.lines)).toMatchObject({ ok: true, records: 5 });
+    expect((await stat(spillPath)).size).toBe(0);
+    expect(sink.stats()).toMatchObject({ spilled: 4, resent: 4, sent: 1, dropped: 0 });
+    expect(warnings.map((warning) => warning.reason)).toEqual([
+      'collector_unavailable',
+      'spilling',
+      'collector_recovered',
+    ]);
+    await sink.close();
+  });
+
+  it('spills when the collector hangs, and does not resend what a late answer accepted', async () => {
+    const collector = await startCollector();
+    collector.replies.push('hang');
+    const { sink, spillPath } = await setup(collector.url, {
+      acceptWithinMs: 100,
+      requestTimeoutMs: 500,
+    });
+    const started = performance.now();
+    await sink.write(entry({ resource: 'a' }));
+    expect(performance.now() - started).toBeLessThan(500);
+    expect(resources(await fileLines(spillPath))).toEqual(['a']);
+    await waitFor(() => sink.stats().resent === 1);
+    expect(resources(collector.lines)).toEqual(['a']);
+    expect(sink.stats()).toMatchObject({ spilled: 1, resent: 1, retries: 1 });
+    expect((await stat(spillPath)).size).toBe(0);
+
+    // A slow answer: the record is spilled at its deadline, then the collector accepts it.
+    collector.replies.push({ status: 200, delayMs: 250 });
+    await sink.write(entry({ resource: 'b' }));
+    expect(resources(await fileLines(spillPath))).toEqual(['b']);
+    await waitFor(async () => (await stat(spillPath)).size === 0);
+    await sink.write(entry({ resource: 'c' }));
+    expect(resources(collector.lines)).toEqual(['a', 'b', 'c']);
+    expect(verifyChain(collector.lines)).toMatchObject({ ok: true, records: 3 });
+    expect(sink.stats()).toMatchObject({ spilled: 2, resent: 1, sent: 2 });
+    await sink.close();
+  });
+
+  it('spills everything once the memory buffer is full', async () => {
+    const port = await closedPort();
+    const { sink, spillPath } = await setup(`http://127.0.0.1:${port}/ingest`, {
+      acceptWithinMs: 60_000,
+      maxBufferedRecords: 5,
+    });
+    const writes = Array.from({ length: 6 }, (_, i) => sink.write(entry({ resource: `t${i}` })));
+    await Promise.all(writes);
+    expect(await fileLines(spillPath)).toHaveLength(6);
+    expect(sink.stats()).toMatchObject({ spilled: 6, buffered: 0 });
+    await sink.close();
+  });
+
+  it('sends what an earlier run spilled before its own records', async () => {
+    const port = await closedPort();
+    const earlier = await setup(`http://127.0.0.1:${port}/ingest`, { acceptWithinMs: 50 });
+    await earlier.sink.write(entry({ resource: 'earlier_1' }));
+    await earlier.sink.write(entry({ resource: 'earlier_2' }));
+    await earlier.sink.close();
+    // A crash in the middle of a spill leaves a torn line: it is cut off, never sent.
+    await writeFile(earlier.spillPath, '{"action_type":"tool_c', { flag: 'a' });
+
+    const collector = await startCollector();
+    const warnings: HttpSinkWarning[] = [];
+    const later = createHttpSink({
+      url: collector.url,
+      spillPath: earlier.spillPath,
+      flushIntervalMs: 5,
+      onWarning: (warning) => warnings.push(warning),
+    });
+    await later.write(entry({ resource: 'later' }));
+    expect(resources(collector.lines)).toEqual(['earlier_1', 'earlier_2', 'later']);
+    expect(later.stats()).toMatchObject({ resent: 2, sent: 1 });
+    expect(warnings.map((warning) => warning.reason)).toEqual(['spill_torn_line']);
+    await later.close();
+    expect((await stat(earlier.spillPath)).size).toBe(0);
+  });
+
+  it('counts and reports a record it can neither send nor spill, and rejects its write', async () => {
+    const port = await closedPort();
+    const { sink, errors } = await setup(`http://127.0.0.1:${port}/ingest`, {
+      acceptWithinMs: 50,
+      // /dev/null is not a directory, so the spill file's directory cannot be created.
+      spillPath: '/dev/null/kvlar/spill.jsonl',
+    });
+    await expect(sink.write(entry())).rejects.toSatisfy(isCode('audit_write_failed'));
+    expect(sink.stats()).toMatchObject({ dropped: 1, spilled: 0 });
+    // Reported at start-up (the spill file cannot be checked) and when the record was dropped.
+    expect(errors.every(isCode('audit_write_failed'))).toBe(true);
+    expect(errors.at(-1)?.message).toContain('reached neither');
+    expect(errors.at(-1)?.message).toContain('/dev/null/kvlar/spill.jsonl');
+    await sink.close();
+  });
+
+  it.runIf(process.platform === 'linux')(
+    'counts a record as dropped when the spill device is full (/dev/full)',
+    async () => {
+      const port = await closedPort();
+      const { sink, errors } = await setup(`http://127.0.0.1:${port}/ingest`, {
+        acceptWithinMs: 50,
+        spillPath: '/dev/full',
+        rejectedPath: '/dev/full',
+      });
+      await expect(sink.write(entry())).rejects.toSatisfy(isCode('audit_write_failed'));
+      await expect(sink.write(entry())).rejects.toSatisfy(isCode('audit_write_failed'));
+      expect(sink.stats()).toMatchObject({ dropped: 2, spilled: 0 });
+      expect(errors.every(isCode('audit_write_failed'))).toBe(true);
+      await sink.close();
+    },
+  );
+
+  it('spills everything still in memory when closed while the collector is down', async () => {
+    const port = await closedPort();
+    const { sink, spillPath } = await setup(`http://127.0.0.1:${port}/ingest`, {
+      acceptWithinMs: 60_000,
+      closeTimeoutMs: 60_000,
+    });
+    const writes = ['a', 'b', 'c'].map((resource) => sink.write(entry({ resource })));
+    const started = performance.now();
+    await sink.close();
+    expect(performance.now() - started).toBeLessThan(2000);
+    await expect(Promise.all(writes)).resolves.toBeDefined();
+    expect(resources(await fileLines(spillPath))).toEqual(['a', 'b', 'c']);
+    expect(verifyChain(await fileLines(spillPath))).toMatchObject({ ok: true, records: 3 });
+    expect(sink.stats()).toMatchObject({ spilled: 3, buffered: 0 });
+    await expect(sink.write(entry())).rejects.toSatisfy(isCode('audit_sink_closed'));
+  });
+
+  it('spills at closeTimeoutMs when the collector hangs during close', async () => {
+    const collector = await startCollector();
+    collector.replies.push('hang');
+    const { sink, spillPath } = await setup(collector.url, {
+      acceptWithinMs: 60_000,
+      requestTimeoutMs: 60_000,
+      closeTimeoutMs: 200,
+    });
+    const write = sink.write(entry({ resource: 'a' }));
+    const started = performance.now();
+    await sink.close();
+    expect(performance.now() - started).toBeLessThan(1500);
+    await expect(write).resolves.toBeUndefined();
+    expect(resources(await fileLines(spillPath))).toEqual(['a']);
+  });
+});
+
+describe('createHttpSink options', () => {
+  it('refuses a url that is not a URL and a non-positive limit', async () => {
+    const spillPath = join(await tempDirectory(), 'spill.jsonl');
+    expect(() => createHttpSink({ url: 'not a url', spillPath })).toThrow(
+      expect.objectContaining({ code: 'invalid_input' }),
+    );
+    expect(() =>
+      createHttpSink({ url: 'http://127.0.0.1:1/', spillPath, maxBatchRecords: 0 }),
+    ).toThrow(expect.objectContaining({ code: 'invalid_input' }));
+  });
+});

@@ -73,8 +73,8 @@ describe('--help', () => {
             --audit-failure <deny|allow>    When the audit log cannot be written: deny the call (default) or allow it
             --max-message-bytes <bytes>     Refuse longer JSON-RPC messages (default 33554432)
             --watch                         Reload policies when they change (not yet supported: warns)
-            --approval-webhook <url>        Ask this URL to approve calls (not yet supported: approvals are refused)
-            --approval-timeout <secs>       How long an approval may take
+            --approval-webhook <url>        POST calls that need approval to this URL (Rust protocol; signed with $KVLAR_WEBHOOK_SECRET when set)
+            --approval-timeout <secs>       How long an approval may take before it is a deny (default 120)
             --admin <host:port>             Serve GET /health and GET /metrics here (loopback only)
             --health <host:port>            The Rust name of --admin
         -h, --help                          Show this help

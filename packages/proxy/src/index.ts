@@ -64,6 +64,12 @@ export {
   type TcpProxyOptions,
 } from './tcp.js';
 export {
+  createWebhookApprover,
+  signWebhookBody,
+  type WebhookApproverOptions,
+  type WebhookRequestBody,
+} from './webhook-approver.js';
+export {
   DECISION_META_KEY,
   ErrorCode,
   type JsonRpcId,

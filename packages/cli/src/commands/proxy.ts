@@ -9,7 +9,9 @@ import {
 import { createEngine, type ResolvedPolicy } from '@kvlar/core';
 import {
   type AdminServer,
+  type Approver,
   createMetrics,
+  createWebhookApprover,
   type HostPort,
   isLoopback,
   type ProxyReport,
@@ -118,12 +120,13 @@ export const proxyCommand = defineCommand({
     'approval-webhook': {
       type: 'string',
       valueHint: 'url',
-      description: 'Ask this URL to approve calls (not yet supported: approvals are refused)',
+      description:
+        'POST calls that need approval to this URL (Rust protocol; signed with $KVLAR_WEBHOOK_SECRET when set)',
     },
     'approval-timeout': {
       type: 'string',
       valueHint: 'secs',
-      description: 'How long an approval may take',
+      description: 'How long an approval may take before it is a deny (default 120)',
     },
     admin: {
       type: 'string',
@@ -249,10 +252,18 @@ function planFrom(rawArgs: readonly string[], runtime: Runtime): Plan | undefine
       'warning: --watch: hot reload is not supported yet; restart kvlar to load policy changes',
     );
   }
-  if (has('approval-webhook')) {
-    runtime.logger.warn(
-      'warning: --approval-webhook is not supported yet: calls that need approval are answered "approval required" (denied)',
-    );
+  const webhook = one('approval-webhook');
+  let approver: Approver | undefined;
+  if (webhook !== undefined) {
+    const secret = runtime.env.KVLAR_WEBHOOK_SECRET;
+    try {
+      approver = createWebhookApprover({
+        url: webhook,
+        ...(secret === undefined || secret === '' ? {} : { secret }),
+      });
+    } catch (error) {
+      throw usage(`--approval-webhook: ${messageOf(error)}`);
+    }
   }
   const adminText = one('admin') ?? one('health') ?? config.health_addr;
   if (has('admin') && has('health'))
@@ -288,6 +299,7 @@ function planFrom(rawArgs: readonly string[], runtime: Runtime): Plan | undefine
       ...(agentId === undefined ? {} : { agentId }),
       ...(serverName === undefined ? {} : { serverName }),
       ...(timeoutText === undefined ? {} : { approvalTimeoutMs: Number(timeoutText) * 1000 }),
+      ...(approver === undefined ? {} : { approver }),
       onReport: reporterFor(runtime),
     },
   };

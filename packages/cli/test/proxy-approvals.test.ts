@@ -1,0 +1,74 @@
+import { createServer, type Server } from 'node:http';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  auditRecords,
+  type RawProxy,
+  recordedCalls,
+  startRawProxy,
+  toolCall,
+} from './proxy-helpers.js';
+
+const POLICY = `name: approvals
+version: "1"
+rules:
+  - id: approve-safe
+    match_on: { resources: [safe] }
+    effect: { type: require_approval, reason: a human looks first }
+`;
+
+const running: RawProxy[] = [];
+const servers: Server[] = [];
+afterEach(async () => {
+  for (const proxy of running.splice(0)) proxy.kill();
+  for (const server of servers.splice(0)) await new Promise((resolve) => server.close(resolve));
+});
+
+/** A webhook that answers each request with the next decision of `decisions`. */
+async function webhook(decisions: unknown[]): Promise<{ url: string; bodies: unknown[] }> {
+  const bodies: unknown[] = [];
+  const server = createServer((request, response) => {
+    let body = '';
+    request.setEncoding('utf8').on('data', (chunk: string) => {
+      body += chunk;
+    });
+    request.on('end', () => {
+      bodies.push(JSON.parse(body));
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.end(JSON.stringify(decisions.shift()));
+    });
+  });
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : 0;
+  return { url: `http://127.0.0.1:${port}/hook`, bodies };
+}
+
+describe('kvlar proxy --approval-webhook', () => {
+  it('holds the call for the webhook: approved runs, denied does not', async () => {
+    const hook = await webhook([
+      { decision: 'approved' },
+      { decision: 'denied', reason: 'not now' },
+    ]);
+    const proxy = await startRawProxy({ policy: POLICY, flags: ['--approval-webhook', hook.url] });
+    running.push(proxy);
+    await proxy.initialize();
+    proxy.send(toolCall(1, 'safe', { n: 1 }));
+    expect(JSON.stringify(await proxy.answerTo(1))).not.toContain('KVLAR');
+    proxy.send(toolCall(2, 'safe', { n: 2 }));
+    expect(JSON.stringify(await proxy.answerTo(2))).toContain('not now');
+    expect((await recordedCalls(proxy.recordFile)).map((call) => JSON.stringify(call))).toEqual([
+      expect.stringContaining('"n":1'),
+    ]);
+    expect(hook.bodies[0]).toMatchObject({
+      tool_name: 'safe',
+      rule_id: 'approve-safe',
+      tool_arguments: { n: 1 },
+    });
+    proxy.closeInput();
+    await proxy.exited;
+    const outcomes = (await auditRecords(proxy.auditFile)).map((record) => record.outcome);
+    expect(outcomes).toEqual(['pending_approval', 'allowed', 'pending_approval', 'denied']);
+    expect(proxy.stderr()).not.toContain('not supported');
+  });
+});

@@ -1,0 +1,113 @@
+/**
+ * The webhook approver: the Rust Kvlar's synchronous protocol. Each held call is POSTed to a URL
+ * as JSON; a 2xx answer `{"decision":"approved"}` approves it, `{"decision":"denied","reason":…}`
+ * denies it; anything else (an error, another status, another body, no answer in time) is a deny.
+ * With a shared secret, every request is signed so the receiver can tell it came from Kvlar.
+ */
+import { createHmac } from 'node:crypto';
+import type { ApprovalAnswer, ApprovalRequest, Approver } from './approver.js';
+
+export interface WebhookApproverOptions {
+  readonly url: string;
+  /**
+   * Signs each request: `X-Kvlar-Timestamp: <unix seconds>` and
+   * `X-Kvlar-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<body>">`.
+   */
+  readonly secret?: string;
+  /** Default: the global fetch. */
+  readonly fetch?: typeof fetch;
+  /** Milliseconds since the epoch, for `requested_at` and the signature. Default `Date.now`. */
+  readonly clock?: () => number;
+}
+
+/** What the Rust Kvlar POSTed, field for field. */
+export interface WebhookRequestBody {
+  readonly request_id: string;
+  readonly tool_name: string;
+  readonly tool_arguments: Readonly<Record<string, unknown>>;
+  readonly rule_id: string;
+  readonly reason: string;
+  readonly agent_id: string;
+  /** RFC 3339. */
+  readonly requested_at: string;
+  /** Kvlar's additions. */
+  readonly action_type: string;
+  readonly server: string;
+}
+
+export function signWebhookBody(secret: string, timestamp: string, body: string): string {
+  return `sha256=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
+}
+
+export function createWebhookApprover(options: WebhookApproverOptions): Approver {
+  const url = new URL(options.url);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new Error(`the approval webhook must be an http(s) URL, not ${url.protocol}`);
+  }
+  const fetchFn = options.fetch ?? fetch;
+  const clock = options.clock ?? Date.now;
+  const approver = url.host;
+
+  return {
+    async request(request: ApprovalRequest, signal: AbortSignal): Promise<ApprovalAnswer> {
+      const body = JSON.stringify(bodyOf(request));
+      const headers: Record<string, string> = {
+        'content-type': 'application/json',
+        'user-agent': 'kvlar-proxy',
+      };
+      if (options.secret !== undefined) {
+        const timestamp = String(Math.floor(clock() / 1000));
+        headers['x-kvlar-timestamp'] = timestamp;
+        headers['x-kvlar-signature'] = signWebhookBody(options.secret, timestamp, body);
+      }
+      const response = await fetchFn(url, {
+        method: 'POST',
+        headers,
+        body,
+        signal,
+        redirect: 'error',
+      });
+      const text = await response.text();
+      if (response.status < 200 || response.status > 299) {
+        throw new Error(`the approval webhook answered HTTP ${response.status}`);
+      }
+      let answer: unknown;
+      try {
+        answer = JSON.parse(text);
+      } catch {
+        throw new Error('the approval webhook answered something that is not JSON');
+      }
+      const decision = isRecord(answer) ? answer.decision : undefined;
+      if (decision === 'approved') return { approved: true, approver, channel: 'webhook' };
+      if (decision === 'denied') {
+        const reason =
+          isRecord(answer) && typeof answer.reason === 'string' ? answer.reason : undefined;
+        return {
+          approved: false,
+          approver,
+          channel: 'webhook',
+          ...(reason === undefined || reason === '' ? {} : { reason }),
+        };
+      }
+      throw new Error(`the approval webhook answered no decision ("approved" or "denied")`);
+    },
+  };
+
+  function bodyOf(request: ApprovalRequest): WebhookRequestBody {
+    return {
+      request_id: request.id,
+      tool_name: request.resource,
+      tool_arguments: request.arguments,
+      rule_id: request.decision.ruleId,
+      reason: request.decision.reason ?? '',
+      agent_id: request.agentId,
+      requested_at: new Date(request.requestedAt).toISOString(),
+      action_type: request.actionType,
+      server: request.server,
+    };
+  }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

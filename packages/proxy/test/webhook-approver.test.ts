@@ -1,0 +1,145 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createWebhookApprover, signWebhookBody } from '../src/webhook-approver.js';
+import { call, engineFrom, harness, settle } from './harness.js';
+
+const POLICY = `
+name: approvals
+version: "1"
+rules:
+  - id: approve-send
+    match_on: { resources: [send_email] }
+    effect: { type: require_approval, reason: emails need a human }
+`;
+
+interface Hook {
+  readonly url: string;
+  readonly requests: { headers: IncomingMessage['headers']; body: string }[];
+  /** Resolves once a request was aborted by the proxy. */
+  readonly aborted: Promise<void>;
+}
+
+const servers: Server[] = [];
+afterEach(async () => {
+  for (const server of servers.splice(0)) {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
+});
+
+async function webhook(answer: (body: string, response: ServerResponse) => void): Promise<Hook> {
+  const requests: Hook['requests'] = [];
+  let onAbort: () => void = () => {};
+  const aborted = new Promise<void>((resolve) => {
+    onAbort = resolve;
+  });
+  const server = createServer((request, response) => {
+    let body = '';
+    request.setEncoding('utf8').on('data', (chunk: string) => {
+      body += chunk;
+    });
+    request.on('end', () => {
+      requests.push({ headers: request.headers, body });
+      response.on('close', () => {
+        if (!response.writableFinished) onAbort();
+      });
+      answer(body, response);
+    });
+  });
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : 0;
+  return { url: `http://127.0.0.1:${port}/approve`, requests, aborted };
+}
+
+const json = (status: number, value: unknown) => (_: string, response: ServerResponse) => {
+  response.writeHead(status, { 'content-type': 'application/json' });
+  response.end(typeof value === 'string' ? value : JSON.stringify(value));
+};
+
+describe('the webhook approver (Rust protocol)', () => {
+  it('posts the Rust fields, signed, and forwards the call once approved', async () => {
+    const hook = await webhook(json(200, { decision: 'approved' }));
+    const approver = createWebhookApprover({
+      url: hook.url,
+      secret: 's3cret',
+      clock: () => 1_790_000_000_000,
+    });
+    const h = await harness(engineFrom(POLICY), { approver, clock: () => 1_790_000_000_000 });
+    h.fromClient(call(1, 'send_email', { to: 'boss@example.com' }));
+    expect(JSON.parse(await h.toServer.line(1))).toMatchObject({
+      id: 1,
+      params: { name: 'send_email' },
+    });
+    const [request] = hook.requests;
+    expect(JSON.parse(request?.body ?? '')).toEqual({
+      request_id: 'approval-1',
+      tool_name: 'send_email',
+      tool_arguments: { to: 'boss@example.com' },
+      rule_id: 'approve-send',
+      reason: 'emails need a human',
+      agent_id: 'mcp-agent',
+      requested_at: new Date(1_790_000_000_000).toISOString(),
+      action_type: 'tool_call',
+      server: '',
+    });
+    expect(request?.headers['x-kvlar-timestamp']).toBe('1790000000');
+    expect(request?.headers['x-kvlar-signature']).toBe(
+      signWebhookBody('s3cret', '1790000000', request?.body ?? ''),
+    );
+    expect(h.audit.events.map((event) => [event.outcome, event.approval?.decision])).toEqual([
+      ['pending_approval', undefined],
+      ['allowed', 'approved'],
+    ]);
+    expect(h.audit.events[1]?.approval).toMatchObject({
+      channel: 'webhook',
+      approver: new URL(hook.url).host,
+    });
+  });
+
+  it("denies with the reviewer's reason", async () => {
+    const hook = await webhook(json(200, { decision: 'denied', reason: 'not to the boss' }));
+    const h = await harness(engineFrom(POLICY), {
+      approver: createWebhookApprover({ url: hook.url }),
+    });
+    h.fromClient(call(1, 'send_email', {}));
+    const text = JSON.stringify(await h.toClient.message(1));
+    expect(text).toContain('[BLOCKED BY KVLAR]');
+    expect(text).toContain('not to the boss');
+    expect(h.toServer.lines).toEqual([]);
+  });
+
+  it.each([
+    ['an HTTP error', json(500, { decision: 'approved' })],
+    ['a body that is not JSON', json(200, 'yes')],
+    ['no decision', json(200, { approved: true })],
+    ['a redirect', json(302, { decision: 'approved' })],
+  ])('denies on %s (fail-closed)', async (_, answer) => {
+    const hook = await webhook(answer);
+    const h = await harness(engineFrom(POLICY), {
+      approver: createWebhookApprover({ url: hook.url }),
+    });
+    h.fromClient(call(1, 'send_email', {}));
+    expect(JSON.stringify(await h.toClient.message(1))).toContain('[BLOCKED BY KVLAR]');
+    await settle();
+    expect(h.toServer.lines).toEqual([]);
+    expect(h.reports.some((report) => report.code === 'approver_failed')).toBe(true);
+  });
+
+  it('denies when the webhook does not answer in time, and abandons the request', async () => {
+    const hook = await webhook(() => {});
+    const h = await harness(engineFrom(POLICY), {
+      approver: createWebhookApprover({ url: hook.url }),
+      approvalTimeoutMs: 150,
+    });
+    h.fromClient(call(1, 'send_email', {}));
+    expect(JSON.stringify(await h.toClient.message(1))).toContain('no approval within');
+    await hook.aborted;
+    expect(h.toServer.lines).toEqual([]);
+  });
+
+  it('refuses a URL that is not http(s)', () => {
+    expect(() => createWebhookApprover({ url: 'file:///etc/passwd' })).toThrow(/http/);
+  });
+});

@@ -30,6 +30,15 @@ export {
   type LineTransportOptions,
 } from './line-transport.js';
 export {
+  DEFAULT_RELOAD_DEBOUNCE_MS,
+  type PolicyLoad,
+  type PolicyLoaded,
+  type PolicyLoadFailed,
+  type PolicyWatcher,
+  type PolicyWatcherOptions,
+  watchPolicies,
+} from './policy-watcher.js';
+export {
   AUDIT_FAILURE_RULE,
   createProxy,
   DEFAULT_AGENT_ID,
@@ -41,6 +50,7 @@ export {
   type ProxyReport,
   type ProxySession,
   type ProxyStats,
+  policyInfo,
 } from './proxy.js';
 export {
   type ServerCommand,

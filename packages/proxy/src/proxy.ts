@@ -200,7 +200,8 @@ export function createProxy(options: ProxyOptions): ProxySession {
     return options.agentId ?? clientAgentId ?? DEFAULT_AGENT_ID;
   }
 
-  const policy: AuditPolicy = options.policy ?? defaultPolicyInfo(engineOf());
+  // Per engine: after a hot reload, records name the policy text that decided them.
+  const policyOf = (current: Engine): AuditPolicy => options.policy ?? policyInfo(current);
 
   function track(task: Promise<void>): void {
     tasks.add(task);
@@ -717,7 +718,7 @@ export function createProxy(options: ProxyOptions): ProxySession {
       session,
       server: serverLabel,
       ...(mode === 'audit' ? { shadow: true as const } : {}),
-      policy,
+      policy: policyOf(engineOf()),
       ...(approval === undefined ? {} : { approval }),
     };
     try {
@@ -927,6 +928,17 @@ function isObjectLike(value: unknown): value is object {
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+const policyInfos = new WeakMap<Engine, AuditPolicy>();
+
+/** Named after the engine's policies, hashed over their resolved form; computed once per engine. */
+export function policyInfo(engine: Engine): AuditPolicy {
+  const known = policyInfos.get(engine);
+  if (known !== undefined) return known;
+  const info = defaultPolicyInfo(engine);
+  policyInfos.set(engine, info);
+  return info;
 }
 
 function defaultPolicyInfo(engine: Engine): AuditPolicy {

@@ -6,7 +6,6 @@ import {
   createStderrSink,
   DEFAULT_REDACTED_KEYS,
 } from '@kvlar/audit';
-import { createEngine, type ResolvedPolicy } from '@kvlar/core';
 import {
   type AdminServer,
   type Approver,
@@ -23,8 +22,8 @@ import {
 } from '@kvlar/proxy';
 import { defineCommand } from 'citty';
 import { CliError, ExitCode } from '../errors.js';
-import { loadPolicyFile } from '../load-policy.js';
 import { absoluteFrom } from '../paths.js';
+import { loadPolicySet } from '../policy-set.js';
 import { parseRustProxyConfig, type RustProxyConfig } from '../proxy-config.js';
 import { reportIssues } from '../report.js';
 import { type Runtime, runtimeOf } from '../runtime.js';
@@ -306,17 +305,13 @@ function planFrom(rawArgs: readonly string[], runtime: Runtime): Plan | undefine
 }
 
 async function runProxy(plan: Plan, runtime: Runtime): Promise<number> {
-  const loaded: ResolvedPolicy[] = [];
-  for (const file of plan.policies) {
-    const result = loadPolicyFile(file, runtime);
-    if (!result.ok) {
-      reportIssues(runtime, result.issues);
-      return ExitCode.failure;
-    }
-    reportIssues(runtime, result.warnings);
-    loaded.push(result.policy);
+  const initial = loadPolicySet(plan.policies, runtime);
+  if (!initial.ok) {
+    reportIssues(runtime, initial.issues);
+    return ExitCode.failure;
   }
-  const engine = createEngine(loaded);
+  reportIssues(runtime, initial.warnings);
+  const engine = initial.engine;
   const redactor = createRedactor({ keys: [...DEFAULT_REDACTED_KEYS, ...plan.redactKeys] });
   const audit: AuditSink =
     plan.audit === undefined

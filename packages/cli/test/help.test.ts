@@ -72,7 +72,7 @@ describe('--help', () => {
             --redact-key <name>             Also redact arguments named like this in the audit (repeatable; adds to the defaults)
             --audit-failure <deny|allow>    When the audit log cannot be written: deny the call (default) or allow it
             --max-message-bytes <bytes>     Refuse longer JSON-RPC messages (default 33554432)
-            --watch                         Reload policies when they change (not yet supported: warns)
+            --watch                         Reload policies (and what they extend) when they change; a bad edit keeps the last good one
             --approval-webhook <url>        POST calls that need approval to this URL (Rust protocol; signed with $KVLAR_WEBHOOK_SECRET when set)
             --approval-timeout <secs>       How long an approval may take before it is a deny (default 120)
             --admin <host:port>             Serve GET /health and GET /metrics here (loopback only)

@@ -22,6 +22,8 @@ export interface Health {
   readonly version: string;
   readonly audit_failures: number;
   readonly sessions: number;
+  readonly reloads: number;
+  readonly reload_failures: number;
 }
 
 export interface ProxyMetrics {
@@ -29,6 +31,8 @@ export interface ProxyMetrics {
   readonly onDecision: (event: DecisionEvent) => void;
   /** Give it the proxy's reports too: it counts audit failures. */
   readonly onReport: (report: ProxyReport) => void;
+  /** Call on every policy reload, good (`ok`) or refused. */
+  readonly onReload: (ok: boolean) => void;
   health(): Health;
   /** Prometheus text exposition format 0.0.4. */
   prometheus(): string;
@@ -58,6 +62,8 @@ export function createMetrics(options: MetricsOptions): ProxyMetrics {
   let evaluations = 0;
   let evaluationSeconds = 0;
   let auditFailures = 0;
+  let reloads = 0;
+  let reloadFailures = 0;
 
   const health = (): Health => ({
     status: 'ok',
@@ -71,6 +77,8 @@ export function createMetrics(options: MetricsOptions): ProxyMetrics {
     version: options.version,
     audit_failures: auditFailures,
     sessions: options.sessions?.() ?? 0,
+    reloads,
+    reload_failures: reloadFailures,
   });
 
   return {
@@ -88,6 +96,10 @@ export function createMetrics(options: MetricsOptions): ProxyMetrics {
           if (seconds <= bound) buckets[index] = (buckets[index] ?? 0) + 1;
         });
       }
+    },
+    onReload(ok) {
+      if (ok) reloads += 1;
+      else reloadFailures += 1;
     },
     onReport(report) {
       if (report.code === 'audit_failed') auditFailures += 1;
@@ -118,6 +130,10 @@ export function createMetrics(options: MetricsOptions): ProxyMetrics {
         '# HELP kvlar_audit_failures_total Audit records that could not be written.',
         '# TYPE kvlar_audit_failures_total counter',
         `kvlar_audit_failures_total ${auditFailures}`,
+        '# HELP kvlar_policy_reloads_total Policy reloads, by result.',
+        '# TYPE kvlar_policy_reloads_total counter',
+        `kvlar_policy_reloads_total{result="ok"} ${reloads}`,
+        `kvlar_policy_reloads_total{result="refused"} ${reloadFailures}`,
         '# HELP kvlar_sessions Open client sessions.',
         '# TYPE kvlar_sessions gauge',
         `kvlar_sessions ${now.sessions}`,

@@ -86,6 +86,8 @@ describe('the admin endpoint', () => {
       version: '9.9.9',
       audit_failures: 1,
       sessions: 2,
+      reloads: 0,
+      reload_failures: 0,
     });
   });
 

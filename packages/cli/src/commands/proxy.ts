@@ -6,6 +6,7 @@ import {
   createStderrSink,
   DEFAULT_REDACTED_KEYS,
 } from '@kvlar/audit';
+import { formatIssue } from '@kvlar/core';
 import {
   type AdminServer,
   type Approver,
@@ -13,12 +14,15 @@ import {
   createWebhookApprover,
   type HostPort,
   isLoopback,
+  type PolicyWatcher,
   type ProxyReport,
   parseHostPort,
+  policyInfo,
   type SessionOptions,
   startAdminServer,
   startStdioProxy,
   startTcpProxy,
+  watchPolicies,
 } from '@kvlar/proxy';
 import { defineCommand } from 'citty';
 import { CliError, ExitCode } from '../errors.js';
@@ -114,7 +118,8 @@ export const proxyCommand = defineCommand({
     },
     watch: {
       type: 'boolean',
-      description: 'Reload policies when they change (not yet supported: warns)',
+      description:
+        'Reload policies (and what they extend) when they change; a bad edit keeps the last good one',
     },
     'approval-webhook': {
       type: 'string',
@@ -153,6 +158,7 @@ interface Plan {
   readonly upstream: HostPort | undefined;
   readonly audit: string | undefined;
   readonly admin: HostPort | undefined;
+  readonly watch: boolean;
   readonly redactKeys: readonly string[];
   readonly session: Omit<SessionOptions, 'engine' | 'audit'>;
   readonly maxMessageBytes: number | undefined;
@@ -246,11 +252,7 @@ function planFrom(rawArgs: readonly string[], runtime: Runtime): Plan | undefine
   if (timeoutText !== undefined && !/^\d+$/.test(timeoutText)) {
     throw usage(`--approval-timeout must be a whole number of seconds, not '${timeoutText}'`);
   }
-  if (has('watch') || config.hot_reload === true) {
-    runtime.logger.warn(
-      'warning: --watch: hot reload is not supported yet; restart kvlar to load policy changes',
-    );
-  }
+  const watch = has('watch') || config.hot_reload === true;
   const webhook = one('approval-webhook');
   let approver: Approver | undefined;
   if (webhook !== undefined) {
@@ -283,6 +285,7 @@ function planFrom(rawArgs: readonly string[], runtime: Runtime): Plan | undefine
   }
   return {
     policies,
+    watch,
     admin,
     redactKeys,
     server,
@@ -311,7 +314,7 @@ async function runProxy(plan: Plan, runtime: Runtime): Promise<number> {
     return ExitCode.failure;
   }
   reportIssues(runtime, initial.warnings);
-  const engine = initial.engine;
+  let engine = initial.engine;
   const redactor = createRedactor({ keys: [...DEFAULT_REDACTED_KEYS, ...plan.redactKeys] });
   const audit: AuditSink =
     plan.audit === undefined
@@ -330,7 +333,7 @@ async function runProxy(plan: Plan, runtime: Runtime): Promise<number> {
   const report = plan.session.onReport;
   const session: SessionOptions = {
     ...plan.session,
-    engine,
+    engine: () => engine,
     audit,
     onDecision: metrics.onDecision,
     onReport: (event) => {
@@ -340,7 +343,57 @@ async function runProxy(plan: Plan, runtime: Runtime): Promise<number> {
   };
   const limit = plan.maxMessageBytes === undefined ? {} : { maxMessageBytes: plan.maxMessageBytes };
   let admin: AdminServer | undefined;
+  let watcher: PolicyWatcher | undefined;
   try {
+    if (plan.watch) {
+      watcher = watchPolicies({
+        files: initial.files,
+        hash: policyInfo(engine).hash,
+        load: () => {
+          const set = loadPolicySet(plan.policies, runtime);
+          if (!set.ok) {
+            return { ok: false, files: set.files, message: set.issues.map(formatIssue).join('\n') };
+          }
+          return {
+            ok: true,
+            engine: set.engine,
+            files: set.files,
+            hash: policyInfo(set.engine).hash,
+          };
+        },
+        onReload: (load) => {
+          engine = load.engine;
+          metrics.onReload(true);
+          const info = policyInfo(load.engine);
+          runtime.logger.info(
+            `kvlar: policies reloaded: ${load.engine.ruleCount} rules, sha256 ${info.hash.slice(0, 12)}`,
+          );
+          // Every reload is on the record, with the hash of what decides from now on.
+          audit
+            .write({
+              action_type: 'policy_reload',
+              resource: info.name,
+              agent_id: 'kvlar',
+              outcome: 'allowed',
+              matched_rule: '_policy_reload',
+              reason: `policies reloaded from ${load.files.join(', ')}`,
+              session: 'kvlar',
+              server: plan.session.serverName ?? '',
+              policy: info,
+            })
+            .catch((error: unknown) => {
+              runtime.logger.error(`kvlar: the reload could not be audited: ${messageOf(error)}`);
+            });
+        },
+        onError: (load) => {
+          metrics.onReload(false);
+          runtime.logger.error(load.message);
+          runtime.logger.error(
+            'kvlar: the policy change was not loaded; the last good policy stays in force',
+          );
+        },
+      });
+    }
     if (plan.admin !== undefined) {
       admin = await startAdminServer(plan.admin, metrics).catch((error: unknown) => {
         throw new CliError(
@@ -363,6 +416,7 @@ async function runProxy(plan: Plan, runtime: Runtime): Promise<number> {
       sessions = count;
     });
   } finally {
+    await watcher?.close();
     await admin?.close();
     await audit.close();
   }

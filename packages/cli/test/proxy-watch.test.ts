@@ -1,0 +1,69 @@
+import { rename, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  auditRecords,
+  type RawProxy,
+  RECORDING_POLICY,
+  resultText,
+  startRawProxy,
+  toolCall,
+} from './proxy-helpers.js';
+
+const running: RawProxy[] = [];
+afterEach(() => {
+  for (const proxy of running.splice(0)) proxy.kill();
+});
+
+async function until(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+/** Saves like an editor does: a temporary file renamed over the policy. */
+async function save(path: string, text: string): Promise<void> {
+  await writeFile(`${path}.tmp`, text);
+  await rename(`${path}.tmp`, path);
+}
+
+describe('kvlar proxy --watch', () => {
+  it('reloads an edited policy between messages, audits the reload, and keeps the last good one on a bad edit', async () => {
+    const proxy = await startRawProxy({ flags: ['--watch'] });
+    running.push(proxy);
+    await proxy.initialize();
+    const policy = join(dirname(proxy.auditFile), 'policy.yaml');
+
+    proxy.send(toolCall(1, 'safe'));
+    expect(resultText(await proxy.answerTo(1))).not.toContain('BLOCKED');
+
+    await save(policy, RECORDING_POLICY.replace('resources: [rm]', 'resources: [rm, safe]'));
+    await until(() => proxy.stderr().includes('policies reloaded'), 'the reload');
+    proxy.send(toolCall(2, 'safe'));
+    expect(resultText(await proxy.answerTo(2))).toContain('[BLOCKED BY KVLAR]');
+
+    await save(
+      policy,
+      'name: broken\nversion: "1"\nrules:\n  - id: x\n    match_on: { resource: [safe] }\n',
+    );
+    await until(() => proxy.stderr().includes('last good policy stays'), 'the refusal');
+    expect(proxy.stderr()).toMatch(/policy\.yaml:5:\d+: error/);
+    proxy.send(toolCall(3, 'safe'));
+    expect(resultText(await proxy.answerTo(3))).toContain('[BLOCKED BY KVLAR]');
+
+    proxy.closeInput();
+    await proxy.exited;
+    const records = await auditRecords(proxy.auditFile);
+    expect(records.map((record) => record.action_type)).toEqual([
+      'tool_call',
+      'policy_reload',
+      'tool_call',
+      'tool_call',
+    ]);
+    const hashes = records.map((record) => (record.policy as { hash: string }).hash);
+    expect(hashes[0]).not.toBe(hashes[1]);
+    expect(hashes.slice(1)).toEqual([hashes[1], hashes[1], hashes[1]]);
+  });
+});

@@ -4,8 +4,10 @@
  * loopback only, and it answers only requests addressed to it by name (a `Host` check), so a web
  * page cannot reach it through DNS rebinding.
  */
+import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Engine } from '@kvlar/core';
+import type { ApprovalQueue } from './approval-queue.js';
 import type { DecisionEvent, ProxyReport } from './proxy.js';
 import type { HostPort } from './tcp.js';
 
@@ -165,9 +167,17 @@ export function isLoopback(host: string): boolean {
 }
 
 /** Serves `/health` and `/metrics` on a loopback address. */
+/** The approvals part of the admin endpoint: a queue, and the token that guards it. */
+export interface AdminApprovals {
+  readonly queue: ApprovalQueue;
+  /** Required as `Authorization: Bearer <token>` on every approvals request. */
+  readonly token: string;
+}
+
 export async function startAdminServer(
   listen: HostPort,
   metrics: ProxyMetrics,
+  approvals?: AdminApprovals,
 ): Promise<AdminServer> {
   if (!isLoopback(listen.host)) {
     throw new Error(
@@ -176,7 +186,10 @@ export async function startAdminServer(
   }
   let allowedHosts = new Set<string>();
   const server = createServer((request, response) => {
-    serve(request, response, metrics, allowedHosts);
+    serve(request, response, metrics, allowedHosts, approvals).catch(() => {
+      if (!response.headersSent) response.writeHead(500);
+      response.end();
+    });
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -205,39 +218,195 @@ export async function startAdminServer(
   };
 }
 
-function serve(
+const MAX_BODY_BYTES = 16 * 1024;
+const DECISION_PATH = /^\/approvals\/([A-Za-z0-9._-]{1,200})\/(approve|deny)$/;
+
+async function serve(
   request: IncomingMessage,
   response: ServerResponse,
   metrics: ProxyMetrics,
   allowedHosts: ReadonlySet<string>,
-): void {
+  approvals: AdminApprovals | undefined,
+): Promise<void> {
   const send = (status: number, type: string, body: string) => {
     response.writeHead(status, {
       'content-type': type,
       'cache-control': 'no-store',
       'x-content-type-options': 'nosniff',
+      'x-frame-options': 'DENY',
+      'content-security-policy':
+        "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'",
+      'referrer-policy': 'no-referrer',
     });
     response.end(body);
   };
+  const sendJson = (status: number, value: unknown) =>
+    send(status, 'application/json', `${JSON.stringify(value)}\n`);
   const host = request.headers.host?.toLowerCase();
   // A page on evil.example that rebinds its name to 127.0.0.1 still sends `Host: evil.example`.
   if (host !== undefined && !allowedHosts.has(host)) {
     send(403, 'text/plain; charset=utf-8', 'forbidden: unexpected Host header\n');
     return;
   }
-  const path = (request.url ?? '/').split('?', 1)[0];
+  const path = (request.url ?? '/').split('?', 1)[0] ?? '/';
+  if (path.startsWith('/approvals') && approvals !== undefined) {
+    if (!authorized(request, approvals.token)) {
+      response.setHeader('www-authenticate', 'Bearer');
+      sendJson(401, {
+        error: 'a bearer token is required (printed by kvlar proxy, and in its token file)',
+      });
+      return;
+    }
+    if (path === '/approvals' && request.method === 'GET') {
+      sendJson(200, { approvals: approvals.queue.list() });
+      return;
+    }
+    const match = DECISION_PATH.exec(path);
+    if (match !== null && request.method === 'POST') {
+      // A cross-site form cannot send JSON with this header, and a page elsewhere has another Origin.
+      const origin = request.headers.origin;
+      if (
+        origin !== undefined &&
+        (host === undefined || origin.toLowerCase() !== `http://${host}`)
+      ) {
+        sendJson(403, { error: 'cross-origin request refused' });
+        return;
+      }
+      if (!(request.headers['content-type'] ?? '').toLowerCase().startsWith('application/json')) {
+        sendJson(415, { error: 'send a JSON body ({} at least), as application/json' });
+        return;
+      }
+      const body = await readJson(request);
+      if (body === undefined) {
+        sendJson(400, {
+          error: `the body must be a JSON object of at most ${MAX_BODY_BYTES} bytes`,
+        });
+        return;
+      }
+      const reason = typeof body.reason === 'string' ? body.reason.slice(0, 1000) : undefined;
+      const digest = typeof body.digest === 'string' ? body.digest : undefined;
+      const who =
+        typeof body.approver === 'string' && body.approver !== ''
+          ? body.approver.slice(0, 200)
+          : 'admin';
+      const result = approvals.queue.decide(
+        match[1] as string,
+        {
+          approved: match[2] === 'approve',
+          approver: who,
+          channel:
+            typeof body.channel === 'string' && body.channel === 'cli' ? 'cli' : 'admin_http',
+          ...(reason === undefined ? {} : { reason }),
+        },
+        digest,
+      );
+      if (result.ok) sendJson(200, { ok: true });
+      else if (result.reason === 'not_found')
+        sendJson(404, { error: 'no such held call (answered, withdrawn or timed out)' });
+      else sendJson(409, { error: 'the held call is not the one you saw (digest mismatch)' });
+      return;
+    }
+    response.setHeader('allow', path === '/approvals' ? 'GET' : 'POST');
+    sendJson(405, { error: 'method not allowed' });
+    return;
+  }
   if (request.method !== 'GET' && request.method !== 'HEAD') {
     response.setHeader('allow', 'GET, HEAD');
     send(405, 'text/plain; charset=utf-8', 'method not allowed\n');
     return;
   }
   if (path === '/health') {
-    send(200, 'application/json', `${JSON.stringify(metrics.health())}\n`);
+    sendJson(200, metrics.health());
     return;
   }
   if (path === '/metrics') {
     send(200, 'text/plain; version=0.0.4; charset=utf-8', metrics.prometheus());
     return;
   }
+  if (path === '/' && approvals !== undefined) {
+    send(200, 'text/html; charset=utf-8', APPROVALS_PAGE);
+    return;
+  }
   send(404, 'text/plain; charset=utf-8', 'not found: try /health or /metrics\n');
 }
+
+function authorized(request: IncomingMessage, token: string): boolean {
+  const header = request.headers.authorization ?? '';
+  const given = Buffer.from(header.startsWith('Bearer ') ? header.slice(7) : '');
+  const expected = Buffer.from(token);
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+async function readJson(request: IncomingMessage): Promise<Record<string, unknown> | undefined> {
+  let size = 0;
+  const chunks: Buffer[] = [];
+  for await (const chunk of request) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) return undefined;
+    chunks.push(chunk as Buffer);
+  }
+  try {
+    const value: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The approvals page. The token travels in the URL fragment (`/#token=…`), which browsers never
+ * send to a server; the page keeps it in memory and sends it as a bearer header. Everything from
+ * the queue is inserted as text, never as HTML.
+ */
+const APPROVALS_PAGE = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Kvlar approvals</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>
+body{font:15px system-ui,sans-serif;margin:2rem;max-width:60rem;color:#222}
+h1{font-size:1.3rem}.call{border:1px solid #ccc;border-radius:6px;padding:1rem;margin:1rem 0}
+pre{background:#f5f5f5;padding:.5rem;overflow:auto;max-height:16rem}
+.meta{color:#555;font-size:.9rem}button{margin-right:.5rem;padding:.4rem 1rem}
+.approve{background:#1a7f37;color:#fff;border:0}.deny{background:#cf222e;color:#fff;border:0}
+#status{color:#555}
+</style></head><body>
+<h1>Calls waiting for approval</h1><p id="status">Loading…</p><div id="calls"></div>
+<script>
+const token = new URLSearchParams(location.hash.slice(1)).get('token') || '';
+const calls = document.getElementById('calls'), status = document.getElementById('status');
+function el(tag, cls, text) { const e = document.createElement(tag); if (cls) e.className = cls; if (text !== undefined) e.textContent = text; return e; }
+async function api(path, body) {
+  const init = { headers: { authorization: 'Bearer ' + token } };
+  if (body) { init.method = 'POST'; init.headers['content-type'] = 'application/json'; init.body = JSON.stringify(body); }
+  const response = await fetch(path, init);
+  if (!response.ok) throw new Error((await response.json().catch(() => ({}))).error || response.status);
+  return response.json();
+}
+async function decide(call, verb) {
+  const reason = verb === 'deny' ? prompt('Why? (optional)') || undefined : undefined;
+  try { await api('/approvals/' + encodeURIComponent(call.id) + '/' + verb, { digest: call.digest, reason, approver: 'web page' }); }
+  catch (error) { alert(String(error.message || error)); }
+  refresh();
+}
+async function refresh() {
+  if (!token) { status.textContent = 'Open this page with the link kvlar proxy printed (it ends in #token=…).'; return; }
+  try {
+    const { approvals } = await api('/approvals');
+    status.textContent = approvals.length === 0 ? 'Nothing is waiting.' : approvals.length + ' waiting.';
+    calls.replaceChildren(...approvals.map((call) => {
+      const box = el('div', 'call');
+      box.append(el('strong', '', call.tool), el('div', 'meta',
+        'agent ' + call.agent_id + (call.server ? ' · server ' + call.server : '') + ' · rule ' + call.rule_id +
+        ' · waiting ' + Math.round(call.age_ms / 1000) + ' s · digest ' + call.digest.slice(0, 12)));
+      box.append(el('p', '', call.reason), el('pre', '', JSON.stringify(call.arguments, null, 2)));
+      const approve = el('button', 'approve', 'Approve'), deny = el('button', 'deny', 'Deny');
+      approve.onclick = () => decide(call, 'approve'); deny.onclick = () => decide(call, 'deny');
+      box.append(approve, deny);
+      return box;
+    }));
+  } catch (error) { status.textContent = 'Cannot load: ' + (error.message || error); }
+}
+refresh(); setInterval(refresh, 2000);
+</script></body></html>
+`;

@@ -35,3 +35,32 @@ export interface Approver {
    */
   request(request: ApprovalRequest, signal: AbortSignal): Promise<ApprovalAnswer>;
 }
+
+/**
+ * Several approvers asked at once; the first to answer decides and the others are told to stop
+ * waiting. A failure is an answer too: any approver that fails denies the call (fail-closed).
+ */
+export function combineApprovers(approvers: readonly Approver[]): Approver {
+  if (approvers.length === 1) return approvers[0] as Approver;
+  return {
+    request(request, signal) {
+      const stop = new AbortController();
+      const abort = () => stop.abort();
+      signal.addEventListener('abort', abort, { once: true });
+      const done = () => {
+        signal.removeEventListener('abort', abort);
+        stop.abort();
+      };
+      return Promise.race(approvers.map((approver) => approver.request(request, stop.signal))).then(
+        (answer) => {
+          done();
+          return answer;
+        },
+        (error: unknown) => {
+          done();
+          throw error;
+        },
+      );
+    },
+  };
+}

@@ -6,6 +6,7 @@
  */
 
 export {
+  type AdminApprovals,
   type AdminServer,
   createMetrics,
   type Health,
@@ -14,7 +15,20 @@ export {
   type ProxyMetrics,
   startAdminServer,
 } from './admin.js';
-export type { ApprovalAnswer, ApprovalRequest, Approver } from './approver.js';
+export {
+  type ApprovalQueue,
+  type ApprovalQueueOptions,
+  approvalDigest,
+  createApprovalQueue,
+  type DecideResult,
+  type PendingApproval,
+} from './approval-queue.js';
+export {
+  type ApprovalAnswer,
+  type ApprovalRequest,
+  type Approver,
+  combineApprovers,
+} from './approver.js';
 export {
   DEFAULT_MAX_MESSAGE_BYTES,
   type DuplicateKey,

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import {
   type AuditSink,
@@ -10,6 +11,8 @@ import { formatIssue } from '@kvlar/core';
 import {
   type AdminServer,
   type Approver,
+  combineApprovers,
+  createApprovalQueue,
   createMetrics,
   createWebhookApprover,
   type HostPort,
@@ -30,6 +33,7 @@ import { absoluteFrom } from '../paths.js';
 import { loadPolicySet } from '../policy-set.js';
 import { parseRustProxyConfig, type RustProxyConfig } from '../proxy-config.js';
 import { reportIssues } from '../report.js';
+import { announceProxy } from '../run-registry.js';
 import { type Runtime, runtimeOf } from '../runtime.js';
 import { VERSION } from '../version.js';
 
@@ -331,8 +335,14 @@ async function runProxy(plan: Plan, runtime: Runtime): Promise<number> {
     sessions: () => sessions(),
   });
   const report = plan.session.onReport;
+  // With an admin endpoint, people answer held calls there (page, API, `kvlar approve`); a
+  // webhook, when given too, is asked at the same time and the first answer decides.
+  const queue =
+    plan.admin === undefined ? undefined : createApprovalQueue({ redact: redactor.value });
+  const approvers = [queue, plan.session.approver].filter((entry) => entry !== undefined);
   const session: SessionOptions = {
     ...plan.session,
+    ...(approvers.length === 0 ? {} : { approver: combineApprovers(approvers) }),
     engine: () => engine,
     audit,
     onDecision: metrics.onDecision,
@@ -343,6 +353,7 @@ async function runProxy(plan: Plan, runtime: Runtime): Promise<number> {
   };
   const limit = plan.maxMessageBytes === undefined ? {} : { maxMessageBytes: plan.maxMessageBytes };
   let admin: AdminServer | undefined;
+  let announced: { remove(): Promise<void> } | undefined;
   let watcher: PolicyWatcher | undefined;
   try {
     if (plan.watch) {
@@ -395,7 +406,9 @@ async function runProxy(plan: Plan, runtime: Runtime): Promise<number> {
       });
     }
     if (plan.admin !== undefined) {
-      admin = await startAdminServer(plan.admin, metrics).catch((error: unknown) => {
+      const token = randomBytes(24).toString('base64url');
+      const approvals = queue === undefined ? undefined : { queue, token };
+      admin = await startAdminServer(plan.admin, metrics, approvals).catch((error: unknown) => {
         throw new CliError(
           'invalid_input',
           `cannot serve --admin on ${plan.admin?.host}:${plan.admin?.port}: ${messageOf(error)}`,
@@ -404,9 +417,23 @@ async function runProxy(plan: Plan, runtime: Runtime): Promise<number> {
       const shown = admin.address.host.includes(':')
         ? `[${admin.address.host}]`
         : admin.address.host;
+      const url = `http://${shown}:${admin.address.port}`;
+      runtime.logger.info(`kvlar admin endpoint on ${url} (GET /health, GET /metrics)`);
       runtime.logger.info(
-        `kvlar admin endpoint on http://${shown}:${admin.address.port} (GET /health, GET /metrics)`,
+        `kvlar approvals: ${url}/#token=${token} (or kvlar approvals / approve / deny)`,
       );
+      announced = await announceProxy(runtime.env, {
+        pid: process.pid,
+        url,
+        token,
+        server: plan.session.serverName ?? plan.server?.command ?? plan.upstream?.host ?? '',
+        started: new Date().toISOString(),
+      }).catch((error: unknown) => {
+        runtime.logger.warn(
+          `warning: cannot announce the admin endpoint for kvlar approvals: ${messageOf(error)}`,
+        );
+        return undefined;
+      });
     }
     if (plan.listen === undefined) {
       sessions = () => 1;
@@ -416,6 +443,7 @@ async function runProxy(plan: Plan, runtime: Runtime): Promise<number> {
       sessions = count;
     });
   } finally {
+    await announced?.remove();
     await watcher?.close();
     await admin?.close();
     await audit.close();

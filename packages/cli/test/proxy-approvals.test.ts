@@ -72,3 +72,64 @@ describe('kvlar proxy --approval-webhook', () => {
     expect(proxy.stderr()).not.toContain('not supported');
   });
 });
+
+describe('kvlar proxy asks the person at the client (elicitation)', () => {
+  it("holds a call until the SDK Client's user approves it in the client's own prompt", async () => {
+    const { Client } = await import('@modelcontextprotocol/sdk/client/index.js');
+    const { StdioClientTransport } = await import('@modelcontextprotocol/sdk/client/stdio.js');
+    const { ElicitRequestSchema } = await import('@modelcontextprotocol/sdk/types.js');
+    const { BIN, tempDir } = await import('./helpers.js');
+    const { fileURLToPath } = await import('node:url');
+    const { join } = await import('node:path');
+    const everything = fileURLToPath(
+      import.meta.resolve('@modelcontextprotocol/server-everything/dist/index.js'),
+    );
+    const dir = await tempDir({
+      'policy.yaml': `name: ask
+version: "1"
+rules:
+  - id: ask-echo
+    match_on: { resources: [echo] }
+    effect: { type: require_approval, reason: echo is asked about }
+  - id: allow-rest
+    match_on: {}
+    effect: { type: allow }
+`,
+    });
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [
+        BIN,
+        'proxy',
+        '--stdio',
+        '--policy',
+        join(dir, 'policy.yaml'),
+        '--',
+        process.execPath,
+        everything,
+        'stdio',
+      ],
+      stderr: 'ignore',
+    });
+    const client = new Client(
+      { name: 'desk', version: '1' },
+      { capabilities: { elicitation: {} } },
+    );
+    const asked: string[] = [];
+    const answers = [{ decision: 'approve' }, { decision: 'deny', reason: 'enough echoes' }];
+    client.setRequestHandler(ElicitRequestSchema, async (request) => {
+      asked.push(request.params.message);
+      return { action: 'accept', content: answers.shift() ?? { decision: 'deny' } };
+    });
+    await client.connect(transport);
+    const first = await client.callTool({ name: 'echo', arguments: { message: 'once' } });
+    expect(first.isError).not.toBe(true);
+    expect(JSON.stringify(first.content)).toContain('once');
+    const second = await client.callTool({ name: 'echo', arguments: { message: 'twice' } });
+    expect(second.isError).toBe(true);
+    expect(JSON.stringify(second.content)).toContain('enough echoes');
+    expect(asked).toHaveLength(2);
+    expect(asked[0]).toContain('echo');
+    await client.close();
+  });
+});

@@ -9,7 +9,7 @@ import type { AuditEntry, AuditOutcome, AuditPolicy, AuditSink } from '@kvlar/au
 import type { Action, Decision, Engine } from '@kvlar/core';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
-import type { ApprovalAnswer, Approver } from './approver.js';
+import { type ApprovalAnswer, type Approver, combineApprovers } from './approver.js';
 import { type DuplicateKey, FrameError } from './framing.js';
 import {
   type ActionKind,
@@ -58,6 +58,12 @@ export interface ProxyOptions {
   readonly audit: AuditSink;
   /** Who answers `require_approval`. Absent: the call is answered "approval required" at once. */
   readonly approver?: Approver;
+  /**
+   * Ask the person at the client (`elicitation/create`) to approve held calls, when the client
+   * declared the elicitation capability; asked alongside `approver`, the first answer decides.
+   * Default true.
+   */
+  readonly elicitApprovals?: boolean;
   /** Held approvals end in deny after this long. Default 120 000 ms. */
   readonly approvalTimeoutMs?: number;
   /** The agent's side: Claude Desktop, Cursor, a host's own `Client`… */
@@ -180,6 +186,12 @@ export function createProxy(options: ProxyOptions): ProxySession {
 
   let initialized = false;
   let clientAgentId: string | undefined;
+  let clientElicits = false;
+  /** Requests the proxy itself sent to the client (elicitations), by id. */
+  const asked = new Map<
+    string,
+    { resolve: (message: JsonObject) => void; reject: (error: Error) => void }
+  >();
   const reportedMethods = new Set<string>();
   const tasks = new Set<Promise<void>>();
   let ending: ProxyEnd | undefined;
@@ -361,6 +373,13 @@ export function createProxy(options: ProxyOptions): ProxySession {
   function relayResponse(side: Side, id: JsonRpcId, message: JsonObject, raw: unknown): void {
     const asker = other(side);
     const key = idKey(id);
+    const own = side === client ? asked.get(key) : undefined;
+    if (own !== undefined) {
+      // The answer to a question Kvlar asked: it is Kvlar's, the server never hears of it.
+      asked.delete(key);
+      own.resolve(message);
+      return;
+    }
     const entry = asker.pending.get(key);
     // Only a forwarded request can be answered: an answer to a held one, or to an id never
     // sent, would let the other side pre-empt a decision.
@@ -458,6 +477,8 @@ export function createProxy(options: ProxyOptions): ProxySession {
       }
       initialized = true;
       clientAgentId = clientNameOf(params);
+      clientElicits =
+        isJsonObject(params?.capabilities) && isJsonObject(params.capabilities.elicitation);
     }
     const kind = kindOf(method, side.name);
     if (kind !== undefined && decides(kind)) {
@@ -579,8 +600,9 @@ export function createProxy(options: ProxyOptions): ProxySession {
       };
     }
     const shadow = mode === 'audit' && final.ruleId !== AUDIT_FAILURE_RULE;
-    if (!shadow && final.type === 'require_approval' && options.approver !== undefined) {
-      final = await awaitApproval(action, final, entry);
+    const approver = approverNow();
+    if (!shadow && final.type === 'require_approval' && approver !== undefined) {
+      final = await awaitApproval(approver, action, final, entry);
     }
     if (entry.withdrawn || side.closed) {
       side.pending.delete(idKey(id));
@@ -605,12 +627,101 @@ export function createProxy(options: ProxyOptions): ProxySession {
     );
   }
 
+  /** The configured approver, with the client's own prompt beside it when it can ask. */
+  function approverNow(): Approver | undefined {
+    const approvers: Approver[] = [];
+    if (options.approver !== undefined) approvers.push(options.approver);
+    if (clientElicits && options.elicitApprovals !== false && !client.closed)
+      approvers.push(elicitation);
+    return approvers.length === 0 ? undefined : combineApprovers(approvers);
+  }
+
+  /** Sends a request of Kvlar's own to the client; its answer never reaches the server. */
+  function askClient(method: string, params: JsonObject, signal: AbortSignal): Promise<JsonObject> {
+    return new Promise((resolve, reject) => {
+      const id = `kvlar-${ids()}`;
+      const key = idKey(id);
+      const stop = () => {
+        if (!asked.delete(key)) return;
+        send(client, {
+          jsonrpc: '2.0',
+          method: 'notifications/cancelled',
+          params: { requestId: id, reason: 'no longer needed' },
+        });
+        reject(new Error('the question was withdrawn'));
+      };
+      asked.set(key, {
+        resolve: (message) => {
+          signal.removeEventListener('abort', stop);
+          resolve(message);
+        },
+        reject: (error) => {
+          signal.removeEventListener('abort', stop);
+          reject(error);
+        },
+      });
+      signal.addEventListener('abort', stop, { once: true });
+      send(client, { jsonrpc: '2.0', id, method, params });
+    });
+  }
+
+  const elicitation: Approver = {
+    async request(request, signal) {
+      const shown = JSON.stringify(request.arguments);
+      const answer = await askClient(
+        'elicitation/create',
+        {
+          message:
+            `Kvlar: the agent wants to run "${request.resource}"` +
+            `${request.server === '' ? '' : ` on ${request.server}`} with ${shown.length > 2000 ? `${shown.slice(0, 2000)}…` : shown}.\n` +
+            `Policy rule ${request.decision.ruleId}: ${request.decision.reason ?? ''}\nApprove this call?`,
+          requestedSchema: {
+            type: 'object',
+            properties: {
+              decision: {
+                type: 'string',
+                title: 'Decision',
+                enum: ['approve', 'deny'],
+                enumNames: ['Approve this call', 'Deny it'],
+              },
+              reason: { type: 'string', title: 'Reason (optional)' },
+            },
+            required: ['decision'],
+          },
+        },
+        signal,
+      );
+      const who = `${clientAgentId ?? 'the client'} (its user)`;
+      if (isJsonObject(answer.error))
+        throw new Error(`the client could not ask: ${String(answer.error.message)}`);
+      const result = isJsonObject(answer.result) ? answer.result : {};
+      const content = isJsonObject(result.content) ? result.content : {};
+      const reason =
+        typeof content.reason === 'string' && content.reason !== '' ? content.reason : undefined;
+      const approved = result.action === 'accept' && content.decision === 'approve';
+      return {
+        approved,
+        approver: who,
+        channel: 'elicitation',
+        ...(approved
+          ? {}
+          : {
+              reason:
+                reason ??
+                (result.action === 'accept'
+                  ? 'denied at the client'
+                  : `the user chose ${String(result.action)}`),
+            }),
+      };
+    },
+  };
+
   async function awaitApproval(
+    approver: Approver,
     action: Action,
     decision: Decision,
     entry: Pending,
   ): Promise<Decision> {
-    const approver = options.approver as Approver;
     const started = clock();
     const signal = (entry.abort as AbortController).signal;
     let timer: NodeJS.Timeout | undefined;

@@ -131,6 +131,10 @@ export const proxyCommand = defineCommand({
       description:
         'POST calls that need approval to this URL (Rust protocol; signed with $KVLAR_WEBHOOK_SECRET when set)',
     },
+    'no-elicitation': {
+      type: 'boolean',
+      description: 'Do not ask the person at the client (elicitation/create) to approve held calls',
+    },
     'approval-timeout': {
       type: 'string',
       valueHint: 'secs',
@@ -302,6 +306,7 @@ function planFrom(rawArgs: readonly string[], runtime: Runtime): Plan | undefine
       auditFailure,
       strict: has('strict'),
       filterTools: !has('no-filter-tools'),
+      elicitApprovals: !has('no-elicitation'),
       ...(agentId === undefined ? {} : { agentId }),
       ...(serverName === undefined ? {} : { serverName }),
       ...(timeoutText === undefined ? {} : { approvalTimeoutMs: Number(timeoutText) * 1000 }),
@@ -512,7 +517,7 @@ async function runTcp(
 /** Every value of every flag, in order; `--policy a --policy b` keeps both. */
 function flagValues(flags: readonly string[]): Map<string, string[]> {
   const aliases: Readonly<Record<string, string>> = { p: 'policy', c: 'config' };
-  const booleans = new Set(['stdio', 'strict', 'no-filter-tools', 'watch']);
+  const booleans = new Set(['stdio', 'strict', 'no-filter-tools', 'no-elicitation', 'watch']);
   const values = new Map<string, string[]>();
   for (let index = 0; index < flags.length; index++) {
     const token = flags[index] as string;

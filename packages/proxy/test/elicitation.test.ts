@@ -1,0 +1,101 @@
+import { describe, expect, it } from 'vitest';
+import { call, engineFrom, harness, settle } from './harness.js';
+
+const POLICY = `
+name: approvals
+version: "1"
+rules:
+  - id: approve-deploy
+    match_on: { resources: [deploy] }
+    effect: { type: require_approval, reason: deploys need a human }
+`;
+
+const initialize = (capabilities: Record<string, unknown>) => ({
+  jsonrpc: '2.0',
+  id: 0,
+  method: 'initialize',
+  params: {
+    protocolVersion: '2025-06-18',
+    capabilities,
+    clientInfo: { name: 'desk', version: '1' },
+  },
+});
+
+describe("approval through the client's own prompt (elicitation)", () => {
+  it('asks a client that can elicit, and forwards the call when the user approves', async () => {
+    const h = await harness(engineFrom(POLICY));
+    h.fromClient(initialize({ elicitation: {} }));
+    await h.toServer.line(1);
+    h.fromClient(call(1, 'deploy', { env: 'prod' }));
+    const question = await h.toClient.message(1);
+    expect(question).toMatchObject({ jsonrpc: '2.0', method: 'elicitation/create' });
+    expect(String(question.id)).toMatch(/^kvlar-/);
+    expect(JSON.stringify(question)).toContain('deploy');
+    expect(JSON.stringify(question)).toContain('deploys need a human');
+    h.fromClient({
+      jsonrpc: '2.0',
+      id: question.id,
+      result: { action: 'accept', content: { decision: 'approve' } },
+    });
+    expect(JSON.parse(await h.toServer.line(2))).toMatchObject({
+      id: 1,
+      params: { name: 'deploy' },
+    });
+    await settle();
+    // The server saw initialize and the call: never the question nor its answer.
+    expect(h.toServer.lines).toHaveLength(2);
+    expect(h.audit.events[1]?.approval).toMatchObject({
+      channel: 'elicitation',
+      decision: 'approved',
+    });
+  });
+
+  it.each([
+    ['declines', { action: 'decline' }, 'the user chose decline'],
+    [
+      'chooses deny',
+      { action: 'accept', content: { decision: 'deny', reason: 'not on a Friday' } },
+      'not on a Friday',
+    ],
+  ])('denies when the user %s', async (_, result, reason) => {
+    const h = await harness(engineFrom(POLICY));
+    h.fromClient(initialize({ elicitation: {} }));
+    await h.toServer.line(1);
+    h.fromClient(call(1, 'deploy', {}));
+    const question = await h.toClient.message(1);
+    h.fromClient({ jsonrpc: '2.0', id: question.id, result });
+    const answer = JSON.stringify(await h.toClient.message(2));
+    expect(answer).toContain('[BLOCKED BY KVLAR]');
+    expect(answer).toContain(reason);
+    expect(h.toServer.lines).toHaveLength(1);
+  });
+
+  it('withdraws the question when no answer comes in time', async () => {
+    const h = await harness(engineFrom(POLICY), { approvalTimeoutMs: 100 });
+    h.fromClient(initialize({ elicitation: {} }));
+    await h.toServer.line(1);
+    h.fromClient(call(1, 'deploy', {}));
+    const question = await h.toClient.message(1);
+    const messages = [await h.toClient.message(2), await h.toClient.message(3)];
+    expect(messages).toContainEqual(
+      expect.objectContaining({
+        method: 'notifications/cancelled',
+        params: expect.objectContaining({ requestId: question.id }),
+      }),
+    );
+    expect(JSON.stringify(messages)).toContain('no approval within');
+  });
+
+  it('does not ask a client without the capability, or when turned off', async () => {
+    for (const [capabilities, options] of [
+      [{}, {}],
+      [{ elicitation: {} }, { elicitApprovals: false }],
+    ] as const) {
+      const h = await harness(engineFrom(POLICY), options);
+      h.fromClient(initialize(capabilities));
+      await h.toServer.line(1);
+      h.fromClient(call(1, 'deploy', {}));
+      expect(JSON.stringify(await h.toClient.message(1))).toContain('APPROVAL REQUIRED');
+    }
+  });
+});

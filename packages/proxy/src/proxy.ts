@@ -66,6 +66,8 @@ export interface ProxyOptions {
   readonly elicitApprovals?: boolean;
   /** Held approvals end in deny after this long. Default 120 000 ms. */
   readonly approvalTimeoutMs?: number;
+  /** How often a held call that carries a progress token gets a progress notification. Default 5000 ms. */
+  readonly progressIntervalMs?: number;
   /** The agent's side: Claude Desktop, Cursor, a host's own `Client`… */
   readonly client: Transport;
   /** The MCP server's side. */
@@ -163,6 +165,7 @@ export function createProxy(options: ProxyOptions): ProxySession {
   const filterTools = options.filterTools ?? true;
   const auditFailure = options.auditFailure ?? 'deny';
   const approvalTimeoutMs = options.approvalTimeoutMs ?? 120_000;
+  const progressIntervalMs = options.progressIntervalMs ?? 5000;
   const fixedEngine = options.engine;
   const engineOf: () => Engine =
     typeof fixedEngine === 'function' ? fixedEngine : () => fixedEngine;
@@ -602,7 +605,12 @@ export function createProxy(options: ProxyOptions): ProxySession {
     const shadow = mode === 'audit' && final.ruleId !== AUDIT_FAILURE_RULE;
     const approver = approverNow();
     if (!shadow && final.type === 'require_approval' && approver !== undefined) {
-      final = await awaitApproval(approver, action, final, entry);
+      const progress = side === client ? keepAlive(forwarded, final) : undefined;
+      try {
+        final = await awaitApproval(approver, action, final, entry);
+      } finally {
+        if (progress !== undefined) clearInterval(progress);
+      }
     }
     if (entry.withdrawn || side.closed) {
       side.pending.delete(idKey(id));
@@ -625,6 +633,35 @@ export function createProxy(options: ProxyOptions): ProxySession {
         ? toolDecisionAnswer(id, final, action.resource)
         : requestDecisionAnswer(id, final, action.resource, kind.actionType),
     );
+  }
+
+  /**
+   * While a call waits for a person, progress notifications (when the request asked for them
+   * with a progress token) tell the client it is not forgotten, so it does not time out.
+   */
+  function keepAlive(forwarded: JsonObject, decision: Decision): NodeJS.Timeout | undefined {
+    const params = isJsonObject(forwarded.params) ? forwarded.params : undefined;
+    const meta = isJsonObject(params?._meta) ? params._meta : undefined;
+    const token = meta?.progressToken;
+    if (typeof token !== 'string' && typeof token !== 'number') return undefined;
+    const started = clock();
+    // MCP wants progress to grow with every notification: a tick count, the time in the message.
+    let ticks = 0;
+    const timer = setInterval(() => {
+      ticks += 1;
+      const waited = Math.round((clock() - started) / 1000);
+      send(client, {
+        jsonrpc: '2.0',
+        method: 'notifications/progress',
+        params: {
+          progressToken: token,
+          progress: ticks,
+          message: `Waiting for approval (rule ${decision.ruleId}): ${waited} s`,
+        },
+      });
+    }, progressIntervalMs);
+    timer.unref?.();
+    return timer;
   }
 
   /** The configured approver, with the client's own prompt beside it when it can ask. */

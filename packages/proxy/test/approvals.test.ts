@@ -217,3 +217,30 @@ describe('combineApprovers', () => {
     expect(signals[0]?.aborted).toBe(true);
   });
 });
+
+describe('a call waiting for a person', () => {
+  it('sends progress notifications when the request carries a progress token, and stops after', async () => {
+    const queue = createApprovalQueue();
+    const h = await harness(engineFrom(POLICY), { approver: queue, progressIntervalMs: 40 });
+    h.fromClient({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'tools/call',
+      params: { name: 'deploy', arguments: {}, _meta: { progressToken: 'tok-1' } },
+    });
+    await h.toClient.line(2);
+    const progress = h.toClient.messages as Record<string, unknown>[];
+    expect(progress.slice(0, 2)).toMatchObject([
+      { method: 'notifications/progress', params: { progressToken: 'tok-1', progress: 1 } },
+      { method: 'notifications/progress', params: { progressToken: 'tok-1', progress: 2 } },
+    ]);
+    const [pending] = queue.list();
+    queue.decide(pending?.id ?? '', { approved: true, approver: 'a', channel: 'test' });
+    expect(JSON.parse(await h.toServer.line(1))).toMatchObject({
+      params: { _meta: { progressToken: 'tok-1' } },
+    });
+    const count = h.toClient.lines.length;
+    await settle(150);
+    expect(h.toClient.lines).toHaveLength(count);
+  });
+});

@@ -90,7 +90,9 @@ export function createApprovalQueue(options: ApprovalQueueOptions = {}): Approva
           reject(new Error('the call was withdrawn before it was queued'));
           return;
         }
-        const id = ids();
+        // The request's own id: a webhook told of this call (and answering 202) can answer it
+        // here later under the id it was sent.
+        const id = request.id !== '' && !held.has(request.id) ? request.id : ids();
         const since = clock();
         const view = {
           id,

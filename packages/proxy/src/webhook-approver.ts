@@ -2,6 +2,8 @@
  * The webhook approver: the Rust Kvlar's synchronous protocol. Each held call is POSTed to a URL
  * as JSON; a 2xx answer `{"decision":"approved"}` approves it, `{"decision":"denied","reason":…}`
  * denies it; anything else (an error, another status, another body, no answer in time) is a deny.
+ * A `202 Accepted` is the asynchronous mode: the answer comes later through the admin endpoint's
+ * approvals API, under the `request_id` the webhook was sent.
  * With a shared secret, every request is signed so the receiver can tell it came from Kvlar.
  */
 import { createHmac } from 'node:crypto';
@@ -68,6 +70,15 @@ export function createWebhookApprover(options: WebhookApproverOptions): Approver
         redirect: 'error',
       });
       const text = await response.text();
+      if (response.status === 202) {
+        // Asynchronous mode: the decision will come later through the admin endpoint's approvals
+        // API (POST /approvals/<request_id>/approve|deny). Wait for it, or for the timeout.
+        return new Promise<never>((_, reject) => {
+          const withdrawn = () => reject(new Error('the call was withdrawn'));
+          if (signal.aborted) withdrawn();
+          else signal.addEventListener('abort', withdrawn, { once: true });
+        });
+      }
       if (response.status < 200 || response.status > 299) {
         throw new Error(`the approval webhook answered HTTP ${response.status}`);
       }

@@ -244,3 +244,53 @@ describe('a call waiting for a person', () => {
     expect(h.toClient.lines).toHaveLength(count);
   });
 });
+
+describe('the asynchronous webhook', () => {
+  it('answers 202, and the decision comes later through the approvals API under its request_id', async () => {
+    const { createServer } = await import('node:http');
+    const { createWebhookApprover } = await import('../src/webhook-approver.js');
+    const ids: string[] = [];
+    const hook = createServer((incoming, response) => {
+      let body = '';
+      incoming.setEncoding('utf8').on('data', (chunk: string) => {
+        body += chunk;
+      });
+      incoming.on('end', () => {
+        ids.push((JSON.parse(body) as { request_id: string }).request_id);
+        response.writeHead(202).end();
+      });
+    });
+    await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve));
+    const address = hook.address();
+    const hookPort = typeof address === 'object' && address !== null ? address.port : 0;
+    try {
+      const queue = createApprovalQueue();
+      const engine = engineFrom(POLICY);
+      const webhook = createWebhookApprover({ url: `http://127.0.0.1:${hookPort}/` });
+      const h = await harness(engine, { approver: combineApprovers([queue, webhook]) });
+      const metrics = createMetrics({ version: '1', engine: () => engine });
+      const admin = await startAdminServer({ host: '127.0.0.1', port: 0 }, metrics, {
+        queue,
+        token: TOKEN,
+      });
+      servers.push(admin);
+      h.fromClient(call(1, 'deploy', {}));
+      for (let i = 0; i < 100 && ids.length === 0; i++) await settle(10);
+      await settle(50);
+      expect(h.toServer.lines).toEqual([]);
+      const answer = await http(admin.address.port, 'POST', `/approvals/${ids[0]}/approve`, {
+        headers: jsonHeaders,
+        body: JSON.stringify({ approver: 'change-board' }),
+      });
+      expect(answer.status).toBe(200);
+      expect(JSON.parse(await h.toServer.line(1))).toMatchObject({ id: 1 });
+      expect(h.audit.events[1]?.approval).toMatchObject({
+        approver: 'change-board',
+        decision: 'approved',
+      });
+    } finally {
+      hook.closeAllConnections();
+      await new Promise((resolve) => hook.close(resolve));
+    }
+  });
+});

@@ -46,7 +46,8 @@ export function combineApprovers(approvers: readonly Approver[]): Approver {
     request(request, signal) {
       const stop = new AbortController();
       const abort = () => stop.abort();
-      signal.addEventListener('abort', abort, { once: true });
+      if (signal.aborted) stop.abort();
+      else signal.addEventListener('abort', abort, { once: true });
       const done = () => {
         signal.removeEventListener('abort', abort);
         stop.abort();

@@ -18,14 +18,17 @@ describe('--help', () => {
       Usage: kvlar <command> [options]
 
       Commands:
-        validate    Check a policy file (with what it extends), or every policy in a directory
-        evaluate    Show the decision a policy makes for one action
-        inspect     List a policy's rules, with what it extends, in evaluation order
-        proxy       Run an MCP server behind Kvlar: every tool call is checked, audited, then forwarded
-        test        Run policy test files (*.test.yaml)
-        schema      Print the JSON Schema of the policy format
-        audit       Verify, summarise, export and follow audit logs
-        version     Print the version of kvlar
+        validate     Check a policy file (with what it extends), or every policy in a directory
+        evaluate     Show the decision a policy makes for one action
+        inspect      List a policy's rules, with what it extends, in evaluation order
+        proxy        Run an MCP server behind Kvlar: every tool call is checked, audited, then forwarded
+        approvals    List the tool calls that running proxies hold for approval
+        approve      Approve a held tool call: the proxy forwards it
+        deny         Deny a held tool call: the agent is told why
+        test         Run policy test files (*.test.yaml)
+        schema       Print the JSON Schema of the policy format
+        audit        Verify, summarise, export and follow audit logs
+        version      Print the version of kvlar
 
       Options:
         -V, --version    Print the version and exit
@@ -74,10 +77,62 @@ describe('--help', () => {
             --max-message-bytes <bytes>     Refuse longer JSON-RPC messages (default 33554432)
             --watch                         Reload policies (and what they extend) when they change; a bad edit keeps the last good one
             --approval-webhook <url>        POST calls that need approval to this URL (Rust protocol; signed with $KVLAR_WEBHOOK_SECRET when set)
+            --no-elicitation                Do not ask the person at the client (elicitation/create) to approve held calls
             --approval-timeout <secs>       How long an approval may take before it is a deny (default 120)
             --admin <host:port>             Serve GET /health and GET /metrics here (loopback only)
             --health <host:port>            The Rust name of --admin
         -h, --help                          Show this help
+      "
+    `);
+  });
+
+  it('describes kvlar approvals', async () => {
+    expect(await help(['approvals'])).toMatchInlineSnapshot(`
+      "kvlar approvals — List the tool calls that running proxies hold for approval
+
+      Usage: kvlar approvals [options]
+
+      Options:
+            --admin <url>      Ask only the proxy whose admin endpoint is here (with --token) instead of all
+            --token <token>    The bearer token of the proxy given with --admin
+            --json             Print the held calls as JSON on stdout
+        -h, --help             Show this help
+      "
+    `);
+  });
+
+  it('describes kvlar approve', async () => {
+    expect(await help(['approve'])).toMatchInlineSnapshot(`
+      "kvlar approve — Approve a held tool call: the proxy forwards it
+
+      Usage: kvlar approve <id> [options]
+
+      Arguments:
+        <id>    The held call's id, or a unique prefix of it (at least 4 characters)
+
+      Options:
+            --reason <text>    Why; the agent and the audit see it
+            --admin <url>      Ask only the proxy whose admin endpoint is here (with --token) instead of all
+            --token <token>    The bearer token of the proxy given with --admin
+        -h, --help             Show this help
+      "
+    `);
+  });
+
+  it('describes kvlar deny', async () => {
+    expect(await help(['deny'])).toMatchInlineSnapshot(`
+      "kvlar deny — Deny a held tool call: the agent is told why
+
+      Usage: kvlar deny <id> [options]
+
+      Arguments:
+        <id>    The held call's id, or a unique prefix of it (at least 4 characters)
+
+      Options:
+            --reason <text>    Why; the agent and the audit see it
+            --admin <url>      Ask only the proxy whose admin endpoint is here (with --token) instead of all
+            --token <token>    The bearer token of the proxy given with --admin
+        -h, --help             Show this help
       "
     `);
   });

@@ -78,7 +78,12 @@ export async function startRawProxy(options: RawProxyOptions = {}): Promise<RawP
       recordFile,
       ...(options.serverArgs ?? []),
     ],
-    { cwd: dir, stdio: ['pipe', 'pipe', 'pipe'] },
+    {
+      cwd: dir,
+      stdio: ['pipe', 'pipe', 'pipe'],
+      // A proxy with --admin announces itself in $KVLAR_HOME/run: never in the real home.
+      env: { ...process.env, KVLAR_HOME: process.env.KVLAR_HOME ?? join(dir, 'kvlar-home') },
+    },
   );
   const received: unknown[] = [];
   const listeners = new Set<() => void>();

@@ -3,8 +3,10 @@ import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   auditRecords,
+  isObject,
   type RawProxy,
   RECORDING_POLICY,
+  recordedCalls,
   resultText,
   startRawProxy,
   toolCall,
@@ -66,4 +68,59 @@ describe('kvlar proxy --watch', () => {
     expect(hashes[0]).not.toBe(hashes[1]);
     expect(hashes.slice(1)).toEqual([hashes[1], hashes[1], hashes[1]]);
   });
+
+  it('swaps the policy many times under thousands of calls: each answered once, none misrouted, the server sees exactly the allowed', async () => {
+    const proxy = await startRawProxy({ flags: ['--watch'] });
+    running.push(proxy);
+    await proxy.initialize();
+    const policy = join(dirname(proxy.auditFile), 'policy.yaml');
+    const allowing = RECORDING_POLICY;
+    const denying = RECORDING_POLICY.replace('resources: [rm]', 'resources: [rm, safe]');
+    const calls = 3000;
+    let sent = 0;
+    const sending = (async () => {
+      while (sent < calls) {
+        const batch: string[] = [];
+        for (let i = 0; i < 25 && sent < calls; i++)
+          batch.push(toolCall(++sent, 'safe', { n: sent }));
+        proxy.send(...batch);
+        await new Promise((resolve) => setTimeout(resolve, 30));
+      }
+    })();
+    // Spaced beyond the watcher's 200 ms debounce, so each save is its own reload, mid-stream.
+    for (let swap = 0; swap < 10; swap++) {
+      await save(policy, swap % 2 === 0 ? denying : allowing);
+      await new Promise((resolve) => setTimeout(resolve, 350));
+    }
+    await sending;
+    await proxy.waitFor(
+      (received) =>
+        received.filter(
+          (message) => isObject(message) && typeof message.id === 'number' && message.id > 0,
+        ).length >= calls,
+      30_000,
+    );
+    const answers = proxy.received.filter(
+      (message): message is Record<string, unknown> =>
+        isObject(message) && typeof message.id === 'number' && message.id > 0,
+    );
+    const ids = answers.map((answer) => answer.id as number);
+    expect(new Set(ids).size).toBe(calls);
+    expect(ids.length).toBe(calls);
+    const denied = new Set(
+      answers
+        .filter((answer) => resultText(answer).includes('[BLOCKED BY KVLAR]'))
+        .map((answer) => answer.id),
+    );
+    const allowed = answers.filter((answer) => !denied.has(answer.id));
+    // Each allowed answer is the server's own echo of that very call.
+    for (const answer of allowed)
+      expect(resultText(answer)).toContain(`"n":${answer.id as number}`);
+    const atServer = (await recordedCalls(proxy.recordFile)).map((call) => call.id);
+    expect(new Set(atServer)).toEqual(new Set(allowed.map((answer) => answer.id)));
+    expect(atServer.length).toBe(allowed.length);
+    expect(denied.size).toBeGreaterThan(0);
+    expect(allowed.length).toBeGreaterThan(0);
+    expect(proxy.stderr().match(/policies reloaded/g)?.length ?? 0).toBeGreaterThan(2);
+  }, 60_000);
 });

@@ -139,6 +139,17 @@ describe('the webhook approver (Rust protocol)', () => {
     expect(h.toServer.lines).toEqual([]);
   });
 
+  it('denies when the webhook is down (connection refused)', async () => {
+    const hook = await webhook(json(200, { decision: 'approved' }));
+    const url = hook.url;
+    for (const server of servers.splice(0)) await new Promise((resolve) => server.close(resolve));
+    const h = await harness(engineFrom(POLICY), { approver: createWebhookApprover({ url }) });
+    h.fromClient(call(1, 'send_email', {}));
+    expect(JSON.stringify(await h.toClient.message(1))).toContain('the approver failed');
+    expect(h.toServer.lines).toEqual([]);
+    expect(h.reports.some((report) => report.code === 'approver_failed')).toBe(true);
+  });
+
   it('refuses a URL that is not http(s)', () => {
     expect(() => createWebhookApprover({ url: 'file:///etc/passwd' })).toThrow(/http/);
   });

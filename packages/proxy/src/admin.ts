@@ -373,7 +373,12 @@ pre{background:#f5f5f5;padding:.5rem;overflow:auto;max-height:16rem}
 </style></head><body>
 <h1>Calls waiting for approval</h1><p id="status">Loading…</p><div id="calls"></div>
 <script>
-const token = new URLSearchParams(location.hash.slice(1)).get('token') || '';
+// The token arrives in the fragment; it is kept for this tab only and taken out of the address bar
+// (and so out of the history).
+const fromLink = new URLSearchParams(location.hash.slice(1)).get('token');
+if (fromLink) { sessionStorage.setItem('kvlar-token', fromLink); history.replaceState(null, '', location.pathname); }
+const token = sessionStorage.getItem('kvlar-token') || '';
+let shown = '';
 const calls = document.getElementById('calls'), status = document.getElementById('status');
 function el(tag, cls, text) { const e = document.createElement(tag); if (cls) e.className = cls; if (text !== undefined) e.textContent = text; return e; }
 async function api(path, body) {
@@ -383,25 +388,39 @@ async function api(path, body) {
   if (!response.ok) throw new Error((await response.json().catch(() => ({}))).error || response.status);
   return response.json();
 }
-async function decide(call, verb) {
-  const reason = verb === 'deny' ? prompt('Why? (optional)') || undefined : undefined;
-  try { await api('/approvals/' + encodeURIComponent(call.id) + '/' + verb, { digest: call.digest, reason, approver: 'web page' }); }
-  catch (error) { alert(String(error.message || error)); }
+async function decide(call, verb, box) {
+  let reason;
+  if (verb === 'deny') {
+    reason = prompt('Why? (optional)');
+    if (reason === null) return; // Cancel: no decision.
+  }
+  for (const button of box.querySelectorAll('button')) button.disabled = true;
+  try {
+    await api('/approvals/' + encodeURIComponent(call.id) + '/' + verb, { digest: call.digest, reason: reason || undefined, approver: 'web page' });
+    flash((verb === 'approve' ? 'Approved ' : 'Denied ') + call.tool + '.');
+  } catch (error) { flash('Not recorded: ' + String(error.message || error)); }
+  shown = '';
   refresh();
 }
+let flashed = '';
+function flash(text) { flashed = text; setTimeout(() => { if (flashed === text) flashed = ''; }, 5000); }
 async function refresh() {
   if (!token) { status.textContent = 'Open this page with the link kvlar proxy printed (it ends in #token=…).'; return; }
   try {
     const { approvals } = await api('/approvals');
-    status.textContent = approvals.length === 0 ? 'Nothing is waiting.' : approvals.length + ' waiting.';
+    status.textContent = (flashed ? flashed + ' ' : '') + (approvals.length === 0 ? 'Nothing is waiting.' : approvals.length + ' waiting.');
+    // Rebuilt only when the set of held calls changes: a selection or a pending click survives.
+    const key = approvals.map((call) => call.id).join(',');
+    if (key === shown) return;
+    shown = key;
     calls.replaceChildren(...approvals.map((call) => {
       const box = el('div', 'call');
       box.append(el('strong', '', call.tool), el('div', 'meta',
         'agent ' + call.agent_id + (call.server ? ' · server ' + call.server : '') + ' · rule ' + call.rule_id +
-        ' · waiting ' + Math.round(call.age_ms / 1000) + ' s · digest ' + call.digest.slice(0, 12)));
+        ' · since ' + new Date(call.requested_at).toLocaleTimeString() + ' · digest ' + call.digest.slice(0, 12)));
       box.append(el('p', '', call.reason), el('pre', '', JSON.stringify(call.arguments, null, 2)));
       const approve = el('button', 'approve', 'Approve'), deny = el('button', 'deny', 'Deny');
-      approve.onclick = () => decide(call, 'approve'); deny.onclick = () => decide(call, 'deny');
+      approve.onclick = () => decide(call, 'approve', box); deny.onclick = () => decide(call, 'deny', box);
       box.append(approve, deny);
       return box;
     }));

@@ -71,6 +71,7 @@ export {
   type ServerExit,
   type ServerProcess,
   type SpawnOptions,
+  serverLabel,
   spawnServer,
 } from './server-process.js';
 export {

@@ -3,7 +3,6 @@
  * through to ours (servers log there), and stopping it escalates from EOF to SIGTERM to SIGKILL.
  */
 import type { ChildProcess } from 'node:child_process';
-import { basename } from 'node:path';
 // cross-spawn: on Windows, `npx`, `uvx` and other .cmd shims (what MCP configs name) need cmd.exe
 // and its quoting rules; elsewhere it is plain child_process.spawn.
 import spawn from 'cross-spawn';
@@ -65,7 +64,7 @@ export function spawnServer(server: ServerCommand, options: SpawnOptions = {}): 
     transport,
     child,
     exited,
-    label: basename(server.command),
+    label: serverLabel(server),
     stop(graceMs = 2000) {
       stopping ??= stopChild(child, transport, exited, graceMs);
       return stopping;
@@ -91,4 +90,42 @@ async function stopChild(
 
 function delay(ms: number): Promise<undefined> {
   return new Promise((resolve) => setTimeout(() => resolve(undefined), ms).unref());
+}
+
+/** Launchers whose first operand, not themselves, names the server (`npx -y server-x`). */
+const LAUNCHERS = new Set([
+  'node',
+  'npx',
+  'bunx',
+  'bun',
+  'deno',
+  'uvx',
+  'uv',
+  'python',
+  'python3',
+  'pipx',
+  'docker',
+  'pnpm',
+  'yarn',
+  'npm',
+]);
+
+/** How the audit and the approvals page name a server when no `--server-name` is given. */
+export function serverLabel(server: Pick<ServerCommand, 'command' | 'args'>): string {
+  const command = lastSegment(server.command).replace(/\.(?:exe|cmd|bat)$/i, '');
+  if (!LAUNCHERS.has(command)) return command;
+  const operand = server.args.find(
+    (arg) => !arg.startsWith('-') && arg !== 'run' && arg !== 'exec' && arg !== 'x',
+  );
+  return operand === undefined ? command : lastSegment(operand);
+}
+
+/** The last part of a path written for this system or for Windows (configs travel). */
+function lastSegment(path: string): string {
+  return (
+    path
+      .split(/[\\/]/)
+      .filter((part) => part !== '')
+      .pop() ?? path
+  );
 }

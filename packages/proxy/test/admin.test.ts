@@ -143,3 +143,24 @@ describe('the admin endpoint', () => {
     );
   });
 });
+
+describe('serverLabel', () => {
+  it('names a server by what its launcher runs', async () => {
+    const { serverLabel } = await import('../src/server-process.js');
+    expect(
+      serverLabel({
+        command: 'npx',
+        args: ['-y', '@modelcontextprotocol/server-filesystem', '/tmp'],
+      }),
+    ).toBe('server-filesystem');
+    expect(
+      serverLabel({
+        command: '/usr/bin/node',
+        args: ['--enable-source-maps', '/srv/mcp/index.js'],
+      }),
+    ).toBe('index.js');
+    expect(serverLabel({ command: 'uvx', args: ['mcp-server-git'] })).toBe('mcp-server-git');
+    expect(serverLabel({ command: 'C:\\\\tools\\\\npx.cmd', args: ['server-x'] })).toBe('server-x');
+    expect(serverLabel({ command: '/opt/bin/my-server', args: ['--port', '1'] })).toBe('my-server');
+  });
+});

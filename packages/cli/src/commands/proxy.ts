@@ -22,6 +22,7 @@ import {
   parseHostPort,
   policyInfo,
   type SessionOptions,
+  serverLabel,
   startAdminServer,
   startStdioProxy,
   startTcpProxy,
@@ -431,7 +432,10 @@ async function runProxy(plan: Plan, runtime: Runtime): Promise<number> {
         pid: process.pid,
         url,
         token,
-        server: plan.session.serverName ?? plan.server?.command ?? plan.upstream?.host ?? '',
+        server:
+          plan.session.serverName ??
+          (plan.server === undefined ? undefined : serverLabel(plan.server)) ??
+          (plan.upstream === undefined ? '' : `${plan.upstream.host}:${plan.upstream.port}`),
         started: new Date().toISOString(),
       }).catch((error: unknown) => {
         runtime.logger.warn(

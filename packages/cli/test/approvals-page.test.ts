@@ -1,0 +1,136 @@
+/**
+ * The approvals page in a real browser: Debian's `chromium` (`.ci/run` installs it), driven by
+ * playwright-core, answers calls that the SDK's own `Client` made through `kvlar proxy --stdio`.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { chromium } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { BIN, tempDir } from './helpers.js';
+import { RECORDING_SERVER, recordedCalls } from './proxy-helpers.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+
+const POLICY = `name: page
+version: "1"
+rules:
+  - id: approve-safe
+    match_on: { resources: [safe] }
+    effect: { type: require_approval, reason: a human looks first }
+`;
+
+/** Resolves with the approvals link once kvlar has printed it on stderr. */
+function approvalsLink(transport: StdioClientTransport, timeoutMs = 10_000): Promise<string> {
+  const stderr = transport.stderr;
+  if (stderr === null) throw new Error('start the transport with stderr: pipe');
+  return new Promise((resolve, reject) => {
+    let text = '';
+    const onData = (chunk: Buffer | string) => {
+      text += chunk.toString();
+      const match = /kvlar approvals: (http:\/\/\S+#token=\S+)/.exec(text);
+      if (match === null) return;
+      finish();
+      resolve(match[1] as string);
+    };
+    const timer = setTimeout(() => {
+      finish();
+      reject(new Error(`kvlar printed no approvals link; stderr so far:\n${text}`));
+    }, timeoutMs);
+    const finish = () => {
+      clearTimeout(timer);
+      stderr.off('data', onData);
+    };
+    stderr.on('data', onData);
+  });
+}
+
+describe('the approvals page of kvlar proxy --admin', () => {
+  it('approves a held call in the browser so the server runs it, and denies another so it never does', async () => {
+    // CI installs chromium (.ci/run); a missing browser must fail the run, not skip the page.
+    if (!existsSync(CHROMIUM)) {
+      throw new Error(
+        `${CHROMIUM} is missing: install Debian's chromium (apt-get install chromium), as .ci/run does`,
+      );
+    }
+    const dir = await tempDir({ 'policy.yaml': POLICY });
+    const recordFile = join(dir, 'server-received.jsonl');
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [
+        BIN,
+        'proxy',
+        '--stdio',
+        '--admin',
+        '127.0.0.1:0',
+        '--policy',
+        join(dir, 'policy.yaml'),
+        '--audit',
+        join(dir, 'audit.jsonl'),
+        '--',
+        process.execPath,
+        RECORDING_SERVER,
+        recordFile,
+      ],
+      env: { KVLAR_HOME: join(dir, 'home') },
+      cwd: dir,
+      stderr: 'pipe',
+    });
+    const link = approvalsLink(transport);
+    const client = new Client({ name: 'page-test', version: '1' });
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+    try {
+      await client.connect(transport);
+      const page = await browser.newPage();
+      const prompts: string[] = [];
+      const alerts: string[] = [];
+      page.on('dialog', (dialog) => {
+        if (dialog.type() === 'prompt') {
+          prompts.push(dialog.message());
+          void dialog.accept('not today');
+        } else {
+          alerts.push(dialog.message());
+          void dialog.dismiss();
+        }
+      });
+      await page.goto(await link);
+      await expect.poll(() => page.locator('#status').textContent()).toBe('Nothing is waiting.');
+      // The bearer token leaves the address bar (and the history) once the page has it.
+      expect(page.url()).not.toContain('token');
+
+      const approved = client.callTool({ name: 'safe', arguments: { n: 1 } });
+      const first = page.locator('.call', { hasText: '"n": 1' });
+      await first.waitFor({ timeout: 5000 });
+      expect(await first.textContent()).toContain('rule approve-safe');
+      expect(await first.textContent()).toContain('a human looks first');
+      await first.getByRole('button', { name: 'Approve' }).click();
+      const result = await approved;
+      expect(result.isError).not.toBe(true);
+      expect(JSON.stringify(result.content)).toContain('\\"n\\":1');
+      expect((await recordedCalls(recordFile)).map((call) => call.params)).toEqual([
+        { name: 'safe', arguments: { n: 1 } },
+      ]);
+
+      const denied = client.callTool({ name: 'safe', arguments: { n: 2 } });
+      const second = page.locator('.call', { hasText: '"n": 2' });
+      await second.waitFor({ timeout: 5000 });
+      await second.getByRole('button', { name: 'Deny' }).click();
+      const refusal = await denied;
+      expect(refusal.isError).toBe(true);
+      expect(JSON.stringify(refusal.content)).toContain('not today');
+      expect(prompts).toEqual(['Why? (optional)']);
+      // The page says what was done, and that nothing else waits.
+      await expect
+        .poll(() => page.locator('#status').textContent())
+        .toBe('Denied safe. Nothing is waiting.');
+      expect(alerts).toEqual([]);
+      expect((await recordedCalls(recordFile)).map((call) => call.params)).toEqual([
+        { name: 'safe', arguments: { n: 1 } },
+      ]);
+    } finally {
+      await browser.close();
+      await client.close();
+    }
+  });
+});

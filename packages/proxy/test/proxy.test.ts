@@ -563,6 +563,24 @@ describe('batches', () => {
     expect(answers.map((answer) => answer.id).sort()).toEqual([1, 2]);
   });
 
+  it('answers the rest of a batch when one of its calls is cancelled while held (fuzz regression)', async () => {
+    const sink: AuditSink = {
+      write: () => new Promise((resolve) => setTimeout(resolve, 30)),
+      close: async () => {},
+    };
+    const h = await harness(engineFrom(POLICY), { sink });
+    h.fromClient([call('1', 'read', { path: 'a' }), call(1, 'read', { path: 'b' })]);
+    h.fromClient({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: '1' } });
+    const forwarded = JSON.parse(await h.toServer.line(1)) as { id: unknown };
+    expect(forwarded.id).toBe(1);
+    h.fromServer({ jsonrpc: '2.0', id: 1, result: { content: [] } });
+    expect(JSON.parse(await h.toClient.line(1))).toEqual([
+      { jsonrpc: '2.0', id: 1, result: { content: [] } },
+    ]);
+    await settle(60);
+    expect(h.toServer.lines).toHaveLength(1);
+  });
+
   it('answers an empty batch with invalid request', async () => {
     const h = await harness(engineFrom(POLICY));
     h.fromClient('[]');

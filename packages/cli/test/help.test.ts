@@ -81,6 +81,7 @@ describe('--help', () => {
             --approval-timeout <secs>       How long an approval may take before it is a deny (default 120)
             --admin <host:port>             Serve GET /health and GET /metrics here (loopback only)
             --health <host:port>            The Rust name of --admin
+            --admin-token-file <file>       A bearer token (16+ characters) for the admin endpoint; required to bind it off loopback
         -h, --help                          Show this help
       "
     `);

@@ -8,7 +8,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Engine } from '@kvlar/core';
 import type { ApprovalQueue } from './approval-queue.js';
-import type { DecisionEvent, ProxyReport } from './proxy.js';
+import type { AnswerEvent, DecisionEvent, ProxyReport } from './proxy.js';
 import type { HostPort } from './tcp.js';
 
 /** The Rust health document, with Kvlar's additions after its fields. */
@@ -33,6 +33,8 @@ export interface ProxyMetrics {
   readonly onDecision: (event: DecisionEvent) => void;
   /** Give it the proxy's reports too: it counts audit failures. */
   readonly onReport: (report: ProxyReport) => void;
+  /** Give it to `createProxy` too: it times the server's answers. */
+  readonly onAnswered: (event: AnswerEvent) => void;
   /** Call on every policy reload, good (`ok`) or refused. */
   readonly onReload: (ok: boolean) => void;
   health(): Health;
@@ -46,12 +48,16 @@ export interface MetricsOptions {
   readonly engine: () => Engine;
   /** Open client sessions (1 in stdio mode). */
   readonly sessions?: () => number;
+  /** Calls waiting for a person now. */
+  readonly pendingApprovals?: () => number;
   /** Milliseconds since the epoch. Default `Date.now`. */
   readonly clock?: () => number;
 }
 
 /** Evaluation-time histogram buckets, in seconds: a decision takes about a microsecond. */
 const BUCKETS = [1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 1e-3, 1e-2];
+/** Round-trip buckets, in seconds: a tool call takes milliseconds to minutes. */
+const ROUND_TRIP_BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120];
 /** Rule ids are bounded by the policy, but a label set per rule still wants a ceiling. */
 const MAX_RULE_LABELS = 1000;
 
@@ -66,6 +72,10 @@ export function createMetrics(options: MetricsOptions): ProxyMetrics {
   let auditFailures = 0;
   let reloads = 0;
   let reloadFailures = 0;
+  const roundTrip = ROUND_TRIP_BUCKETS.map(() => 0);
+  let answers = 0;
+  let answerErrors = 0;
+  let roundTripSeconds = 0;
 
   const health = (): Health => ({
     status: 'ok',
@@ -99,6 +109,15 @@ export function createMetrics(options: MetricsOptions): ProxyMetrics {
         });
       }
     },
+    onAnswered({ ok, roundTripMs }) {
+      const seconds = roundTripMs / 1000;
+      answers += 1;
+      if (!ok) answerErrors += 1;
+      roundTripSeconds += seconds;
+      ROUND_TRIP_BUCKETS.forEach((bound, index) => {
+        if (seconds <= bound) roundTrip[index] = (roundTrip[index] ?? 0) + 1;
+      });
+    },
     onReload(ok) {
       if (ok) reloads += 1;
       else reloadFailures += 1;
@@ -129,6 +148,21 @@ export function createMetrics(options: MetricsOptions): ProxyMetrics {
         `kvlar_evaluation_seconds_bucket{le="+Inf"} ${evaluations}`,
         `kvlar_evaluation_seconds_sum ${evaluationSeconds}`,
         `kvlar_evaluation_seconds_count ${evaluations}`,
+        "# HELP kvlar_upstream_round_trip_seconds From forwarding a request to the server's answer.",
+        '# TYPE kvlar_upstream_round_trip_seconds histogram',
+        ...ROUND_TRIP_BUCKETS.map(
+          (bound, index) =>
+            `kvlar_upstream_round_trip_seconds_bucket{le="${bound}"} ${roundTrip[index] ?? 0}`,
+        ),
+        `kvlar_upstream_round_trip_seconds_bucket{le="+Inf"} ${answers}`,
+        `kvlar_upstream_round_trip_seconds_sum ${roundTripSeconds}`,
+        `kvlar_upstream_round_trip_seconds_count ${answers}`,
+        '# HELP kvlar_upstream_errors_total Server answers that were JSON-RPC errors.',
+        '# TYPE kvlar_upstream_errors_total counter',
+        `kvlar_upstream_errors_total ${answerErrors}`,
+        '# HELP kvlar_pending_approvals Calls waiting for a person.',
+        '# TYPE kvlar_pending_approvals gauge',
+        `kvlar_pending_approvals ${options.pendingApprovals?.() ?? 0}`,
         '# HELP kvlar_audit_failures_total Audit records that could not be written.',
         '# TYPE kvlar_audit_failures_total counter',
         `kvlar_audit_failures_total ${auditFailures}`,
@@ -174,19 +208,30 @@ export interface AdminApprovals {
   readonly token: string;
 }
 
+export interface AdminOptions {
+  /**
+   * Off loopback, every request (health and metrics included) needs this bearer token: other
+   * machines can reach the endpoint, and no Host name can be trusted there.
+   */
+  readonly token?: string;
+}
+
 export async function startAdminServer(
   listen: HostPort,
   metrics: ProxyMetrics,
   approvals?: AdminApprovals,
+  options: AdminOptions = {},
 ): Promise<AdminServer> {
-  if (!isLoopback(listen.host)) {
+  const remote = !isLoopback(listen.host);
+  if (remote && (options.token === undefined || options.token.length < 16)) {
     throw new Error(
-      `the admin endpoint listens on loopback only (127.0.0.1, ::1, localhost), not ${listen.host}`,
+      `the admin endpoint listens on loopback (127.0.0.1, ::1, localhost) unless given a token of 16+ characters; not on ${listen.host} without one`,
     );
   }
+  const everything = remote ? options.token : undefined;
   let allowedHosts = new Set<string>();
   const server = createServer((request, response) => {
-    serve(request, response, metrics, allowedHosts, approvals).catch(() => {
+    serve(request, response, metrics, allowedHosts, approvals, everything).catch(() => {
       if (!response.headersSent) response.writeHead(500);
       response.end();
     });
@@ -227,6 +272,7 @@ async function serve(
   metrics: ProxyMetrics,
   allowedHosts: ReadonlySet<string>,
   approvals: AdminApprovals | undefined,
+  everything: string | undefined,
 ): Promise<void> {
   const send = (status: number, type: string, body: string) => {
     response.writeHead(status, {
@@ -243,12 +289,19 @@ async function serve(
   const sendJson = (status: number, value: unknown) =>
     send(status, 'application/json', `${JSON.stringify(value)}\n`);
   const host = request.headers.host?.toLowerCase();
-  // A page on evil.example that rebinds its name to 127.0.0.1 still sends `Host: evil.example`.
-  if (host !== undefined && !allowedHosts.has(host)) {
+  const path = (request.url ?? '/').split('?', 1)[0] ?? '/';
+  if (everything !== undefined) {
+    // Off loopback the token guards everything (the page itself excepted: it holds no data).
+    if (path !== '/' && !authorized(request, everything)) {
+      response.setHeader('www-authenticate', 'Bearer');
+      sendJson(401, { error: 'a bearer token is required' });
+      return;
+    }
+  } else if (host !== undefined && !allowedHosts.has(host)) {
+    // A page on evil.example that rebinds its name to 127.0.0.1 still sends `Host: evil.example`.
     send(403, 'text/plain; charset=utf-8', 'forbidden: unexpected Host header\n');
     return;
   }
-  const path = (request.url ?? '/').split('?', 1)[0] ?? '/';
   if (path.startsWith('/approvals') && approvals !== undefined) {
     if (!authorized(request, approvals.token)) {
       response.setHeader('www-authenticate', 'Bearer');

@@ -7,6 +7,7 @@
 
 export {
   type AdminApprovals,
+  type AdminOptions,
   type AdminServer,
   createMetrics,
   type Health,
@@ -53,6 +54,7 @@ export {
   watchPolicies,
 } from './policy-watcher.js';
 export {
+  type AnswerEvent,
   AUDIT_FAILURE_RULE,
   createProxy,
   DEFAULT_AGENT_ID,

@@ -98,6 +98,15 @@ export interface ProxyOptions {
   readonly onReport?: (report: ProxyReport) => void;
   /** Told of every decision as it is taken (metrics); its failure never changes one. */
   readonly onDecision?: (event: DecisionEvent) => void;
+  /** Told of every answer the server gives to a forwarded client request (metrics). */
+  readonly onAnswered?: (event: AnswerEvent) => void;
+}
+
+/** One server answer, for observers: how long the server took, from forward to answer. */
+export interface AnswerEvent {
+  readonly method: string;
+  readonly ok: boolean;
+  readonly roundTripMs: number;
 }
 
 /** One decision, for observers. */
@@ -146,6 +155,8 @@ interface Pending {
   withdrawn: boolean;
   readonly batch: Batch | undefined;
   readonly abort: AbortController | undefined;
+  /** `performance.now()` when it was forwarded. */
+  forwardedAt?: number;
 }
 
 /** The side a message came from, and everything the session keeps about that side. */
@@ -373,6 +384,19 @@ export function createProxy(options: ProxyOptions): ProxySession {
     answer(side, reply, batch);
   }
 
+  function observeAnswer(entry: Pending, message: JsonObject): void {
+    if (options.onAnswered === undefined || entry.forwardedAt === undefined) return;
+    try {
+      options.onAnswered({
+        method: entry.method,
+        ok: !Object.hasOwn(message, 'error'),
+        roundTripMs: performance.now() - entry.forwardedAt,
+      });
+    } catch {
+      // An observer's failure changes nothing.
+    }
+  }
+
   function relayResponse(side: Side, id: JsonRpcId, message: JsonObject, raw: unknown): void {
     const asker = other(side);
     const key = idKey(id);
@@ -386,6 +410,9 @@ export function createProxy(options: ProxyOptions): ProxySession {
     const entry = asker.pending.get(key);
     // Only a forwarded request can be answered: an answer to a held one, or to an id never
     // sent, would let the other side pre-empt a decision.
+    if (entry !== undefined && entry.state === 'forwarded' && side === upstream) {
+      observeAnswer(entry, message);
+    }
     if (entry === undefined || entry.state !== 'forwarded') {
       report(
         'warn',
@@ -509,6 +536,7 @@ export function createProxy(options: ProxyOptions): ProxySession {
       withdrawn: false,
       batch,
       abort: undefined,
+      forwardedAt: performance.now(),
     });
     // The client's requests are rebuilt from the parsed value; the server's pass as received.
     send(other(side), message.message, side === upstream ? raw : undefined);
@@ -633,6 +661,7 @@ export function createProxy(options: ProxyOptions): ProxySession {
         return;
       }
       entry.state = 'forwarded';
+      entry.forwardedAt = performance.now();
       send(target, forwarded);
       return;
     }

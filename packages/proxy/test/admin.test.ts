@@ -164,3 +164,49 @@ describe('serverLabel', () => {
     expect(serverLabel({ command: '/opt/bin/my-server', args: ['--port', '1'] })).toBe('my-server');
   });
 });
+
+describe('the admin endpoint off loopback', () => {
+  it('serves other machines only with the bearer token, on every path', async () => {
+    const metrics = createMetrics({ version: '1', engine: () => engine });
+    const token = 'a-long-enough-token-123';
+    const server = await startAdminServer({ host: '0.0.0.0', port: 0 }, metrics, undefined, {
+      token,
+    });
+    servers.push(server);
+    const port = server.address.port;
+    expect((await get(port, '/health', { host: `kvlar.example:${port}` })).status).toBe(401);
+    expect(
+      (await get(port, '/metrics', { authorization: 'Bearer wrong-token-000000' })).status,
+    ).toBe(401);
+    const health = await get(port, '/health', {
+      host: `kvlar.example:${port}`,
+      authorization: `Bearer ${token}`,
+    });
+    expect(health.status).toBe(200);
+  });
+
+  it('refuses a token shorter than 16 characters', async () => {
+    const metrics = createMetrics({ version: '1', engine: () => engine });
+    await expect(
+      startAdminServer({ host: '0.0.0.0', port: 0 }, metrics, undefined, { token: 'short' }),
+    ).rejects.toThrow(/16/);
+  });
+});
+
+describe('round trips and pending approvals in /metrics', () => {
+  it('times the server answers and counts its errors and the calls waiting', async () => {
+    const metrics = createMetrics({
+      version: '1',
+      engine: () => engine,
+      pendingApprovals: () => 3,
+    });
+    metrics.onAnswered({ method: 'tools/call', ok: true, roundTripMs: 3 });
+    metrics.onAnswered({ method: 'tools/call', ok: false, roundTripMs: 700 });
+    const text = metrics.prometheus();
+    expect(text).toContain('kvlar_upstream_round_trip_seconds_bucket{le="0.005"} 1\n');
+    expect(text).toContain('kvlar_upstream_round_trip_seconds_bucket{le="1"} 2\n');
+    expect(text).toContain('kvlar_upstream_round_trip_seconds_count 2\n');
+    expect(text).toContain('kvlar_upstream_errors_total 1\n');
+    expect(text).toContain('kvlar_pending_approvals 3\n');
+  });
+});

@@ -626,3 +626,18 @@ describe('faults', () => {
     expect({ ...h.proxy.stats }).toEqual({ evaluated: 3, allowed: 1, denied: 1, approval: 1 });
   });
 });
+
+describe('observers', () => {
+  it('tells onAnswered how long the server took to answer a forwarded call', async () => {
+    const events: { method: string; ok: boolean; roundTripMs: number }[] = [];
+    const h = await harness(engineFrom(POLICY), { onAnswered: (event) => events.push(event) });
+    h.fromClient(call(1, 'read', { path: 'a' }));
+    await h.toServer.line(1);
+    await settle(20);
+    h.fromServer({ jsonrpc: '2.0', id: 1, error: { code: -1, message: 'nope' } });
+    await h.toClient.line(1);
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ method: 'tools/call', ok: false });
+    expect(events[0]?.roundTripMs).toBeGreaterThanOrEqual(15);
+  });
+});

@@ -151,6 +151,12 @@ export const proxyCommand = defineCommand({
       valueHint: 'host:port',
       description: 'The Rust name of --admin',
     },
+    'admin-token-file': {
+      type: 'string',
+      valueHint: 'file',
+      description:
+        'A bearer token (16+ characters) for the admin endpoint; required to bind it off loopback',
+    },
   },
   async run(context) {
     const runtime = runtimeOf(context);
@@ -167,6 +173,7 @@ interface Plan {
   readonly upstream: HostPort | undefined;
   readonly audit: string | undefined;
   readonly admin: HostPort | undefined;
+  readonly adminToken: string | undefined;
   readonly watch: boolean;
   readonly redactKeys: readonly string[];
   readonly session: Omit<SessionOptions, 'engine' | 'audit'>;
@@ -279,9 +286,23 @@ function planFrom(rawArgs: readonly string[], runtime: Runtime): Plan | undefine
   if (has('admin') && has('health'))
     throw usage("give '--admin' or its Rust name '--health', not both");
   const admin = adminText === undefined ? undefined : hostPort(adminText, '--admin', usage);
-  if (admin !== undefined && !isLoopback(admin.host)) {
+  const tokenFile = one('admin-token-file');
+  let adminToken: string | undefined;
+  if (tokenFile !== undefined) {
+    try {
+      adminToken = readFileSync(absoluteFrom(runtime.cwd, tokenFile), 'utf8').trim();
+    } catch (error) {
+      throw new CliError(
+        'invalid_input',
+        `cannot read --admin-token-file ${tokenFile}: ${messageOf(error)}`,
+      );
+    }
+    if (adminToken.length < 16)
+      throw usage(`the token in ${tokenFile} must have at least 16 characters`);
+  }
+  if (admin !== undefined && !isLoopback(admin.host) && adminToken === undefined) {
     throw usage(
-      `--admin must be a loopback address (127.0.0.1, [::1], localhost), not '${admin.host}'`,
+      `--admin must be a loopback address (127.0.0.1, [::1], localhost), not '${admin.host}', unless --admin-token-file guards it`,
     );
   }
   const agentId = one('agent-id');
@@ -296,6 +317,7 @@ function planFrom(rawArgs: readonly string[], runtime: Runtime): Plan | undefine
     policies,
     watch,
     admin,
+    adminToken,
     redactKeys,
     server,
     listen,
@@ -335,10 +357,12 @@ async function runProxy(plan: Plan, runtime: Runtime): Promise<number> {
           onWarning: (warning) => runtime.logger.warn(`warning: audit: ${warning.message}`),
         });
   let sessions = () => 0;
+  let pending = () => 0;
   const metrics = createMetrics({
     version: VERSION,
     engine: () => engine,
     sessions: () => sessions(),
+    pendingApprovals: () => pending(),
   });
   const report = plan.session.onReport;
   // With an admin endpoint, people answer held calls there (page, API, `kvlar approve`); a
@@ -352,6 +376,7 @@ async function runProxy(plan: Plan, runtime: Runtime): Promise<number> {
     engine: () => engine,
     audit,
     onDecision: metrics.onDecision,
+    onAnswered: metrics.onAnswered,
     onReport: (event) => {
       metrics.onReport(event);
       report?.(event);
@@ -412,14 +437,18 @@ async function runProxy(plan: Plan, runtime: Runtime): Promise<number> {
       });
     }
     if (plan.admin !== undefined) {
-      const token = randomBytes(24).toString('base64url');
+      const token = plan.adminToken ?? randomBytes(24).toString('base64url');
       const approvals = queue === undefined ? undefined : { queue, token };
-      admin = await startAdminServer(plan.admin, metrics, approvals).catch((error: unknown) => {
-        throw new CliError(
-          'invalid_input',
-          `cannot serve --admin on ${plan.admin?.host}:${plan.admin?.port}: ${messageOf(error)}`,
-        );
-      });
+      if (queue !== undefined) pending = () => queue.list().length;
+      const adminOptions = plan.adminToken === undefined ? {} : { token: plan.adminToken };
+      admin = await startAdminServer(plan.admin, metrics, approvals, adminOptions).catch(
+        (error: unknown) => {
+          throw new CliError(
+            'invalid_input',
+            `cannot serve --admin on ${plan.admin?.host}:${plan.admin?.port}: ${messageOf(error)}`,
+          );
+        },
+      );
       const shown = admin.address.host.includes(':')
         ? `[${admin.address.host}]`
         : admin.address.host;

@@ -45,7 +45,7 @@ export {
   parseExportFormat,
   parseOutcome,
 } from './export.js';
-export { formatHuman, formatRecordHuman, type HumanFields } from './format-human.js';
+export { formatHuman, formatRecordHuman, type HumanFields, safeText } from './format-human.js';
 export {
   createHttpSink,
   type HttpSink,

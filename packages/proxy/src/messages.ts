@@ -46,9 +46,19 @@ export function isRequestId(value: unknown): value is JsonRpcId {
 /** A key that is not `expected` but equals it ignoring case: what a lenient server might read. */
 export function caseVariantOf(key: string, expected: ReadonlySet<string>): string | undefined {
   if (expected.has(key)) return undefined;
-  const lower = key.toLowerCase();
-  for (const name of expected) if (name.toLowerCase() === lower) return name;
-  return undefined;
+  return lowerCased(expected).get(key.toLowerCase());
+}
+
+/** Each key set's names by their lower-case form, built once: this runs for every message. */
+const lowerCaseNames = new WeakMap<ReadonlySet<string>, ReadonlyMap<string, string>>();
+
+function lowerCased(names: ReadonlySet<string>): ReadonlyMap<string, string> {
+  let map = lowerCaseNames.get(names);
+  if (map === undefined) {
+    map = new Map([...names].map((name) => [name.toLowerCase(), name]));
+    lowerCaseNames.set(names, map);
+  }
+  return map;
 }
 
 function describeDuplicates(duplicates: readonly DuplicateKey[]): string {

@@ -8,6 +8,7 @@
  */
 import { createHmac } from 'node:crypto';
 import type { ApprovalAnswer, ApprovalRequest, Approver } from './approver.js';
+import { isJsonObject } from './messages.js';
 
 export interface WebhookApproverOptions {
   readonly url: string;
@@ -88,11 +89,11 @@ export function createWebhookApprover(options: WebhookApproverOptions): Approver
       } catch {
         throw new Error('the approval webhook answered something that is not JSON');
       }
-      const decision = isRecord(answer) ? answer.decision : undefined;
+      const decision = isJsonObject(answer) ? answer.decision : undefined;
       if (decision === 'approved') return { approved: true, approver, channel: 'webhook' };
       if (decision === 'denied') {
         const reason =
-          isRecord(answer) && typeof answer.reason === 'string' ? answer.reason : undefined;
+          isJsonObject(answer) && typeof answer.reason === 'string' ? answer.reason : undefined;
         return {
           approved: false,
           approver,
@@ -117,8 +118,4 @@ export function createWebhookApprover(options: WebhookApproverOptions): Approver
       server: request.server,
     };
   }
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -5,6 +5,7 @@
  * applies to what the person saw and to nothing else.
  */
 import { userInfo } from 'node:os';
+import { safeText } from '@kvlar/audit';
 import type { PendingApproval } from '@kvlar/proxy';
 import { type ArgsDef, defineCommand } from 'citty';
 import { CliError, ExitCode } from '../errors.js';
@@ -272,14 +273,8 @@ function printHeld(runtime: Runtime, held: readonly Held[]): void {
 }
 
 // Tool names, agent ids and arguments come from the agent: control and bidi characters are shown
-// escaped, so a name cannot rewrite what the person reads before answering. (The audit's human
-// format escapes the same set; it does not export its helper.)
-// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point.
-const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g;
-
-function printable(text: string): string {
-  return text.replace(UNSAFE, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
-}
+// escaped (as in the audit's human lines), so a name cannot rewrite what the person reads.
+const printable = safeText;
 
 function truncate(text: string, max: number): string {
   return printable(text.length <= max ? text : `${text.slice(0, max - 1)}…`);

@@ -6,12 +6,11 @@
  *
  * Run with `node --expose-gc` so the retained heap of each engine can be measured.
  */
-import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { calibrate, median, sample, summarize, warmUp } from './harness.mjs';
+import { calibrate, machineFacts, median, sample, summarize, warmUp } from './harness.mjs';
 import { actionsFor, GUARD_RAIL_EVERY, generatePolicy } from './policy-generator.mjs';
 import { renderReport } from './report.mjs';
 
@@ -102,26 +101,6 @@ function mapRunner(map, actions) {
     let sum = 0;
     for (let i = 0; i < n; i++) sum += lookup(actions[i & 15]).ruleId.length;
     blackhole += sum;
-  };
-}
-
-function machineFacts() {
-  let cpuModel = os.cpus()[0]?.model ?? 'unknown';
-  try {
-    const line = readFileSync('/proc/cpuinfo', 'utf8')
-      .split('\n')
-      .find((entry) => entry.startsWith('model name'));
-    if (line !== undefined) cpuModel = line.slice(line.indexOf(':') + 1).trim();
-  } catch {
-    // Not Linux: os.cpus() is the best we have.
-  }
-  return {
-    cpus: os.availableParallelism?.() ?? os.cpus().length,
-    cpuModel,
-    node: process.version,
-    platform: `${process.platform}-${process.arch}`,
-    // Other work on the machine moves every number; the load says how busy it was.
-    loadAverageAtStart: Number(os.loadavg()[0].toFixed(2)),
   };
 }
 

@@ -3,6 +3,8 @@
  * is one batch's nanoseconds per call, so the median is robust to noise and the p99 shows the
  * batches a GC pause or a noisy neighbour landed in.
  */
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
 
 const now = process.hrtime.bigint;
 
@@ -61,4 +63,25 @@ export function summarize(samples) {
 
 export function median(values) {
   return percentile(Float64Array.from(values).sort(), 50);
+}
+
+/** What the numbers were measured on (shared by the engine and proxy benchmarks). */
+export function machineFacts() {
+  let cpuModel = os.cpus()[0]?.model ?? 'unknown';
+  try {
+    const line = readFileSync('/proc/cpuinfo', 'utf8')
+      .split('\n')
+      .find((entry) => entry.startsWith('model name'));
+    if (line !== undefined) cpuModel = line.slice(line.indexOf(':') + 1).trim();
+  } catch {
+    // Not Linux: os.cpus() is the best we have.
+  }
+  return {
+    cpus: os.availableParallelism?.() ?? os.cpus().length,
+    cpuModel,
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+    // Other work on the machine moves every number; the load says how busy it was.
+    loadAverageAtStart: Number(os.loadavg()[0].toFixed(2)),
+  };
 }

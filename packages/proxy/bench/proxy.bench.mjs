@@ -23,7 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { median, percentile } from '../../core/bench/harness.mjs';
+import { machineFacts, median, percentile } from '../../core/bench/harness.mjs';
 import { renderReport } from './report.mjs';
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
@@ -102,25 +102,6 @@ function collectGarbage() {
     globalThis.gc();
     globalThis.gc();
   }
-}
-
-function machineFacts() {
-  let cpuModel = os.cpus()[0]?.model ?? 'unknown';
-  try {
-    const line = readFileSync('/proc/cpuinfo', 'utf8')
-      .split('\n')
-      .find((entry) => entry.startsWith('model name'));
-    if (line !== undefined) cpuModel = line.slice(line.indexOf(':') + 1).trim();
-  } catch {
-    // Not Linux: os.cpus() is the best we have.
-  }
-  return {
-    cpus: os.availableParallelism?.() ?? os.cpus().length,
-    cpuModel,
-    node: process.version,
-    platform: `${process.platform}-${process.arch}`,
-    loadAverageAtStart: Number(os.loadavg()[0].toFixed(2)),
-  };
 }
 
 let auditFiles = 0;

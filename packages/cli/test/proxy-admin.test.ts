@@ -1,6 +1,15 @@
+import { spawn } from 'node:child_process';
+import { createConnection } from 'node:net';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { kvlar } from './helpers.js';
-import { type RawProxy, startRawProxy, toolCall } from './proxy-helpers.js';
+import { BIN, kvlar, tempDir } from './helpers.js';
+import {
+  type RawProxy,
+  RECORDING_POLICY,
+  RECORDING_SERVER,
+  startRawProxy,
+  toolCall,
+} from './proxy-helpers.js';
 
 const running: RawProxy[] = [];
 afterEach(() => {
@@ -51,5 +60,69 @@ describe('kvlar proxy --health / --admin', () => {
     );
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('--admin must be a loopback address');
+  });
+
+  it('serves /health in TCP mode, counting the decisions of every session', async () => {
+    const dir = await tempDir({ 'policy.yaml': RECORDING_POLICY });
+    const child = spawn(
+      process.execPath,
+      [
+        BIN,
+        'proxy',
+        '--listen',
+        '127.0.0.1:0',
+        '--admin',
+        '127.0.0.1:0',
+        '--policy',
+        'policy.yaml',
+        '--',
+        process.execPath,
+        RECORDING_SERVER,
+        join(dir, 'received.jsonl'),
+      ],
+      {
+        cwd: dir,
+        env: { ...process.env, KVLAR_HOME: join(dir, 'home') },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk;
+    });
+    try {
+      const deadline = Date.now() + 10_000;
+      while (
+        !(/listening on 127\.0\.0\.1:(\d+)/.test(stderr) && /admin endpoint on (\S+)/.test(stderr))
+      ) {
+        if (Date.now() > deadline) throw new Error(`kvlar did not start:\n${stderr}`);
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+      const port = Number(/listening on 127\.0\.0\.1:(\d+)/.exec(stderr)?.[1]);
+      const admin = /admin endpoint on (\S+)/.exec(stderr)?.[1] ?? '';
+      // Two clients, one call each: an allowed one and a denied one.
+      const ask = (line: string) =>
+        new Promise<string>((resolve, reject) => {
+          const socket = createConnection(port, '127.0.0.1', () => socket.write(`${line}\n`));
+          let text = '';
+          socket.setEncoding('utf8').on('data', (chunk: string) => {
+            text += chunk;
+            if (text.includes('\n')) {
+              socket.end();
+              resolve(text);
+            }
+          });
+          socket.on('error', reject);
+        });
+      await Promise.all([ask(toolCall(1, 'safe')), ask(toolCall(1, 'rm'))]);
+      const health = (await (await fetch(`${admin}/health`)).json()) as Record<string, unknown>;
+      expect(health).toMatchObject({
+        requests_evaluated: 2,
+        requests_allowed: 1,
+        requests_denied: 1,
+      });
+    } finally {
+      child.kill('SIGTERM');
+    }
   });
 });

@@ -210,3 +210,28 @@ describe('round trips and pending approvals in /metrics', () => {
     expect(text).toContain('kvlar_pending_approvals 3\n');
   });
 });
+
+describe('reloads in /health and /metrics', () => {
+  it('counts good and refused reloads, and reports the rules of the engine now in force', async () => {
+    let current = engine;
+    const metrics = createMetrics({ version: '1', engine: () => current });
+    metrics.onReload(true);
+    metrics.onReload(false);
+    current = engineFrom(`
+name: p2
+version: "2"
+rules:
+  - id: a
+    match_on: { resources: [a] }
+    effect: { type: allow }
+  - id: b
+    match_on: { resources: [b] }
+    effect: { type: allow }
+`);
+    expect(metrics.health()).toMatchObject({ reloads: 1, reload_failures: 1, rules_count: 2 });
+    const text = metrics.prometheus();
+    expect(text).toContain('kvlar_policy_reloads_total{result="ok"} 1\n');
+    expect(text).toContain('kvlar_policy_reloads_total{result="refused"} 1\n');
+    expect(text).toContain('kvlar_rules 2\n');
+  });
+});

@@ -1,15 +1,17 @@
 /**
  * Conditions compiled to closures over the tool's arguments. Semantics follow the Rust Kvlar
  * (v0.3 and v0.4 operators side by side), with Kvlar's extensions: `gte`/`lte`, `path_under`,
- * `glob`, `ignore_case` and the `any`/`all`/`not` combinators. A missing field makes every
- * operator false except `exists`, `not_exists` and `not_in`.
+ * `glob`, `shell`, `ignore_case` and the `any`/`all`/`not` combinators. A missing field makes
+ * every operator false except `exists`, `not_exists` and `not_in`.
  */
 import { extractHost, hostInDomain, policyDomain } from './domain.js';
 import { compilePathGlob, type PathGlob } from './glob.js';
 import { compactJson, getOwn, isPlainObject, type JsonObject, jsonEquals } from './json.js';
+import { addressOf, compileNetworks, type IpNetwork, policyNetwork } from './network.js';
 import { isAbsolutePath, isUnder, normalizePath } from './paths.js';
 import { compileRegex, type RegexResult } from './regex.js';
 import type { ComparisonDocument, ConditionDocument } from './schema.js';
+import { compileShellMatch, type ShellMatchDocument } from './shell-match.js';
 
 export interface CompiledCondition {
   holds(parameters: JsonObject): boolean;
@@ -136,6 +138,8 @@ function compileComparison(
   // Present-field test; `missing` is the answer when the field is absent.
   let test: (actual: unknown) => boolean;
   let missing = false;
+  // What the operator found in the value, for `explain` (the `shell` operator's command).
+  let detail: ((actual: unknown) => string) | undefined;
 
   switch (operator) {
     case 'equals':
@@ -229,6 +233,29 @@ function compileComparison(
       test = operator === 'in_domain' ? inDomain : (actual) => !inDomain(actual);
       break;
     }
+    case 'in_network':
+    case 'not_in_network': {
+      const networks: IpNetwork[] = [];
+      for (const [index, text] of list(value).entries()) {
+        const checked = policyNetwork(text);
+        if ('problem' in checked) {
+          return problem(
+            'invalid_network',
+            checked.problem,
+            Array.isArray(value) ? ['value', index] : ['value'],
+          );
+        }
+        networks.push(checked.network);
+      }
+      const set = compileNetworks(networks);
+      // A host name is in no network: names are not resolved.
+      const inNetwork = (actual: unknown) => {
+        const address = typeof actual === 'string' ? addressOf(actual) : undefined;
+        return address !== undefined && set.contains(address);
+      };
+      test = operator === 'in_network' ? inNetwork : (actual) => !inNetwork(actual);
+      break;
+    }
     case 'path_under':
     case 'path_not_under': {
       const bases: string[] = [];
@@ -266,6 +293,24 @@ function compileComparison(
       test = (actual) => typeof actual === 'string' && globs.some((glob) => glob.test(actual));
       break;
     }
+    case 'shell': {
+      // A present value that is not text, or text that is not a readable command line, could
+      // run anything: the operator holds (see shell-match.ts).
+      const compiled = compileShellMatch(value as ShellMatchDocument, { ignoreCase, regexes });
+      if (!compiled.ok) {
+        return {
+          ok: false,
+          problems: compiled.problems.map((found) => ({
+            path: [...path, 'value', ...found.path],
+            code: found.code,
+            message: found.message,
+          })),
+        };
+      }
+      test = compiled.matcher.test;
+      detail = compiled.matcher.explain;
+      break;
+    }
   }
 
   const resolve = fieldResolver(field);
@@ -281,7 +326,8 @@ function compileComparison(
       describe: (parameters) => {
         const actual = resolve(parameters);
         const found = actual === undefined ? 'absent' : compactJson(actual);
-        return `${field} ${operator}${shown}${ignoreCase ? ' (ignoring case)' : ''}: ${holds(parameters)} (${field} is ${found})`;
+        const how = actual === undefined || detail === undefined ? '' : `; ${detail(actual)}`;
+        return `${field} ${operator}${shown}${ignoreCase ? ' (ignoring case)' : ''}: ${holds(parameters)} (${field} is ${found}${how})`;
       },
     },
   };

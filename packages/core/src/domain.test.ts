@@ -8,6 +8,7 @@ describe('hosts for in_domain', () => {
     ['https://example.com:8080/', 'example.com'],
     ['HTTPS://API.Example.COM', 'api.example.com'],
     ['http://[::1]:8080/x', '[::1]'],
+    ['http://[::1]:99999/x', '[::1]'],
     ['https://user:pw@evil.com/x', 'evil.com'],
     ['https://good.com@evil.com/', 'evil.com'],
     ['https://evil.com?q=good.com', 'evil.com'],

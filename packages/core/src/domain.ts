@@ -19,7 +19,11 @@ export function extractHost(text: string): string | undefined {
   if (authorityEnd !== -1) rest = rest.slice(0, authorityEnd);
   const at = rest.lastIndexOf('@');
   if (at !== -1) rest = rest.slice(at + 1);
-  if (!rest.startsWith('[')) {
+  if (rest.startsWith('[')) {
+    // The port after `]` goes too: an out-of-range one would otherwise make the host unreadable.
+    const close = rest.indexOf(']');
+    if (close !== -1) rest = rest.slice(0, close + 1);
+  } else {
     const colon = rest.indexOf(':');
     if (colon !== -1) rest = rest.slice(0, colon);
   }

@@ -138,6 +138,8 @@ function keysAt(path: readonly (string | number)[]): readonly string[] {
   if (path.length === 2 && path[0] === 'rules') return KNOWN_KEYS.rule;
   if (last === 'match_on') return KNOWN_KEYS.match_on;
   if (last === 'effect') return KNOWN_KEYS.effect;
+  // The only `value` with keys of its own is the `shell` operator's.
+  if (last === 'value') return KNOWN_KEYS.shell;
   return KNOWN_KEYS.condition;
 }
 

@@ -51,6 +51,15 @@ describe('the JSON Schema, checked by a real validator', () => {
       false,
     );
     expect(validate(rule({}, { type: 'deny' }))).toBe(false);
+    const shell = (value: unknown) =>
+      rule({ conditions: [{ field: 'c', operator: 'shell', value }] });
+    expect(
+      validate(shell({ program: ['rm'], flags: [['-r', '--recursive']], piped: 'command' })),
+    ).toBe(true);
+    expect(validate(shell({ args: 'none' }))).toBe(true);
+    expect(validate(shell({}))).toBe(false);
+    expect(validate(shell({ progam: ['rm'] }))).toBe(false);
+    expect(validate(shell({ piped: 'yes' }))).toBe(false);
     expect(validate({ ...rule({}), version: 1 })).toBe(false);
   });
 });

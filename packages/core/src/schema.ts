@@ -14,8 +14,10 @@ export const OPERATORS = {
   presence: ['exists', 'not_exists'],
   list: ['one_of', 'in', 'not_in'],
   domain: ['in_domain', 'not_in_domain'],
+  network: ['in_network', 'not_in_network'],
   path: ['path_under', 'path_not_under'],
   glob: ['glob'],
+  shell: ['shell'],
 } as const;
 
 export type Operator = (typeof OPERATORS)[keyof typeof OPERATORS][number];
@@ -55,6 +57,43 @@ function caseless<const T extends readonly [Operator, ...Operator[]], V extends 
   return z.strictObject({ field, operator: z.enum(operators), value }).describe(description);
 }
 
+/** The `shell` operator's value: what one command of the command line must have. */
+const ShellMatchObject = z.strictObject({
+  program: patternList
+    .optional()
+    .describe('Name patterns over the base name of the program, compared ignoring case.'),
+  flags: z
+    .array(z.array(nonEmpty).min(1, 'must list at least one flag'))
+    .min(1, 'must list at least one group of flags')
+    .optional()
+    .describe(
+      'Groups of alternatives (`[[-r, --recursive], [-f, --force]]`); each group must be present.',
+    ),
+  args: z
+    .union([z.literal('none'), patternList])
+    .optional()
+    .describe('Regexes, one of which some non-flag argument matches; `none`: no such argument.'),
+  subcommand: patternList
+    .optional()
+    .describe('Name patterns over the first non-flag argument (`push` in `git push`).'),
+  piped: z
+    .union([z.boolean(), z.literal('command')])
+    .optional()
+    .describe(
+      'Its input comes from a pipe, `<(…)`, a here-document or a here-string; `command`: from a pipe or `<(…)` only.',
+    ),
+  writes_to: patternList
+    .optional()
+    .describe('Path globs over the targets of its output redirections.'),
+  unknown_program: z
+    .boolean()
+    .optional()
+    .describe('Its program is only known at run time (`$X`, `$(…)`, `eval "$x"`).'),
+});
+// At least one key: checked when compiling (shell-match.ts), where an unknown key is not also
+// reported as a missing one; the JSON Schema says it with minProperties.
+const ShellMatchSchema = ShellMatchObject.meta({ minProperties: 1 });
+
 const Comparison = z.discriminatedUnion('operator', [
   comparison(
     OPERATORS.anyValue,
@@ -85,12 +124,22 @@ const Comparison = z.discriminatedUnion('operator', [
     stringOrList,
     'The host of a URL is the domain or one of its subdomains.',
   ),
+  caseless(
+    OPERATORS.network,
+    stringOrList,
+    'The host of a URL is an IP address inside one of the networks (CIDR); names are not resolved.',
+  ),
   comparison(
     OPERATORS.path,
     stringOrList,
     'The normalised path is (not) the directory or inside it.',
   ),
   comparison(OPERATORS.glob, stringOrList, 'A micromatch-style path glob over the whole value.'),
+  comparison(
+    OPERATORS.shell,
+    ShellMatchSchema,
+    'The command line runs a command that matches (a line that cannot be read holds).',
+  ),
 ]);
 
 export interface ComparisonDocument {
@@ -178,6 +227,7 @@ export const KNOWN_KEYS = {
   match_on: Object.keys(MatchOnSchema.shape),
   effect: ['type', 'reason'],
   condition: ['field', 'operator', 'value', 'ignore_case', 'any', 'all', 'not'],
+  shell: Object.keys(ShellMatchObject.shape),
 } as const;
 
 /** The JSON Schema (draft 2020-12) of the policy format, generated from the zod schema. */

@@ -1,0 +1,617 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { MAX_SHELL_DEPTH, MAX_SHELL_LENGTH, parseShell, type SimpleCommand } from './shell.js';
+
+/** The commands of a line that must parse, as `program arg…` with `$` marking run-time words. */
+function commands(text: string): string[] {
+  const result = parseShell(text);
+  if (!result.ok) throw new Error(`did not parse: ${result.reason}`);
+  return result.commands.map(show);
+}
+
+function show(command: SimpleCommand): string {
+  const program = command.programUnknown ? `?${command.program}` : command.program;
+  const args = command.args.map((word) => (word.dynamic ? `$[${word.text}]` : word.text));
+  return [program, ...args].join(' ');
+}
+
+function only(text: string, program: string): SimpleCommand {
+  const result = parseShell(text);
+  if (!result.ok) throw new Error(`did not parse: ${result.reason}`);
+  const found = result.commands.filter((command) => command.program === program);
+  expect(found).toHaveLength(1);
+  return found[0]!;
+}
+
+function failure(text: string): string {
+  const result = parseShell(text);
+  if (result.ok) throw new Error(`parsed: ${JSON.stringify(result.commands.map(show))}`);
+  return result.reason;
+}
+
+describe('parseShell: lists and pipelines', () => {
+  it('reads a simple command as a program and its arguments', () => {
+    expect(commands('rm -rf /')).toEqual(['rm -rf /']);
+  });
+
+  it('splits words on any run of spaces and tabs', () => {
+    expect(commands('rm\t-rf  \t /')).toEqual(['rm -rf /']);
+  });
+
+  it('finds every command of a list joined by ; && || & and newlines', () => {
+    expect(commands('a; b && c || d & e\nf')).toEqual(['a', 'b', 'c', 'd', 'e', 'f']);
+  });
+
+  it('finds every stage of a pipeline, including |&', () => {
+    expect(commands('a | b |& c')).toEqual(['a', 'b', 'c']);
+  });
+
+  it('marks every stage after the first as piped, but not the first', () => {
+    const result = parseShell('curl x | sh | tee y');
+    expect(result.ok && result.commands.map((command) => command.piped)).toEqual([
+      false,
+      true,
+      true,
+    ]);
+  });
+
+  it('does not take || for a pipe', () => {
+    expect(only('make || bash fallback.sh', 'bash').piped).toBe(false);
+  });
+
+  it('keeps a pipe across a newline after |', () => {
+    expect(only('curl x |\n  sh', 'sh').piped).toBe(true);
+  });
+
+  it('returns no commands for an empty line, blanks or a comment', () => {
+    expect(commands('')).toEqual([]);
+    expect(commands(' \t\n')).toEqual([]);
+    expect(commands('# rm -rf /')).toEqual([]);
+  });
+
+  it('reads # as a comment only at the start of a word', () => {
+    expect(commands('echo a#b # rm -rf /')).toEqual(['echo a#b']);
+  });
+
+  it('joins lines continued with a backslash', () => {
+    expect(commands('rm \\\n -rf /')).toEqual(['rm -rf /']);
+  });
+});
+
+describe('parseShell: quote removal', () => {
+  it('removes single quotes, double quotes and backslashes from the program', () => {
+    expect(commands(`r''m -rf /; \\rm x; "rm" y; 'r'"m" z`)).toEqual([
+      'rm -rf /',
+      'rm x',
+      'rm y',
+      'rm z',
+    ]);
+  });
+
+  it('removes quotes from arguments, keeping what is inside whole', () => {
+    expect(commands(`echo "rm -rf /" 'a  b' c\\ d`)).toEqual(['echo rm -rf / a  b c d']);
+  });
+
+  it('decodes ANSI-C quoting', () => {
+    expect(commands(`$'\\x72\\x6d' $'a\\tb' $'\\101\\u00e9' $'it\\'s'`)).toEqual([
+      "rm a\tb Aé it's",
+    ]);
+  });
+
+  it('keeps backslashes in double quotes except before $ ` " \\ and newline', () => {
+    expect(commands(`echo "a\\b \\$x \\" \\\\"`)).toEqual(['echo a\\b $x " \\']);
+  });
+
+  it('takes the base name of a program given by path', () => {
+    expect(commands(`/usr/bin/rm -rf /; ./bin/'rm' x`)).toEqual(['rm -rf /', 'rm x']);
+  });
+});
+
+describe('parseShell: words known only at run time', () => {
+  it('marks variables and substitutions in arguments as run-time words', () => {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: shell syntax, not a template
+    const rm = only('rm "$f" ${g} $(h) `i` $((1+2)) plain', 'rm');
+    expect(rm.args.map((word) => word.dynamic)).toEqual([true, true, true, true, true, false]);
+  });
+
+  it('marks a program named by a variable or a substitution as unknown', () => {
+    expect(commands('$RM -rf /')).toEqual(['?$RM -rf /']);
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: shell syntax, not a template
+    expect(commands('"${X}" y')[0]).toBe('?${X} y');
+  });
+
+  it('marks a program with an unquoted glob as unknown, and a quoted one as known', () => {
+    expect(commands('/bin/r? -rf /')).toEqual(['?r? -rf /']);
+    expect(commands(`'r?' x`)).toEqual(['r? x']);
+  });
+
+  it('does not take [ alone for a glob', () => {
+    expect(commands('[ -f x ] && cat x')).toEqual(['[ -f x ]', 'cat x']);
+  });
+
+  it('marks brace expansion as a run-time word', () => {
+    expect(commands('{rm,-rf,/}')[0]?.startsWith('?')).toBe(true);
+    expect(only('echo {a,b} {1..3} {}', 'echo').args.map((word) => word.dynamic)).toEqual([
+      true,
+      true,
+      false,
+    ]);
+  });
+});
+
+describe('parseShell: nested commands', () => {
+  it('finds commands in subshells and groups', () => {
+    expect(commands('(a; b) && { c; d; }')).toEqual(['a', 'b', 'c', 'd']);
+  });
+
+  it('finds commands in command substitutions, even inside double quotes', () => {
+    expect(commands('echo "x $(rm -rf /) y"')).toEqual(['rm -rf /', 'echo $[x $(rm -rf /) y]']);
+  });
+
+  it('finds commands in back-ticks, nested ones included', () => {
+    expect(commands('echo `a \\`b\\``')).toEqual(['b', 'a $[`b`]', 'echo $[`a \\`b\\``]']);
+  });
+
+  it('finds commands in process substitutions and marks the reader as piped', () => {
+    expect(commands('diff <(sort a) >(tee b)')).toEqual([
+      'sort a',
+      'tee b',
+      'diff $[<(sort a)] $[>(tee b)]',
+    ]);
+    expect(only('diff <(sort a) b', 'diff').pipedFromCommand).toBe(true);
+    expect(only('cat x > >(tee b)', 'tee').pipedFromCommand).toBe(true);
+  });
+
+  it('finds commands in parameter expansions', () => {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: shell syntax, not a template
+    expect(commands('echo ${x:-$(rm -rf /)}')).toEqual(['rm -rf /', 'echo $[${x:-$(rm -rf /)}]']);
+  });
+
+  it('finds commands in assignments, which are not commands themselves', () => {
+    expect(commands('A=1 B=$(id) ls; C=2; arr=(a $(date) b)')).toEqual(['id', 'ls', 'date']);
+  });
+
+  it('reads if, while, until, for, select and case bodies, not their reserved words', () => {
+    expect(commands('if a; then b; elif c; then d; else e; fi')).toEqual(['a', 'b', 'c', 'd', 'e']);
+    expect(commands('while a; do b; done; until c\ndo d\ndone')).toEqual(['a', 'b', 'c', 'd']);
+    expect(commands('for f in $(ls) x; do rm "$f"; done')).toEqual(['ls', 'rm $[$f]']);
+    expect(commands('for ((i=0; i<3; i++)); do a; done')).toEqual(['a']);
+    expect(commands('select x in a b; do c; done')).toEqual(['c']);
+    expect(commands('case $x in a|b) c;; (d) e ;& *) f;;& esac')).toEqual(['c', 'e', 'f']);
+  });
+
+  it('reads a case inside a command substitution, whose patterns end in )', () => {
+    expect(commands('echo $(case x in a) b;; esac)')).toEqual([
+      'b',
+      'echo $[$(case x in a) b;; esac)]',
+    ]);
+  });
+
+  it('treats a reserved word as a command name when it is quoted or not first', () => {
+    expect(commands('"if" x; echo then fi')).toEqual(['if x', 'echo then fi']);
+  });
+
+  it('reads function bodies, which run when the function is called', () => {
+    expect(commands('f() { rm -rf /; }; function g { a; }; function h() ( b ); f')).toEqual([
+      'rm -rf /',
+      'a',
+      'b',
+      'f',
+    ]);
+  });
+
+  it('reads a fork bomb as the commands it runs', () => {
+    expect(commands(':(){ :|:& };:')).toEqual([':', ':', ':']);
+  });
+
+  it('does not take $((…)) or for ((…)) for commands, but reads the substitutions in them', () => {
+    expect(commands('x=$((a << 2 | $(id))); for ((;;)); do :; done')).toEqual(['id', ':']);
+  });
+
+  it('reads a command ((…)) also as dash reads it, two subshells', () => {
+    expect(commands('((rm -rf /))')).toEqual(['rm -rf /']);
+    expect(commands('(( $# > 0 ))')).toEqual(['?$#']);
+  });
+
+  it('reads ((…) …) as nested subshells when it is not arithmetic', () => {
+    expect(commands('((rm -rf /) )')).toEqual(['rm -rf /']);
+    expect(commands('$((rm -rf /) | cat)')[0]).toBe('rm -rf /');
+  });
+
+  it('reads the words of [[ … ]] as tests, with the substitutions in them', () => {
+    expect(commands('[[ -f x && $(id) =~ ^(a|b)$ ]] && rm x')).toEqual(['id', 'rm x']);
+    expect(commands('[[ -n "$x" && "$y" == z ]]')).toEqual([]);
+  });
+
+  it('reads [[ … ]] also as dash reads it: what follows || ; | & runs, > redirects', () => {
+    expect(commands('[[ -f x || rm -rf / ]]')).toEqual(['rm -rf /']);
+    expect(commands('[[ a && b || ! sudo x ]]')).toEqual(['sudo x', 'x']);
+    expect(commands('[[ a ||\nif true; then rm -rf /; fi\n]]')).toContain('rm -rf /');
+    const result = parseShell('[[ a > /etc/passwd ]]');
+    expect(result.ok && result.commands[0]?.writesTo).toEqual([
+      { text: '/etc/passwd', dynamic: false },
+    ]);
+    // dash refuses a `(` there, so nothing runs for it.
+    expect(commands('[[ $x =~ ^(rm|sudo)$ ]]')).toEqual([]);
+  });
+
+  it('reads &> also as dash reads it, & then >', () => {
+    expect(commands('cmd &> /dev/null rm -rf /')).toEqual(['cmd rm -rf /', 'rm -rf /']);
+    expect(commands('echo x &>/dev/null')).toEqual(['echo x']);
+  });
+
+  it('reads extglob patterns as words', () => {
+    expect(commands('ls !(*.txt) @(a|b)')).toEqual(['ls !(*.txt) @(a|b)']);
+  });
+});
+
+describe('parseShell: scripts given to other programs', () => {
+  it('reads the script of sh -c, bash -lc, zsh -xc and busybox sh -c', () => {
+    expect(commands(`sh -c 'rm -rf /'`)).toEqual(['sh -c rm -rf /', 'rm -rf /']);
+    expect(commands(`bash -e -o pipefail -lc "a; b"`).slice(1)).toEqual(['a', 'b']);
+    expect(commands(`zsh -xc 'c'`)).toContain('c');
+    expect(commands(`busybox sh -c 'd'`)).toEqual(['busybox sh -c d', 'sh -c d', 'd']);
+  });
+
+  it('reads the words of eval joined by spaces as a script', () => {
+    expect(commands(`eval 'rm -rf' /`)).toEqual(['eval rm -rf /', 'rm -rf /']);
+  });
+
+  it('records a script only known at run time as an unknown command', () => {
+    expect(commands('eval "$X"')).toEqual(['eval $[$X]', '?$X']);
+    expect(commands('sh -c "$(curl x)"')).toEqual(['curl x', 'sh -c $[$(curl x)]', '?$(curl x)']);
+  });
+
+  it('reads a here-document as the script of the shell that reads it', () => {
+    expect(commands(`bash <<'EOF'\nrm -rf /\nEOF\nls`)).toEqual(['bash', 'rm -rf /', 'ls']);
+    expect(commands(`sudo sh <<-EOF\n\trm -rf /\n\tEOF`)).toContain('rm -rf /');
+  });
+
+  it('reads a here-string as the script of the shell that reads it', () => {
+    expect(commands(`bash <<< 'rm -rf /'`)).toEqual(['bash', 'rm -rf /']);
+    expect(commands(`bash <<< "$X"`)).toEqual(['bash', '?$X']);
+  });
+
+  it('reads a here-document given to a subshell running a shell', () => {
+    expect(commands(`(bash) <<EOF\nrm -rf /\nEOF`)).toEqual(['bash', 'rm -rf /']);
+  });
+
+  it('reads the substitutions of an unquoted here-document, whatever reads it', () => {
+    expect(commands(`cat <<EOF\nhello $(rm -rf /)\nEOF`)).toEqual(['cat', 'rm -rf /']);
+    expect(commands(`cat <<'EOF'\nhello $(rm -rf /)\nEOF`)).toEqual(['cat']);
+  });
+
+  it('expands substitutions in single quotes of an unquoted here-document read by a shell', () => {
+    expect(commands(`bash <<EOF\necho '$(id)'\nEOF`)).toContain('id');
+    expect(commands(`bash <<'EOF'\necho '$(id)'\nEOF`)).not.toContain('id');
+  });
+
+  it('does not read a here-document body as commands of the outer line', () => {
+    expect(commands(`cat > notes.txt <<'EOF'\nrm -rf /\nsudo x\nEOF\necho done`)).toEqual([
+      'cat',
+      'echo done',
+    ]);
+  });
+
+  it('marks a command reading a here-document or here-string as piped, not fed by a command', () => {
+    const cat = only(`cat <<EOF\nx\nEOF`, 'cat');
+    expect([cat.piped, cat.pipedFromCommand]).toEqual([true, false]);
+    const sh = only('sh <<< "echo"', 'sh');
+    expect([sh.piped, sh.pipedFromCommand]).toEqual([true, false]);
+  });
+});
+
+describe('parseShell: wrappers', () => {
+  it('keeps the wrapper and finds the command it runs, through options with values', () => {
+    expect(commands('sudo -u root -E -- rm -rf /')).toEqual([
+      'sudo -u root -E -- rm -rf /',
+      'rm -rf /',
+    ]);
+    expect(commands('doas -u www rm x')).toContain('rm x');
+  });
+
+  it('sees through chains of env, nohup, nice, time, timeout, stdbuf and ionice', () => {
+    expect(
+      commands(
+        'env -i A=1 -u B nohup nice -n 5 time -p timeout -s KILL 10 stdbuf -oL ionice -c 3 rm x',
+      ).at(-1),
+    ).toBe('rm x');
+  });
+
+  it('sees through command, builtin and exec, but not command -v', () => {
+    expect(commands('command rm a; builtin cd b; exec -a name rm c')).toEqual([
+      'command rm a',
+      'rm a',
+      'builtin cd b',
+      'cd b',
+      'exec -a name rm c',
+      'rm c',
+    ]);
+    expect(commands('command -v rm')).toEqual(['command -v rm']);
+  });
+
+  it('reads env -S as a command line', () => {
+    expect(commands(`env -S 'rm -rf' /`)).toContain('rm -rf /');
+  });
+
+  it('gives the command xargs runs a run-time argument for what it reads', () => {
+    expect(commands('ls | xargs -0 -n 1 rm -f')).toEqual([
+      'ls',
+      'xargs -0 -n 1 rm -f',
+      'rm -f $[(arguments from input)]',
+    ]);
+    expect(commands('xargs')).toEqual(['xargs', 'echo $[(arguments from input)]']);
+  });
+
+  it('finds the commands of find -exec, -execdir, -ok and -okdir', () => {
+    expect(commands(`find / -exec rm -rf {} + -o -execdir chmod 777 {} \\; -ok a ';'`)).toEqual([
+      'find / -exec rm -rf {} + -o -execdir chmod 777 {} ; -ok a ;',
+      'a',
+      'chmod 777 {}',
+      'rm -rf {}',
+    ]);
+  });
+
+  it('reads the scripts of su -c, runuser -c, trap, watch and ssh', () => {
+    expect(commands(`su - root -c 'rm -rf /'`)).toEqual(['su - root -c rm -rf /', 'rm -rf /']);
+    expect(commands('su root')).toEqual(['su root']);
+    expect(commands(`trap 'rm -f /tmp/lock' EXIT; trap - INT`)).toEqual([
+      'trap rm -f /tmp/lock EXIT',
+      'rm -f /tmp/lock',
+      'trap - INT',
+    ]);
+    expect(commands(`watch -n 1 'ls | wc -l'`).slice(1)).toEqual(['ls', 'wc -l']);
+    expect(commands(`ssh -p 22 -i key host sudo reboot`).slice(1)).toEqual([
+      'sudo reboot',
+      'reboot',
+    ]);
+  });
+
+  it('sees through setsid, chroot and runuser -u … --', () => {
+    expect(commands('setsid chroot /mnt runuser -u x -- rm y').at(-1)).toBe('rm y');
+  });
+
+  it('treats a wrapper option only known at run time as an unknown command', () => {
+    expect(commands('sudo $OPTS ls')).toEqual(['sudo $[$OPTS] ls', '?$OPTS']);
+  });
+
+  it('carries the wrapper redirections and pipe to the command it runs', () => {
+    const rm = only('ls | sudo rm x > /etc/y', 'rm');
+    expect([rm.piped, rm.writesTo.map((word) => word.text)]).toEqual([true, ['/etc/y']]);
+  });
+});
+
+describe('parseShell: redirections', () => {
+  it('collects output targets of > >> >| &> &>> <> N> and >&file', () => {
+    const echo = only('echo x > a >> b >| c &> d &>> e <> f 2> g >& h', 'echo');
+    expect(echo.writesTo.map((word) => word.text)).toEqual([
+      'a',
+      'b',
+      'c',
+      'd',
+      'e',
+      'f',
+      'g',
+      'h',
+    ]);
+  });
+
+  it('ignores descriptor duplication and input redirections', () => {
+    expect(only('cmd 2>&1 >&2 <&0 3>&- < in', 'cmd').writesTo).toEqual([]);
+  });
+
+  it('reads redirections before the program', () => {
+    expect(commands('> out 2>&1 rm x')).toEqual(['rm x']);
+  });
+
+  it('records a redirection without a command as a command with an empty program', () => {
+    const result = parseShell('> /etc/passwd');
+    expect(
+      result.ok && result.commands.map((command) => [command.program, command.writesTo]),
+    ).toEqual([['', [{ text: '/etc/passwd', dynamic: false }]]]);
+  });
+
+  it('gives a compound command redirections to every command in it', () => {
+    const result = parseShell('{ a; b; } >> ~/.bashrc');
+    expect(result.ok && result.commands.map((command) => command.writesTo.length)).toEqual([1, 1]);
+  });
+
+  it('marks a redirection target only known at run time', () => {
+    expect(only('echo x > "$OUT"', 'echo').writesTo).toEqual([{ text: '$OUT', dynamic: true }]);
+  });
+});
+
+describe('parseShell: what it refuses', () => {
+  it('refuses unterminated quotes and substitutions', () => {
+    expect(failure(`echo 'a`)).toBe('unterminated single quote');
+    expect(failure('echo "a')).toBe('unterminated double quote');
+    expect(failure('echo $(a')).toMatch(/unterminated/);
+    expect(failure('echo `a')).toBe('unterminated back-tick');
+    expect(failure('echo ${a')).toMatch(/unterminated/);
+    expect(failure(`echo $'a`)).toMatch(/unterminated/);
+  });
+
+  it('refuses syntax errors the shell refuses too', () => {
+    expect(failure('fi')).toMatch(/unexpected/);
+    expect(failure('a )')).toMatch(/unexpected/);
+    expect(failure('if a; then b')).toMatch(/unterminated/);
+    expect(failure('{ a; ')).toMatch(/unterminated/);
+    expect(failure('echo a (b)')).toMatch(/unexpected/);
+    expect(failure('a; ;; b')).toMatch(/outside a case/);
+  });
+
+  it('refuses a line longer than 64 KiB', () => {
+    expect(failure('a'.repeat(MAX_SHELL_LENGTH + 1))).toMatch(/longer than/);
+    expect(parseShell('a'.repeat(MAX_SHELL_LENGTH)).ok).toBe(true);
+  });
+
+  it(`refuses nesting deeper than ${MAX_SHELL_DEPTH} levels`, () => {
+    expect(failure(`${'('.repeat(40)}a${')'.repeat(40)}`)).toMatch(/deeper/);
+    expect(failure(`${'$('.repeat(40)}a${')'.repeat(40)}`)).toMatch(/deeper/);
+    expect(failure(`${'sudo '.repeat(40)}rm`)).toMatch(/deeper/);
+    expect(parseShell(`${'('.repeat(10)}a${')'.repeat(10)}`).ok).toBe(true);
+  });
+
+  it('refuses scripts nested in scripts beyond the depth limit', () => {
+    let script = 'rm -rf /';
+    for (let i = 0; i < 40; i++) script = `bash <<E${i}\n${script}\nE${i}`;
+    expect(failure(script)).toMatch(/deeper/);
+  });
+});
+
+describe('parseShell: properties', () => {
+  const RUNS = { seed: 20240611, numRuns: 3000 };
+  const pieces = [
+    ' ',
+    '\t',
+    '\n',
+    ';',
+    '&',
+    '|',
+    '(',
+    ')',
+    '<',
+    '>',
+    '{',
+    '}',
+    '[',
+    ']',
+    '!',
+    '#',
+    '$',
+    '`',
+    '"',
+    "'",
+    '\\',
+    '=',
+    '*',
+    '?',
+    '@',
+    '+',
+    '-',
+    ',',
+    '.',
+    '~',
+    '/',
+    'a',
+    'rm',
+    'sh',
+    'bash',
+    'sudo',
+    'env',
+    'xargs',
+    'find',
+    '-exec',
+    'eval',
+    '-c',
+    'if',
+    'then',
+    'fi',
+    'do',
+    'done',
+    'case',
+    'esac',
+    'in',
+    'for',
+    'while',
+    'function',
+    '[[',
+    ']]',
+    '((',
+    '))',
+    '$(',
+    '${',
+    '<(',
+    '>(',
+    '$((',
+    '<<',
+    '<<-',
+    '<<<',
+    'EOF',
+    "$'",
+    '$"',
+    ';;',
+    '&&',
+    '||',
+    '|&',
+    '2>&1',
+    '&>',
+  ];
+  const shellish = fc
+    .array(fc.constantFrom(...pieces), { maxLength: 60 })
+    .map((parts) => parts.join(''));
+
+  it('never throws and reads nothing as an internal failure, on shell-like input', () => {
+    fc.assert(
+      fc.property(shellish, (text) => {
+        const result = parseShell(text);
+        if (!result.ok) expect(result.reason).not.toBe('the command could not be read');
+        else for (const command of result.commands) expect(typeof command.program).toBe('string');
+      }),
+      RUNS,
+    );
+  });
+
+  it('never throws on arbitrary text', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 200 }), (text) => {
+        const result = parseShell(text);
+        if (!result.ok) expect(result.reason).not.toBe('the command could not be read');
+      }),
+      RUNS,
+    );
+  });
+
+  it('reads the same text the same way every time', () => {
+    fc.assert(
+      fc.property(shellish, (text) => {
+        expect(parseShell(text)).toEqual(parseShell(text));
+      }),
+      { ...RUNS, numRuns: 500 },
+    );
+  });
+
+  it('finds a command appended after ; whatever came before, unless the line fails', () => {
+    fc.assert(
+      fc.property(shellish, (text) => {
+        const result = parseShell(`${text}\n;rm -rf /`);
+        // Unless the prefix leaves something open (a quote, a here-document, a case), the
+        // appended command is read; when it is not, the line must not parse or must hold rm.
+        if (result.ok && !result.commands.some((command) => command.program === 'rm')) {
+          const open = /<<|'|"|`|\\$|#|case|\[\[|\$'/.test(text);
+          expect(open).toBe(true);
+        }
+      }),
+      RUNS,
+    );
+  });
+
+  // The time limit is the test's: the largest hostile inputs must all be read well within it.
+  it('finishes quickly on hostile input of the largest size', { timeout: 10_000 }, () => {
+    const size = MAX_SHELL_LENGTH;
+    const hostile = [
+      '('.repeat(size),
+      '$('.repeat(size / 2),
+      '`'.repeat(size),
+      'a['.repeat(size / 2),
+      'a;'.repeat(size / 2),
+      'a|'.repeat(size / 2),
+      '"$(a)"'.repeat(size / 6),
+      'eval '.repeat(size / 5),
+      'xargs '.repeat(size / 6),
+      'sudo '.repeat(size / 5),
+      'cat <<A <<B\n'.repeat(size / 12),
+      'bash <<A\n'.repeat(size / 9),
+      `bash <<E\n${"echo '$(id)' ".repeat(size / 16)}\nE`,
+      'a=(b=('.repeat(size / 5),
+      'f() '.repeat(size / 4),
+      '${'.repeat(size / 2),
+      '[[ '.repeat(size / 3),
+      "sh -c 'sh -c x' ".repeat(size / 16),
+    ];
+    for (const text of hostile) {
+      const result = parseShell(text.slice(0, size));
+      if (!result.ok) expect(result.reason).not.toBe('the command could not be read');
+    }
+  });
+});

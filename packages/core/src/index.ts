@@ -14,6 +14,13 @@ export {
 } from './engine.js';
 export { KvlarError, type KvlarErrorCode } from './errors.js';
 export { formatIssue, formatPath, type Issue } from './issues.js';
+export {
+  formatLintFinding,
+  type LintCode,
+  type LintFinding,
+  type LintOptions,
+  lintPolicy,
+} from './lint.js';
 export { normalizePath } from './paths.js';
 export {
   type ParseOptions,
@@ -39,6 +46,14 @@ export {
   policyJsonSchema,
   type RuleDocument,
 } from './schema.js';
+export {
+  MAX_SHELL_DEPTH,
+  MAX_SHELL_LENGTH,
+  parseShell,
+  type ShellParseResult,
+  type ShellWord,
+  type SimpleCommand,
+} from './shell.js';
 export { didYouMean, suggest } from './suggest.js';
 export {
   parseTestSuite,

@@ -5,7 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { didYouMean } from '@kvlar/core';
-import type { ArgsDef } from 'citty';
+import type { ArgDef, ArgsDef } from 'citty';
 import { CliError } from './errors.js';
 
 type OptionConfig = { type: 'string' | 'boolean'; short?: string };
@@ -42,7 +42,7 @@ export function checkArgs(rawArgs: readonly string[], defs: ArgsDef, command: st
     if (token.kind === 'option-terminator') continue;
     if (token.kind === 'positional') {
       positionals++;
-      if (positionals > operands.length) {
+      if (positionals > operands.length && !isVariadic(operands.at(-1)?.[1])) {
         const takes =
           operands.length === 0 ? 'takes flags only' : `takes ${operands.length} argument(s)`;
         fail(`unexpected argument '${token.value}' (${command} ${takes})`);
@@ -76,6 +76,18 @@ export function checkArgs(rawArgs: readonly string[], defs: ArgsDef, command: st
     if (def.required === true && value === undefined) fail(`missing required flag '--${name}'`);
     if (value === '') fail(`flag '--${name}' must not be empty`);
   }
+}
+
+/**
+ * Marks a command's last positional operand as taking any number of values (`kvlar test
+ * FILE…`); citty has no such notion, and without it a second value is an unexpected argument.
+ */
+export function variadic<T extends ArgDef>(def: T): T {
+  return { ...def, variadic: true };
+}
+
+function isVariadic(def: ArgDef | undefined): boolean {
+  return def !== undefined && (def as { variadic?: unknown }).variadic === true;
 }
 
 /** `--help` / `-h` anywhere before a `--`. */

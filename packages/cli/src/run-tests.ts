@@ -2,14 +2,36 @@
 import { dirname } from 'node:path';
 import {
   createEngine,
+  DEFAULT_DENY_RULE,
+  type Engine,
   type Issue,
   parseTestSuite,
+  type ResolvedPolicy,
   runTestSuite,
   type SuiteResult,
+  type TestSuite,
+  testCaseAction,
 } from '@kvlar/core';
 import { loadPolicyFile, readFileAsIssue } from './load-policy.js';
 import { absoluteFrom, displayPath, kindOf } from './paths.js';
 import type { Runtime } from './runtime.js';
+
+/** A rule as coverage names it: its id and where it was written. */
+export interface PolicyRule {
+  readonly id: string;
+  /** The name of the policy it was written in. */
+  readonly policy: string;
+  /** That policy's file (`builtin:NAME` for a template), when known. */
+  readonly file: string | undefined;
+}
+
+/** What coverage needs from one run: the policy's rules and which of them decided each case. */
+export interface RuleUse {
+  /** Every rule of the policy and of what it extends, in evaluation order, each once. */
+  readonly rules: readonly PolicyRule[];
+  /** For each case, in order: the index in `rules` of the rule that decided it, or -1 (a default). */
+  readonly decidedBy: readonly number[];
+}
 
 export type TestFileRun =
   | {
@@ -18,18 +40,24 @@ export type TestFileRun =
       readonly policy: string;
       readonly result: SuiteResult;
       readonly warnings: readonly Issue[];
+      /** Present when the run was asked for coverage. */
+      readonly ruleUse?: RuleUse;
     }
   | { readonly ok: false; readonly file: string; readonly issues: readonly Issue[] };
 
+export interface RunOptions {
+  /** The `-p` flag: relative to the working directory. */
+  readonly policyOverride?: string | undefined;
+  /** Also record which rule decided each case. */
+  readonly coverage?: boolean;
+}
+
 /**
- * `policyOverride` (the `-p` flag) is relative to the working directory; the file's own
+ * `options.policyOverride` (the `-p` flag) is relative to the working directory; the file's own
  * `policy:` is relative to the test file's directory.
  */
-export function runTestFile(
-  absolute: string,
-  policyOverride: string | undefined,
-  runtime: Runtime,
-): TestFileRun {
+export function runTestFile(absolute: string, options: RunOptions, runtime: Runtime): TestFileRun {
+  const { policyOverride } = options;
   const file = displayPath(absolute, runtime.cwd);
   const read = readFileAsIssue(absolute, file, 'test file');
   if (!read.ok) return { ok: false, file, issues: [read.issue] };
@@ -71,5 +99,35 @@ export function runTestFile(
   if (!loaded.ok) return { ok: false, file, issues: loaded.issues };
   const engine = createEngine([loaded.policy]);
   const result = runTestSuite(engine, parsed.suite);
-  return { ok: true, file, policy: loaded.file, result, warnings: loaded.warnings };
+  const run = { ok: true, file, policy: loaded.file, result, warnings: loaded.warnings } as const;
+  if (options.coverage !== true) return run;
+  return { ...run, ruleUse: ruleUseOf(engine, loaded.policy, parsed.suite) };
+}
+
+/**
+ * Which rule decided each case, by position: `explain` lists the rules it tried in evaluation
+ * order up to the one that decided, so the last one's index is the deciding rule's, even when
+ * two policies reuse a rule id. A policy extended twice (a diamond) lists its rules twice; only
+ * the first copy can ever decide, so the second is left out rather than reported as untested.
+ */
+function ruleUseOf(engine: Engine, policy: ResolvedPolicy, suite: TestSuite): RuleUse {
+  const rules: PolicyRule[] = [];
+  const indexOf: number[] = [];
+  const seen = new Map<string, number>();
+  for (const rule of policy.rules) {
+    const key = JSON.stringify([rule.file ?? null, rule.policy, rule.id]);
+    let index = seen.get(key);
+    if (index === undefined) {
+      index = rules.push({ id: rule.id, policy: rule.policy, file: rule.file }) - 1;
+      seen.set(key, index);
+    }
+    indexOf.push(index);
+  }
+  const decidedBy = suite.tests.map((test) => {
+    const { decision, rules: tried } = engine.explain(testCaseAction(test));
+    // `_default_allow` comes after the policy's rules, so it has no index here.
+    if (decision.ruleId === DEFAULT_DENY_RULE || tried.length === 0) return -1;
+    return indexOf[tried.length - 1] ?? -1;
+  });
+  return { rules, decidedBy };
 }

@@ -29,6 +29,8 @@ export interface Runtime {
   printJson(value: unknown): void;
   /** Diagnostics, on stderr. */
   readonly logger: ConsolaInstance;
+  /** stderr itself, for what is not a line of log: a progress line redrawn on a terminal. */
+  readonly stderr: Output;
   readonly colors: { readonly stdout: Painter; readonly stderr: Painter };
   readonly loader: PolicyLoader;
 }
@@ -50,6 +52,7 @@ export function createRuntime(io: Io): Runtime {
       io.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
     },
     logger: createLogger(io.stderr, { debug: isSet(io.env.KVLAR_DEBUG) }),
+    stderr: io.stderr,
     colors: {
       stdout: createPainter(colorsWanted(io.stdout, io.env)),
       stderr: createPainter(colorsWanted(io.stderr, io.env)),

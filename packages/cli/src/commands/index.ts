@@ -9,6 +9,7 @@ function erase<T extends ArgsDef>(command: CommandDef<T>): AnyCommand {
 }
 
 export const commands: Record<string, () => Promise<AnyCommand>> = {
+  init: () => import('./init.js').then((module) => erase(module.initCommand)),
   validate: () => import('./validate.js').then((module) => erase(module.validateCommand)),
   evaluate: () => import('./evaluate.js').then((module) => erase(module.evaluateCommand)),
   inspect: () => import('./inspect.js').then((module) => erase(module.inspectCommand)),

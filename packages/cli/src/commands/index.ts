@@ -14,6 +14,8 @@ export const commands: Record<string, () => Promise<AnyCommand>> = {
   evaluate: () => import('./evaluate.js').then((module) => erase(module.evaluateCommand)),
   inspect: () => import('./inspect.js').then((module) => erase(module.inspectCommand)),
   proxy: () => import('./proxy.js').then((module) => erase(module.proxyCommand)),
+  wrap: () => import('./wrap.js').then((module) => erase(module.wrapCommand)),
+  unwrap: () => import('./wrap.js').then((module) => erase(module.unwrapCommand)),
   approvals: () => import('./approvals.js').then((module) => erase(module.approvalsCommand)),
   approve: () => import('./approvals.js').then((module) => erase(module.approveCommand)),
   deny: () => import('./approvals.js').then((module) => erase(module.denyCommand)),

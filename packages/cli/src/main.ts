@@ -93,7 +93,7 @@ async function runCommandLine(
 }
 
 /** Commands that run another program given after `--`. */
-const PASSES_COMMAND = new Set(['kvlar proxy']);
+const PASSES_COMMAND = new Set(['kvlar proxy', 'kvlar lint']);
 
 /** `kvlar audit verify` → `kvlar audit`: what the help line puts before the command's name. */
 function parentOf(fullName: string): string {

@@ -8,6 +8,7 @@ import type { AnyCommand } from './commands/index.js';
 
 /** Commands whose shape the flags alone do not tell: the server's command line follows `--`. */
 const USAGE_LINES: Readonly<Record<string, readonly string[]>> = {
+  'kvlar lint': ['kvlar lint --policy <file|dir> [options] [-- <command> [args…]]'],
   'kvlar proxy': [
     'kvlar proxy --stdio --policy <file> [options] -- <command> [args…]',
     'kvlar proxy --listen <host:port> --policy <file> [options] (--upstream <host:port> | -- <command> [args…])',

@@ -20,6 +20,7 @@ export const commands: Record<string, () => Promise<AnyCommand>> = {
   approve: () => import('./approvals.js').then((module) => erase(module.approveCommand)),
   deny: () => import('./approvals.js').then((module) => erase(module.denyCommand)),
   test: () => import('./test.js').then((module) => erase(module.testCommand)),
+  lint: () => import('./lint.js').then((module) => erase(module.lintCommand)),
   schema: () => import('./schema.js').then((module) => erase(module.schemaCommand)),
   audit: () => import('./audit.js').then((module) => erase(module.auditCommand)),
   version: () => import('./version.js').then((module) => erase(module.versionCommand)),

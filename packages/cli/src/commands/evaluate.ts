@@ -88,7 +88,8 @@ function parseArguments(text: string | undefined): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
-function decisionJson(decision: Decision): Record<string, unknown> {
+/** The decision as `--json` prints it; `kvlar serve` answers with the same shape. */
+export function decisionJson(decision: Decision): Record<string, unknown> {
   return {
     decision: decision.type,
     rule_id: decision.ruleId,
@@ -97,7 +98,7 @@ function decisionJson(decision: Decision): Record<string, unknown> {
   };
 }
 
-function traceJson(trace: RuleTrace): Record<string, unknown> {
+export function traceJson(trace: RuleTrace): Record<string, unknown> {
   return {
     rule_id: trace.ruleId,
     policy: trace.policy,

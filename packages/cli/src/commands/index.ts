@@ -12,6 +12,7 @@ export const commands: Record<string, () => Promise<AnyCommand>> = {
   init: () => import('./init.js').then((module) => erase(module.initCommand)),
   validate: () => import('./validate.js').then((module) => erase(module.validateCommand)),
   evaluate: () => import('./evaluate.js').then((module) => erase(module.evaluateCommand)),
+  serve: () => import('./serve.js').then((module) => erase(module.serveCommand)),
   inspect: () => import('./inspect.js').then((module) => erase(module.inspectCommand)),
   proxy: () => import('./proxy.js').then((module) => erase(module.proxyCommand)),
   wrap: () => import('./wrap.js').then((module) => erase(module.wrapCommand)),

@@ -1,0 +1,130 @@
+"""``Audit``: ``kvlar audit verify``, ``stats`` and ``export`` on an audit log file or directory."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any, Dict, List, Optional, Tuple, Union, cast
+
+from ._cli import BinarySpec, Cli, StrPath, flag
+from ._errors import KvlarCommandError, KvlarInputError, KvlarProtocolError, KvlarUsageError
+from ._json import Fields
+from ._models import AuditStats, AuditVerification, audit_stats_from, audit_verification_from
+
+#: An RFC 3339 time (``"2026-03-01T00:00:00Z"``) or a timezone-aware datetime.
+Time = Union[str, datetime]
+
+
+class Audit:
+    """The audit log tools. ``Kvlar(...).audit`` is one with the same binary.
+
+    Each takes a log file (its rotated predecessors beside it are read too) or a directory.
+    """
+
+    def __init__(
+        self,
+        binary: Optional[BinarySpec] = None,
+        *,
+        cwd: Optional[StrPath] = None,
+        timeout: Optional[float] = 30.0,
+    ) -> None:
+        self._cli = Cli(binary, cwd=cwd, timeout=timeout)
+
+
+    def verify(self, path: StrPath) -> AuditVerification:
+        """Checks the hash chain. A broken chain is a result (``ok`` false, ``failure`` says where)."""
+        value, _ = self._cli.json(
+            ["audit", "verify", self._cli.absolute(path), "--json"], results=(0, 1)
+        )
+        return audit_verification_from(Fields(value, "kvlar audit verify --json"))
+
+    def stats(self, path: StrPath) -> AuditStats:
+        """Outcomes, period, resources and agents of a log."""
+        value, _ = self._cli.json(["audit", "stats", flag("file", self._cli.absolute(path)), "--json"])
+        return audit_stats_from(Fields(value, "kvlar audit stats --json"))
+
+    def export(
+        self,
+        path: StrPath,
+        format: str = "jsonl",
+        *,
+        output: Optional[StrPath] = None,
+        since: Optional[Time] = None,
+        until: Optional[Time] = None,
+        outcome: Optional[str] = None,
+        resource: Optional[str] = None,
+        agent: Optional[str] = None,
+        server: Optional[str] = None,
+    ) -> str:
+        """The records that pass every filter, as ``jsonl``, ``csv`` or ``cef`` text.
+
+        With ``output``, the CLI writes them to that file (atomically) and this returns ``""``.
+        ``resource``, ``agent`` and ``server`` keep records containing the text; ``outcome`` is
+        ``allowed``, ``denied`` or ``pending_approval``.
+        """
+        args = ["audit", "export", flag("file", self._cli.absolute(path)), flag("format", format)]
+        if output is not None:
+            args.append(flag("output", self._cli.absolute(output)))
+        for name, value in (("since", since), ("until", until)):
+            if value is not None:
+                args.append(flag(name, _rfc3339(value, name)))
+        for name, text in (("outcome", outcome), ("resource", resource), ("agent", agent), ("server", server)):
+            if text is not None:
+                if not isinstance(text, str) or text == "":
+                    raise ValueError(f"{name} must be a non-empty string")
+                args.append(flag(name, text))
+        completed = self._cli.run(args)
+        if completed.returncode == 0:
+            return "" if output is not None else completed.stdout
+        error = {1: KvlarInputError, 2: KvlarUsageError}.get(completed.returncode, KvlarCommandError)
+        raise error(
+            f"kvlar audit export failed:\n{completed.stderr.rstrip()}",
+            command=completed.command,
+            returncode=completed.returncode,
+            stderr=completed.stderr,
+        )
+
+    def records(
+        self,
+        path: StrPath,
+        *,
+        since: Optional[Time] = None,
+        until: Optional[Time] = None,
+        outcome: Optional[str] = None,
+        resource: Optional[str] = None,
+        agent: Optional[str] = None,
+        server: Optional[str] = None,
+    ) -> Tuple[Dict[str, Any], ...]:
+        """The records that pass every filter, each as the JSON object stored in the log."""
+        text = self.export(
+            path, "jsonl", since=since, until=until, outcome=outcome, resource=resource, agent=agent, server=server
+        )
+        records: List[Dict[str, Any]] = []
+        for number, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except ValueError:
+                raise KvlarProtocolError(f"kvlar audit export: line {number} is not JSON: {line[:200]!r}") from None
+            if not isinstance(record, dict):
+                raise KvlarProtocolError(f"kvlar audit export: line {number} is not a JSON object")
+            records.append(cast(Dict[str, Any], record))
+        return tuple(records)
+
+
+def audit_with_cli(cli: Cli) -> Audit:
+    """An Audit that runs through ``cli`` (``Kvlar.audit``: the same binary, cwd and timeout)."""
+    audit = Audit.__new__(Audit)
+    audit._cli = cli  # pyright: ignore[reportPrivateUsage]
+    return audit
+
+
+def _rfc3339(value: Time, name: str) -> str:
+    if isinstance(value, datetime):
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"{name} must be a timezone-aware datetime (a naive one names no instant)")
+        return value.isoformat()
+    if not isinstance(value, str) or value == "":
+        raise TypeError(f"{name} must be an RFC 3339 string or a timezone-aware datetime")
+    return value

@@ -303,6 +303,24 @@ describe('kvlar approve / deny', () => {
     expect(await recordedCalls(proxy.recordFile)).toEqual([]);
   });
 
+  it('prints the answered call as JSON with --json', async () => {
+    const proxy = await proxyHolding({ n: 1 });
+    const [call] = await held(1);
+    const id = String(call?.id);
+    const result = await cli(['deny', id.slice(0, 5), '--reason', 'no', '--json']);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toBe('');
+    expect(JSON.parse(result.stdout)).toEqual({
+      id,
+      tool: 'safe',
+      decision: 'denied',
+      reason: 'no',
+      pid: proxy.child.pid,
+    });
+    expect(JSON.stringify(await proxy.answerTo(1))).toContain('no');
+    expect(await recordedCalls(proxy.recordFile)).toEqual([]);
+  });
+
   it('fails on an id that matches no held call', async () => {
     const proxy = await proxyHolding({ n: 1 });
     const result = await cli(['approve', 'zzzzzzzz']);

@@ -18,14 +18,19 @@ describe('--help', () => {
       Usage: kvlar <command> [options]
 
       Commands:
+        init         Write a starter policy and its tests from a built-in template
         validate     Check a policy file (with what it extends), or every policy in a directory
         evaluate     Show the decision a policy makes for one action
+        serve        Answer evaluation requests, one JSON line each, on stdin/stdout (for SDKs)
         inspect      List a policy's rules, with what it extends, in evaluation order
         proxy        Run an MCP server behind Kvlar: every tool call is checked, audited, then forwarded
+        wrap         Put kvlar in front of every MCP server in a client's config
+        unwrap       Take kvlar out of a client's config: restore each server's own command
         approvals    List the tool calls that running proxies hold for approval
         approve      Approve a held tool call: the proxy forwards it
         deny         Deny a held tool call: the agent is told why
         test         Run policy test files (*.test.yaml)
+        lint         Find rules that can never decide, allows that hide denies, unknown tools and untested policies
         schema       Print the JSON Schema of the policy format
         audit        Verify, summarise, export and follow audit logs
         version      Print the version of kvlar
@@ -113,6 +118,7 @@ describe('--help', () => {
 
       Options:
             --reason <text>    Why; the agent and the audit see it
+            --json             Print the answered call as JSON on stdout
             --admin <url>      Ask only the proxy whose admin endpoint is here (with --token) instead of all
             --token <token>    The bearer token of the proxy given with --admin
         -h, --help             Show this help
@@ -131,6 +137,7 @@ describe('--help', () => {
 
       Options:
             --reason <text>    Why; the agent and the audit see it
+            --json             Print the answered call as JSON on stdout
             --admin <url>      Ask only the proxy whose admin endpoint is here (with --token) instead of all
             --token <token>    The bearer token of the proxy given with --admin
         -h, --help             Show this help
@@ -176,14 +183,110 @@ describe('--help', () => {
     expect(await help(['test'])).toMatchInlineSnapshot(`
       "kvlar test — Run policy test files (*.test.yaml)
 
-      Usage: kvlar test --file <file|dir> [options]
+      Usage: kvlar test <file|dir…> [options]
+
+      Arguments:
+        <file|dir…>    Test files, or directories to search (recursively) for *.test.yaml files
 
       Options:
-        -f, --file <file|dir>    A test file, or a directory to search (recursively) for *.test.yaml files (required)
-        -p, --policy <file>      The policy to test, instead of each test file's \`policy:\`
-            --json               Print the results as JSON on stdout
-        -v, --verbose            Also list the tests that pass
+        -f, --file <file|dir>           A test file or directory, like an argument (repeatable)
+        -p, --policy <file>             The policy to test, instead of each test file's \`policy:\`
+            --json                      Print the results as JSON on stdout
+        -v, --verbose                   Also list the tests that pass
+            --coverage                  Also list, per policy, the rules that decided no test
+            --coverage-min <percent>    Fail unless each policy has this % of its rules covered (implies --coverage)
+        -h, --help                      Show this help
+      "
+    `);
+  });
+
+  it('describes kvlar init', async () => {
+    expect(await help(['init'])).toMatchInlineSnapshot(`
+      "kvlar init — Write a starter policy and its tests from a built-in template
+
+      Usage: kvlar init [options]
+
+      Options:
+        -d, --dir <dir>          Where to write policy.yaml and policy.test.yaml (default: ~/.kvlar)
+            --template <name>    The built-in template to start from (default: default; see --list)
+            --list               List the templates with what each one is for
+            --force              Overwrite policy.yaml and policy.test.yaml
+            --json               Print the result as JSON on stdout
         -h, --help               Show this help
+      "
+    `);
+  });
+
+  it('describes kvlar wrap', async () => {
+    expect(await help(['wrap'])).toMatchInlineSnapshot(`
+      "kvlar wrap — Put kvlar in front of every MCP server in a client's config
+
+      Usage: kvlar wrap [options]
+
+      Options:
+            --client <name>           claude-desktop, cursor, vscode, windsurf, claude-code (default: the one whose config is found)
+            --config <file>           This config file (its client is told by its name or content, or by --client)
+            --scope <user|project>    user: the client's own config (default); project: the one in this directory
+            --all                     Every client whose config is found
+            --only <name>             Only this server (repeatable)
+            --skip <name>             Not this server (repeatable)
+            --dry-run                 Print what would change as a unified diff; write nothing
+            --json                    Print a report as JSON
+        -p, --policy <file>           The policy the servers run under (default: ~/.kvlar/policy.yaml)
+        -h, --help                    Show this help
+      "
+    `);
+  });
+
+  it('describes kvlar unwrap', async () => {
+    expect(await help(['unwrap'])).toMatchInlineSnapshot(`
+      "kvlar unwrap — Take kvlar out of a client's config: restore each server's own command
+
+      Usage: kvlar unwrap [options]
+
+      Options:
+            --client <name>           claude-desktop, cursor, vscode, windsurf, claude-code (default: the one whose config is found)
+            --config <file>           This config file (its client is told by its name or content, or by --client)
+            --scope <user|project>    user: the client's own config (default); project: the one in this directory
+            --all                     Every client whose config is found
+            --only <name>             Only this server (repeatable)
+            --skip <name>             Not this server (repeatable)
+            --dry-run                 Print what would change as a unified diff; write nothing
+            --json                    Print a report as JSON
+        -h, --help                    Show this help
+      "
+    `);
+  });
+
+  it('describes kvlar lint', async () => {
+    expect(await help(['lint'])).toMatchInlineSnapshot(`
+      "kvlar lint — Find rules that can never decide, allows that hide denies, unknown tools and untested policies
+
+      Usage: kvlar lint --policy <file|dir> [options] [-- <command> [args…]]
+
+      Options:
+        -p, --policy <file|dir>    A policy file, or a directory of *.yaml / *.yml policies (required)
+            --tools <file>         The server's tools, to flag rules naming none: JSON names, tools, or a tools/list result
+            --timeout <seconds>    With -- <command>: how long the server may take to list its tools (default 30)
+            --strict               Exit 1 on warnings too
+            --json                 Print the findings as JSON on stdout
+        -h, --help                 Show this help
+      "
+    `);
+  });
+
+  it('describes kvlar serve', async () => {
+    expect(await help(['serve'])).toMatchInlineSnapshot(`
+      "kvlar serve — Answer evaluation requests, one JSON line each, on stdin/stdout (for SDKs)
+
+      Usage: kvlar serve --policy <file> [options]
+
+      Options:
+            --stdio                     Read requests on stdin, write answers on stdout (the only transport)
+        -p, --policy <file>             A policy file (repeat for several, evaluated in order) (required)
+            --watch                     Reload policies (and what they extend) when they change; a bad edit keeps the last good one
+            --max-line-bytes <bytes>    Answer longer request lines with a too_large error (default 1048576)
+        -h, --help                      Show this help
       "
     `);
   });

@@ -70,6 +70,7 @@ const answerArgs = {
     description: `The held call's id, or a unique prefix of it (at least ${MIN_PREFIX} characters)`,
   },
   reason: { type: 'string', valueHint: 'text', description: 'Why; the agent and the audit see it' },
+  json: { type: 'boolean', description: 'Print the answered call as JSON on stdout' },
   ...endpointArgs,
 } as const satisfies ArgsDef;
 
@@ -170,6 +171,7 @@ async function answer(
   args: {
     id: string;
     reason?: string | undefined;
+    json?: boolean | undefined;
     admin?: string | undefined;
     token?: string | undefined;
   },
@@ -217,6 +219,16 @@ async function answer(
       'invalid_input',
       `${proxyName(proxy)} refused: ${await statusText(response)}`,
     );
+  }
+  if (args.json === true) {
+    runtime.printJson({
+      id: call.id,
+      tool: call.tool,
+      decision: approved ? 'approved' : 'denied',
+      ...(args.reason === undefined ? {} : { reason: args.reason }),
+      ...(proxy.pid === undefined ? {} : { pid: proxy.pid }),
+    });
+    return ExitCode.ok;
   }
   const paint = runtime.colors.stdout;
   runtime.print(

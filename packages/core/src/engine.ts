@@ -21,8 +21,10 @@ import {
   type Decision,
 } from './types.js';
 
+/** The rule id of the deny for an action the engine cannot classify (not a valid `Action`). */
 export const INVALID_ACTION_RULE = '_invalid_action';
 
+/** How one rule fared in `Engine.explain`. */
 export interface RuleTrace {
   readonly ruleId: string;
   readonly policy: string;
@@ -31,14 +33,18 @@ export interface RuleTrace {
   readonly checks: readonly string[];
 }
 
+/** What `Engine.explain` returns: the decision `evaluate` would return, and how it was reached. */
 export interface Explanation {
   readonly decision: Decision;
   /** The rules considered, in order, up to and including the one that decided. */
   readonly rules: readonly RuleTrace[];
 }
 
+/** A compiled set of policies (see `createEngine`). Every method is synchronous and pure. */
 export interface Engine {
+  /** The decision for an action: the first matching rule's, else `_default_deny`. Never throws. */
   evaluate(action: Action): Decision;
+  /** `evaluate`, with a trace of the rules considered and their checks (slower; for people). */
   explain(action: Action): Explanation;
   /**
    * Whether some loaded rule names this action type in `match_on.action_types` by a pattern other
@@ -66,6 +72,7 @@ export interface Engine {
   readonly ruleCount: number;
 }
 
+/** Tuning for `createEngine`; decisions do not depend on it. */
 export interface EngineOptions {
   /** How many distinct (action type, tool, agent, server) tuples to memoise. Default 4096; 0 turns it off. */
   readonly cacheSize?: number;

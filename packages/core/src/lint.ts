@@ -33,6 +33,7 @@ import { suggest } from './suggest.js';
 import type { Action } from './types.js';
 import { withFile } from './yaml-source.js';
 
+/** What a lint finding is about; `kvlar lint` and docs/cli.md describe each one. */
 export type LintCode =
   | 'shadowed-rule'
   | 'allow-hides-deny'
@@ -41,6 +42,7 @@ export type LintCode =
   | 'default-allow'
   | 'empty-reason';
 
+/** One thing `lintPolicy` found, with where it points. */
 export interface LintFinding {
   readonly code: LintCode;
   /** `error`: the policy cannot do what it says (a rule that never decides). `warning`: it may. */
@@ -59,6 +61,7 @@ export interface LintFinding {
   readonly path: readonly (string | number)[];
 }
 
+/** Facts `lintPolicy` cannot find out itself (they need I/O). */
 export interface LintOptions {
   /**
    * The names of the tools the MCP server offers (its `tools/list`). Given, the policy's own rules

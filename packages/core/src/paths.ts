@@ -4,13 +4,16 @@
  * as a separator too, so a Windows-style `..\` cannot climb out unseen.
  */
 
-/** `/srv/data/../etc//x/` becomes `/srv/etc/x`; a relative path stays relative. */
 /** `.`/`..` segments, doubled or trailing slashes, backslashes, a drive: what normalising changes. */
 const NEEDS_WORK = /\\|\/\/|(^|\/)\.\.?(\/|$)|.\/$|^[A-Za-z]:/;
 
 let lastPath = '';
 let lastNormalized = '.';
 
+/**
+ * The path as `path_under` compares it: `/srv/data/../etc//x/` becomes `/srv/etc/x`; a relative
+ * path stays relative.
+ */
 export function normalizePath(path: string): string {
   // Several conditions usually test one path in a row: keep the last answer.
   if (path === lastPath) return lastNormalized;

@@ -23,10 +23,12 @@ export interface Policy {
   readonly document: PolicyDocument;
 }
 
+/** `parsePolicy`'s answer: the policy (with warnings), or every issue found. */
 export type PolicyResult =
   | { readonly ok: true; readonly policy: Policy; readonly warnings: readonly Issue[] }
   | { readonly ok: false; readonly issues: readonly Issue[] };
 
+/** Options of `parsePolicy` and `validatePolicy`. */
 export interface ParseOptions {
   /** Named in every issue, and the base that relative `extends` are resolved from. */
   readonly file?: string;
@@ -38,7 +40,6 @@ interface Internals {
 }
 const internals = new WeakMap<Policy, Internals>();
 
-/** Parses and validates policy YAML (or JSON) text. */
 /** The policy's text fields, where an unquoted `1.0` or `100` is read as written (see TextPath). */
 const TEXT_PATHS: readonly TextPath[] = [
   ['name'],
@@ -59,6 +60,10 @@ const TEXT_PATHS: readonly TextPath[] = [
   ['rules', '*', 'match_on', 'parameters', '*'],
 ];
 
+/**
+ * Parses, validates and compiles policy YAML (or JSON) text. Never throws: a problem is an issue
+ * with its line and column. `extends` is not followed here; see `resolvePolicy`.
+ */
 export function parsePolicy(text: string, options: ParseOptions = {}): PolicyResult {
   const parsed = parseYaml(text, options.file, 'policy', TEXT_PATHS);
   if (!parsed.ok) return parsed;

@@ -8,10 +8,15 @@ import type { Issue } from './issues.js';
 import { compiledRulesOf, locateIn, type Policy, parsePolicy } from './policy.js';
 import { withFile } from './yaml-source.js';
 
+/** What a `PolicyLoader` found: the text and a unique id for it, or why not. */
 export type LoadResult =
   | { readonly ok: true; readonly file: string; readonly text: string }
   | { readonly ok: false; readonly message: string };
 
+/**
+ * Reads what `extends` names. Core does no I/O, so the caller provides one: `@kvlar/cli`'s
+ * `createFileLoader` reads files and the built-in templates.
+ */
 export interface PolicyLoader {
   /**
    * Finds `reference` as written in the `extends` of the policy read from `from` (undefined when
@@ -32,6 +37,7 @@ export interface ResolvedPolicy {
   readonly rules: readonly CompiledRule[];
 }
 
+/** `resolvePolicy`'s answer: the policy with its bases, or every issue found on the way. */
 export type ResolveResult =
   | { readonly ok: true; readonly policy: ResolvedPolicy }
   | { readonly ok: false; readonly issues: readonly Issue[] };
@@ -42,6 +48,10 @@ const noLoader: PolicyLoader = {
   load: (reference) => ({ ok: false, message: `no loader was given to resolve "${reference}"` }),
 };
 
+/**
+ * Follows `extends` through `loader`, recursively, and lays out the rules in evaluation order.
+ * Never throws. Without a loader, a policy that extends something fails with `extends_not_found`.
+ */
 export function resolvePolicy(root: Policy, loader: PolicyLoader = noLoader): ResolveResult {
   const issues: Issue[] = [];
   const policies: Policy[] = [];

@@ -20,7 +20,9 @@ export const OPERATORS = {
   shell: ['shell'],
 } as const;
 
+/** A condition operator's name (docs/policy-format.md, "Conditions"). */
 export type Operator = (typeof OPERATORS)[keyof typeof OPERATORS][number];
+/** Every condition operator, aliases included. */
 export const ALL_OPERATORS: readonly Operator[] = Object.values(OPERATORS).flat();
 
 const nonEmpty = z.string().min(1, 'must not be empty');
@@ -148,6 +150,7 @@ export interface ComparisonDocument {
   readonly value?: unknown;
   readonly ignore_case?: boolean | undefined;
 }
+/** A condition as written in a policy: a comparison, or `any` / `all` / `not` of others. */
 export type ConditionDocument =
   | ComparisonDocument
   | { readonly any: readonly ConditionDocument[] }
@@ -215,9 +218,13 @@ export const PolicySchema = z
   })
   .describe('A Kvlar policy (compatible with the Rust Kvlar v0.3 and v0.4 formats).');
 
+/** A policy as written (validated, not compiled). */
 export type PolicyDocument = z.infer<typeof PolicySchema>;
+/** One rule as written. */
 export type RuleDocument = z.infer<typeof RuleSchema>;
+/** A rule's `match_on` as written. */
 export type MatchOnDocument = z.infer<typeof MatchOnSchema>;
+/** A rule's `effect` as written. */
 export type EffectDocument = z.infer<typeof EffectSchema>;
 
 /** The keys each kind of object allows, for did-you-mean suggestions. */

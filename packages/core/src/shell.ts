@@ -10,6 +10,7 @@
  */
 import { unwrapCommand, type WrapperHost } from './shell-wrappers.js';
 
+/** One word of a command, as `parseShell` read it. */
 export interface ShellWord {
   /** The word after quote removal; expansions stay as written (`$HOME`, `$(date)`). */
   readonly text: string;
@@ -20,6 +21,7 @@ export interface ShellWord {
   readonly dynamic: boolean;
 }
 
+/** One command the line could run: after `;`, `|`, `&&`, inside `$( )`, `sh -c '…'`, sudo… */
 export interface SimpleCommand {
   /** The base name of the first word after quote removal (`/usr/bin/rm` is `rm`); may be empty. */
   readonly program: string;
@@ -40,11 +42,14 @@ export interface SimpleCommand {
   readonly text: string;
 }
 
+/** `parseShell`'s answer: every command the line could run, or why it cannot be read. */
 export type ShellParseResult =
   | { readonly ok: true; readonly commands: readonly SimpleCommand[] }
   | { readonly ok: false; readonly reason: string };
 
+/** The longest command line `parseShell` reads, in characters; longer lines do not parse. */
 export const MAX_SHELL_LENGTH = 64 * 1024;
+/** How deeply nested scripts (`sh -c`, `eval`, `$( )`) may go before a line does not parse. */
 export const MAX_SHELL_DEPTH = 32;
 /** Nested scripts are read again (`sh -c '…'` inside `eval '…'`): all reading stops past this. */
 const MAX_WORK = 8 * MAX_SHELL_LENGTH;

@@ -37,9 +37,12 @@ const TestSuiteSchema = z.strictObject({
   tests: z.array(TestCaseSchema),
 });
 
+/** One case of a policy test file: an action, the decision it must get, maybe rule and reason. */
 export type TestCase = z.infer<typeof TestCaseSchema>;
+/** A policy test file (`NAME.test.yaml`): the policy it tests and its cases. */
 export type TestSuite = z.infer<typeof TestSuiteSchema>;
 
+/** `parseTestSuite`'s answer: the suite, or every issue found. */
 export type TestSuiteResult =
   | {
       readonly ok: true;
@@ -120,6 +123,7 @@ export interface TestCaseResult {
   readonly failures: readonly string[];
 }
 
+/** Every case's result, and the counts. */
 export interface SuiteResult {
   readonly results: readonly TestCaseResult[];
   readonly total: number;
@@ -138,6 +142,7 @@ export function testCaseAction(test: TestCase): Action {
   };
 }
 
+/** Evaluates one case's action and compares the decision with what the case expects. */
 export function runTestCase(engine: Engine, test: TestCase): TestCaseResult {
   const decision = engine.evaluate(testCaseAction(test));
   const failures: string[] = [];
@@ -168,6 +173,7 @@ export function runTestCase(engine: Engine, test: TestCase): TestCaseResult {
   };
 }
 
+/** Runs every case of a suite against an engine (the caller builds it from the suite's policy). */
 export function runTestSuite(engine: Engine, suite: TestSuite): SuiteResult {
   const results = suite.tests.map((test) => runTestCase(engine, test));
   const passed = results.filter((result) => result.passed).length;

@@ -12,6 +12,7 @@ export interface Action {
   readonly parameters?: Readonly<Record<string, unknown>>;
 }
 
+/** The three answers a policy can give. */
 export type DecisionType = 'allow' | 'deny' | 'require_approval';
 
 /** The engine's answer. A deny is data, never an exception. */
@@ -25,6 +26,9 @@ export interface Decision {
   readonly policy?: string;
 }
 
+/** The rule id of the deny when no rule matched (fail-closed). */
 export const DEFAULT_DENY_RULE = '_default_deny';
+/** The rule id of the allow that `default_outcome: allow` adds after a policy's rules. */
 export const DEFAULT_ALLOW_RULE = '_default_allow';
+/** The reason of a `_default_deny`. */
 export const DEFAULT_DENY_REASON = 'no matching policy rule — denied by default (fail-closed)';

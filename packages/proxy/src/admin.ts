@@ -28,6 +28,7 @@ export interface Health {
   readonly reload_failures: number;
 }
 
+/** Counters and histograms for the admin endpoint, fed by the proxy's observers. */
 export interface ProxyMetrics {
   /** Give it to `createProxy` (every session of a TCP proxy shares one). */
   readonly onDecision: (event: DecisionEvent) => void;
@@ -37,11 +38,13 @@ export interface ProxyMetrics {
   readonly onAnswered: (event: AnswerEvent) => void;
   /** Call on every policy reload, good (`ok`) or refused. */
   readonly onReload: (ok: boolean) => void;
+  /** The `/health` document now. */
   health(): Health;
   /** Prometheus text exposition format 0.0.4. */
   prometheus(): string;
 }
 
+/** What `createMetrics` cannot count itself. */
 export interface MetricsOptions {
   readonly version: string;
   /** The engine in force (its rule count is reported). */
@@ -61,6 +64,7 @@ const ROUND_TRIP_BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120];
 /** Rule ids are bounded by the policy, but a label set per rule still wants a ceiling. */
 const MAX_RULE_LABELS = 1000;
 
+/** The metrics behind `/health` and `/metrics`: wire its observers into `createProxy`. */
 export function createMetrics(options: MetricsOptions): ProxyMetrics {
   const clock = options.clock ?? Date.now;
   const started = clock();
@@ -189,18 +193,21 @@ function label(value: string): string {
   return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 }
 
+/** A running admin endpoint. */
 export interface AdminServer {
+  /** Where it listens (the real port when 0 was asked for). */
   readonly address: HostPort;
+  /** Stops listening. */
   close(): Promise<void>;
 }
 
 const LOOPBACK = /^(?:127(?:\.\d{1,3}){3}|::1|localhost)$/i;
 
+/** Whether a host name or address is loopback (127.0.0.0/8, ::1, localhost). */
 export function isLoopback(host: string): boolean {
   return LOOPBACK.test(host);
 }
 
-/** Serves `/health` and `/metrics` on a loopback address. */
 /** The approvals part of the admin endpoint: a queue, and the token that guards it. */
 export interface AdminApprovals {
   readonly queue: ApprovalQueue;
@@ -208,6 +215,7 @@ export interface AdminApprovals {
   readonly token: string;
 }
 
+/** Options of `startAdminServer`. */
 export interface AdminOptions {
   /**
    * Off loopback, every request (health and metrics included) needs this bearer token: other
@@ -216,6 +224,10 @@ export interface AdminOptions {
   readonly token?: string;
 }
 
+/**
+ * Serves `/health`, `/metrics` and, given `approvals`, the approvals page and API. Listens on
+ * loopback only, unless given a token of 16 characters or more; rejects otherwise.
+ */
 export async function startAdminServer(
   listen: HostPort,
   metrics: ProxyMetrics,

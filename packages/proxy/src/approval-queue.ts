@@ -24,6 +24,7 @@ export interface PendingApproval {
   readonly age_ms: number;
 }
 
+/** Options of `createApprovalQueue`. */
 export interface ApprovalQueueOptions {
   /** Applied to arguments before anyone sees them (the audit's redactor, typically). */
   readonly redact?: (value: unknown) => unknown;
@@ -35,10 +36,12 @@ export interface ApprovalQueueOptions {
   readonly onChange?: () => void;
 }
 
+/** Whether `ApprovalQueue.decide` answered a held call, and why not. */
 export type DecideResult =
   | { readonly ok: true }
   | { readonly ok: false; readonly reason: 'not_found' | 'digest_mismatch' };
 
+/** An `Approver` that holds calls until `decide` answers them (or the call is withdrawn). */
 export interface ApprovalQueue extends Approver {
   /** Held calls, oldest first. */
   list(): readonly PendingApproval[];
@@ -64,12 +67,14 @@ interface Held {
   readonly settle: (answer: ApprovalAnswer) => void;
 }
 
+/** Hex SHA-256 over the action type, tool and arguments: binds an answer to the exact call. */
 export function approvalDigest(actionType: string, tool: string, args: unknown): string {
   return createHash('sha256')
     .update(JSON.stringify([actionType, tool, args]))
     .digest('hex');
 }
 
+/** An empty queue; pass it to `createProxy` as the approver and to `startAdminServer`. */
 export function createApprovalQueue(options: ApprovalQueueOptions = {}): ApprovalQueue {
   const clock = options.clock ?? Date.now;
   const ids = options.ids ?? randomUUID;

@@ -4,6 +4,7 @@
  */
 import type { Decision } from '@kvlar/core';
 
+/** A held call, as an approver is asked about it. */
 export interface ApprovalRequest {
   /** Unique per held call. */
   readonly id: string;
@@ -18,6 +19,7 @@ export interface ApprovalRequest {
   readonly requestedAt: number;
 }
 
+/** An approver's answer. */
 export interface ApprovalAnswer {
   readonly approved: boolean;
   /** Why, when a human gave a reason. */
@@ -28,6 +30,7 @@ export interface ApprovalAnswer {
   readonly channel: string;
 }
 
+/** Who answers `require_approval` decisions: a person, a queue, a webhook (see `createProxy`). */
 export interface Approver {
   /**
    * Resolves with the answer. `signal` aborts when the client withdraws the call or the proxy

@@ -421,6 +421,7 @@ function isPlainString(text: string): boolean {
   return true;
 }
 
+/** Why a line was not a message: bad JSON, bad UTF-8, nested too deep, or too long. */
 export type FrameErrorKind = 'parse' | 'not_utf8' | 'too_deep' | 'too_large';
 
 const frameErrorMarker = Symbol.for('@kvlar/frame-error');

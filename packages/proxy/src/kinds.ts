@@ -8,14 +8,17 @@ import { caseVariantOf, describeType, isJsonObject, type JsonObject } from './me
 /** Who sends a request of this kind. */
 export type Direction = 'client' | 'server';
 
+/** An MCP request the engine can decide, and the action type the policy sees it as. */
 export interface ActionKind {
   readonly method: string;
   readonly actionType: string;
   readonly from: Direction;
 }
 
+/** The action type of `tools/call`, the default of `match_on.action_types`. */
 export const TOOL_CALL = 'tool_call';
 
+/** Every kind of request the proxy can decide, by MCP method. */
 export const ACTION_KINDS: readonly ActionKind[] = [
   { method: 'tools/call', actionType: TOOL_CALL, from: 'client' },
   { method: 'resources/read', actionType: 'resource_read', from: 'client' },

@@ -19,6 +19,7 @@ import {
   serializeMessage,
 } from './framing.js';
 
+/** Options of `LineTransport`. */
 export interface LineTransportOptions {
   /** Longer lines are discarded and reported as a `too_large` FrameError. */
   readonly maxMessageBytes?: number;

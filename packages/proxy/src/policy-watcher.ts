@@ -26,8 +26,10 @@ export interface PolicyLoadFailed {
   readonly files: readonly string[];
 }
 
+/** What the caller's `load` returns. */
 export type PolicyLoad = PolicyLoaded | PolicyLoadFailed;
 
+/** Options of `watchPolicies`. */
 export interface PolicyWatcherOptions {
   /** Absolute paths: each policy and everything it extends. Other entries (`builtin:…`) are skipped. */
   readonly files: readonly string[];
@@ -43,6 +45,7 @@ export interface PolicyWatcherOptions {
   readonly debounceMs?: number;
 }
 
+/** A running watch. */
 export interface PolicyWatcher {
   /** Stops watching; resolves once no load is running. Idempotent. */
   close(): Promise<void>;
@@ -52,6 +55,7 @@ export interface PolicyWatcher {
   readonly loads: number;
 }
 
+/** `PolicyWatcherOptions.debounceMs`'s default. */
 export const DEFAULT_RELOAD_DEBOUNCE_MS = 200;
 
 /** How often a directory that cannot be watched (deleted, not yet created) is tried again. */
@@ -72,6 +76,7 @@ interface Directory {
   readonly names: Map<string, string>;
 }
 
+/** Watches `files` and calls `load` after they change; see `PolicyWatcherOptions`. */
 export function watchPolicies(options: PolicyWatcherOptions): PolicyWatcher {
   const debounceMs = options.debounceMs ?? DEFAULT_RELOAD_DEBOUNCE_MS;
   const files = new Map<string, Tracked>();

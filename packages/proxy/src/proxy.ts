@@ -42,9 +42,12 @@ export const DEFAULT_AGENT_ID = 'mcp-agent';
 
 /** Rule ids of decisions the proxy takes without the policy. */
 export const INVALID_REQUEST_RULE = '_invalid_request';
+/** The deny when the audit sink could not record a call (`auditFailure: 'deny'`). */
 export const AUDIT_FAILURE_RULE = '_audit_failure';
+/** The deny when the engine threw (it should not; the proxy fails closed if it does). */
 export const INTERNAL_ERROR_RULE = '_internal_error';
 
+/** Something a person should know, for `onReport`: the proxy never logs on its own. */
 export interface ProxyReport {
   readonly level: 'error' | 'warn' | 'info' | 'debug';
   /** A stable, greppable name: `frame_error`, `upstream_closed`, `audit_failed`… */
@@ -52,6 +55,7 @@ export interface ProxyReport {
   readonly message: string;
 }
 
+/** Options of `createProxy` (docs/embedding.md has the table). */
 export interface ProxyOptions {
   /** The engine, or a function returning the current one (hot reload swaps it between messages). */
   readonly engine: Engine | (() => Engine);
@@ -125,11 +129,13 @@ export interface ProxyStats {
   readonly approval: number;
 }
 
+/** How a session ended. */
 export interface ProxyEnd {
   /** Which side ended the session first. */
   readonly reason: 'client_closed' | 'upstream_closed' | 'closed';
 }
 
+/** One running proxy between a client and a server. */
 export interface ProxySession {
   /** Installs the handlers and starts both transports, upstream first. */
   start(): Promise<void>;
@@ -137,7 +143,9 @@ export interface ProxySession {
   close(): Promise<ProxyEnd>;
   /** Resolves once the session is over and every decision has been written. */
   readonly closed: Promise<ProxyEnd>;
+  /** Decisions taken so far. */
   readonly stats: ProxyStats;
+  /** The session id written in its audit records. */
   readonly session: string;
 }
 
@@ -168,6 +176,10 @@ interface Side {
   closed: boolean;
 }
 
+/**
+ * A proxy between `client` and `upstream`: every tool call (and, when the policy names them, other
+ * requests) is evaluated, written to the audit, and forwarded only if allowed. Call `start()`.
+ */
 export function createProxy(options: ProxyOptions): ProxySession {
   const clock = options.clock ?? Date.now;
   const ids = options.ids ?? randomUUID;

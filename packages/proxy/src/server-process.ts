@@ -8,6 +8,7 @@ import type { ChildProcess } from 'node:child_process';
 import spawn from 'cross-spawn';
 import { LAZY_RESPONSE_BYTES, LineTransport } from './line-transport.js';
 
+/** How to start an MCP server: a command and its arguments, as an MCP client config has them. */
 export interface ServerCommand {
   readonly command: string;
   readonly args: readonly string[];
@@ -15,6 +16,7 @@ export interface ServerCommand {
   readonly cwd?: string;
 }
 
+/** How the server process ended. */
 export interface ServerExit {
   readonly code: number | null;
   readonly signal: NodeJS.Signals | null;
@@ -22,6 +24,7 @@ export interface ServerExit {
   readonly error?: Error;
 }
 
+/** A started server and the transport to its stdin and stdout. */
 export interface ServerProcess {
   readonly transport: LineTransport;
   readonly child: ChildProcess;
@@ -33,12 +36,15 @@ export interface ServerProcess {
   readonly label: string;
 }
 
+/** Options of `spawnServer`. */
 export interface SpawnOptions {
+  /** Longer lines from the server are discarded and reported. */
   readonly maxMessageBytes?: number;
   /** Where the server's stderr goes. Default: inherited (passes through to ours). */
   readonly stderr?: 'inherit' | 'ignore' | 'pipe';
 }
 
+/** Starts an MCP server process; use its `transport` as `createProxy`'s `upstream`. */
 export function spawnServer(server: ServerCommand, options: SpawnOptions = {}): ServerProcess {
   const child = spawn(server.command, [...server.args], {
     stdio: ['pipe', 'pipe', options.stderr ?? 'inherit'],

@@ -7,19 +7,24 @@ import { LineTransport } from './line-transport.js';
 import { createProxy, type ProxyEnd, type ProxyOptions, type ProxySession } from './proxy.js';
 import { type ServerCommand, type ServerExit, spawnServer } from './server-process.js';
 
+/** `createProxy`'s options without the transports, which the runners create. */
 export type SessionOptions = Omit<ProxyOptions, 'client' | 'upstream'>;
 
+/** Options of `startStdioProxy`. */
 export interface StdioProxyOptions extends SessionOptions {
+  /** The server to spawn. */
   readonly server: ServerCommand;
   /** Default `process.stdin`. */
   readonly input?: Readable;
   /** Default `process.stdout`. */
   readonly output?: Writable;
+  /** Longer lines, from either side, are discarded and reported. */
   readonly maxMessageBytes?: number;
   /** How long the server gets to exit after its stdin closes, and again after SIGTERM. */
   readonly shutdownGraceMs?: number;
 }
 
+/** How a stdio session ended, and the exit code `kvlar proxy` uses. */
 export interface StdioProxyResult {
   readonly end: ProxyEnd;
   readonly server: ServerExit;
@@ -30,13 +35,19 @@ export interface StdioProxyResult {
   readonly exitCode: number;
 }
 
+/** A running stdio proxy. */
 export interface StdioProxy {
   readonly proxy: ProxySession;
   /** Ends the session as if the client had gone: held calls withdrawn, the server stopped. */
   stop(): Promise<StdioProxyResult>;
+  /** Resolves when the session is over and the server has exited. */
   readonly done: Promise<StdioProxyResult>;
 }
 
+/**
+ * `kvlar proxy --stdio`: spawns the server, serves the client on stdin/stdout, stops the server
+ * when the client leaves and answers pending calls when the server dies.
+ */
 export async function startStdioProxy(options: StdioProxyOptions): Promise<StdioProxy> {
   const { server: command, input, output, maxMessageBytes, shutdownGraceMs, ...session } = options;
   const limit = maxMessageBytes === undefined ? {} : { maxMessageBytes };

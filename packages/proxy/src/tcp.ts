@@ -10,13 +10,17 @@ import { createProxy, type ProxySession } from './proxy.js';
 import { type ServerCommand, spawnServer } from './server-process.js';
 import type { SessionOptions } from './stdio.js';
 
+/** A TCP address. */
 export interface HostPort {
   readonly host: string;
   readonly port: number;
 }
 
+/** Options of `startTcpProxy`. */
 export interface TcpProxyOptions extends Omit<SessionOptions, 'session'> {
+  /** Where to listen (port 0: any free port). */
   readonly listen: HostPort;
+  /** Per connection: a TCP connection to a server, or a server process spawned for it. */
   readonly upstream: { readonly address: HostPort } | { readonly server: ServerCommand };
   readonly maxMessageBytes?: number;
   readonly shutdownGraceMs?: number;
@@ -24,6 +28,7 @@ export interface TcpProxyOptions extends Omit<SessionOptions, 'session'> {
   readonly sessions?: () => string;
 }
 
+/** A running TCP proxy. */
 export interface TcpProxy {
   /** Where it listens (the real port when 0 was asked for). */
   readonly address: HostPort;
@@ -43,6 +48,7 @@ export function parseHostPort(text: string): HostPort | undefined {
   return { host: host === '' ? '127.0.0.1' : host, port };
 }
 
+/** `kvlar proxy --listen`: one isolated proxy session per client connection. */
 export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy> {
   const { listen, upstream, maxMessageBytes, shutdownGraceMs, sessions, ...session } = options;
   const nextSession = sessions ?? randomUUID;

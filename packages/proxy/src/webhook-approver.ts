@@ -10,7 +10,9 @@ import { createHmac } from 'node:crypto';
 import type { ApprovalAnswer, ApprovalRequest, Approver } from './approver.js';
 import { isJsonObject } from './messages.js';
 
+/** Options of `createWebhookApprover`. */
 export interface WebhookApproverOptions {
+  /** Where each held call is POSTed (http or https). */
   readonly url: string;
   /**
    * Signs each request: `X-Kvlar-Timestamp: <unix seconds>` and
@@ -38,10 +40,15 @@ export interface WebhookRequestBody {
   readonly server: string;
 }
 
+/** The `X-Kvlar-Signature` value for a body: for receivers that check it, and for tests. */
 export function signWebhookBody(secret: string, timestamp: string, body: string): string {
   return `sha256=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
 }
 
+/**
+ * An approver that POSTs each held call to a webhook: a 2xx `{"decision":"approved"}` approves
+ * it, a `202` leaves the answer to the admin approvals API, anything else denies it.
+ */
 export function createWebhookApprover(options: WebhookApproverOptions): Approver {
   const url = new URL(options.url);
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {

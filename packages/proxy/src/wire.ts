@@ -5,6 +5,7 @@
  */
 import type { Decision } from '@kvlar/core';
 
+/** A JSON-RPC request id. */
 export type JsonRpcId = string | number;
 
 /** JSON-RPC 2.0's own codes, and the implementation-defined ones Kvlar uses (-32000…-32099). */

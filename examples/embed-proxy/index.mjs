@@ -1,3 +1,5 @@
+// @ts-check
+/** @import { CallToolResult } from '@modelcontextprotocol/sdk/types.js' */
 import { createMemorySink } from '@kvlar/audit';
 import { createEngine, parsePolicy, resolvePolicy } from '@kvlar/core';
 import { createProxy } from '@kvlar/proxy';
@@ -58,9 +60,9 @@ await client.connect(clientSide);
 const tools = await client.listTools();
 console.log('tools:', tools.tools.map((tool) => tool.name).join(', '));
 const time = await client.callTool({ name: 'get_time', arguments: {} });
-console.log('get_time:', time.content[0].text);
+console.log('get_time:', firstLine(time));
 const wipe = await client.callTool({ name: 'wipe_disk', arguments: {} });
-console.log('wipe_disk:', wipe.isError ? wipe.content[0].text.split('\n')[0] : 'ran!');
+console.log('wipe_disk:', wipe.isError ? firstLine(wipe) : 'ran!');
 
 for (const event of audit.events) {
   console.log(
@@ -69,3 +71,13 @@ for (const event of audit.events) {
 }
 await client.close();
 await proxy.closed;
+
+/**
+ * The first line of a tool result's first text block. `callTool` checks answers against
+ * `CallToolResultSchema`; its declared type also admits a legacy shape, hence the cast.
+ * @param {Awaited<ReturnType<Client['callTool']>>} result
+ */
+function firstLine(result) {
+  const [block] = /** @type {CallToolResult} */ (result).content;
+  return block?.type === 'text' ? (block.text.split('\n')[0] ?? '') : '';
+}

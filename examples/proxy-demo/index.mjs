@@ -1,6 +1,8 @@
+// @ts-check
 // The README's demo: an agent (the MCP SDK's Client) talks to the MCP filesystem server through
 // `kvlar proxy` with the shipped `filesystem` policy, in a scratch directory. Reads pass, a write
 // needs a human, a move is blocked; every decision lands in a hash-chained audit log.
+/** @import { CallToolResult } from '@modelcontextprotocol/sdk/types.js' */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -44,8 +46,15 @@ const transport = new StdioClientTransport({
 const client = new Client({ name: 'demo-agent', version: '1.0.0' });
 await client.connect(transport);
 
+/**
+ * Prints a call and how it went. `callTool` checks answers against `CallToolResultSchema`; its
+ * declared type also admits a legacy shape, hence the cast.
+ * @param {string} label
+ * @param {Awaited<ReturnType<Client['callTool']>>} result
+ */
 const show = (label, result) => {
-  const text = result.content?.[0]?.text ?? '';
+  const [block] = /** @type {CallToolResult} */ (result).content;
+  const text = block?.type === 'text' ? block.text : '';
   const verdict = result.isError ? text.split('\n')[0] : 'ok';
   console.log(`${label.padEnd(44)} ${verdict}`);
 };

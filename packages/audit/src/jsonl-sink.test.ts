@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { appendFile, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { entry, fixedRecordOptions, tempDirectory } from '../test/fixtures.js';
@@ -315,5 +316,44 @@ describe('one writer per log', () => {
     await sink.write(entry());
     await sink.close();
     expect(verifyChain(await allLines(directory))).toMatchObject({ ok: true, records: 2 });
+  });
+
+  it('lets exactly one of several processes racing over a stale lock take it over', async () => {
+    const directory = await tempDirectory();
+    const path = join(directory, 'audit.jsonl');
+    const dead = spawn(process.execPath, ['-e', '0']);
+    await new Promise((resolve) => dead.once('exit', resolve));
+    const stale = { pid: dead.pid, host: hostname(), since: '2026-01-01T00:00:00.000Z' };
+    await writeFile(`${path}.lock`, `${JSON.stringify(stale)}\n`);
+    // Each racer waits for the same instant, tries to open the log, holds it a moment, says how
+    // it went. Before the takeover was atomic, two racers could both delete and re-create the lock.
+    const start = Date.now() + 400;
+    const script = `
+      import { createJsonlSink } from ${JSON.stringify(new URL('../dist/index.js', import.meta.url).href)};
+      while (Date.now() < ${start}) {}
+      try {
+        const sink = await createJsonlSink({ path: ${JSON.stringify(path)} });
+        console.log('took it');
+        await new Promise((resolve) => setTimeout(resolve, 1500));
+        await sink.close();
+      } catch (error) {
+        console.log(error.code);
+      }
+    `;
+    const racers = Array.from({ length: 6 }, () =>
+      new Promise<string>((resolve) => {
+        const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+          stdio: ['ignore', 'pipe', 'inherit'],
+        });
+        let out = '';
+        child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+          out += chunk;
+        });
+        child.once('exit', () => resolve(out.trim()));
+      }),
+    );
+    const outcomes = (await Promise.all(racers)).sort();
+    expect(outcomes).toEqual([...Array(5).fill('audit_locked'), 'took it'].sort());
+    expect(await readdir(directory)).toEqual(['audit.jsonl']);
   });
 });

@@ -4,7 +4,8 @@
  * for as long as it is open. A lock left by a process that died (a crash, SIGKILL) on this host
  * is taken over; a live holder is an error naming it.
  */
-import { readFile, stat, unlink, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { link, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { AuditError } from './errors.js';
 
@@ -28,26 +29,65 @@ export async function acquireWriterLock(logPath: string): Promise<WriterLock> {
   // Wall-clock time, not the sink's injected clock: this is for a person reading the lock file.
   const mine: LockOwner = { pid: process.pid, host: hostname(), since: new Date().toISOString() };
   const text = `${JSON.stringify(mine)}\n`;
+  const unique = `${path}.${process.pid}.${randomBytes(6).toString('hex')}`;
   for (let attempt = 0; ; attempt++) {
-    try {
-      await writeFile(path, text, { flag: 'wx', mode: 0o600 });
-      return lockFor(path, text);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) {
-        if ((error as NodeJS.ErrnoException).code === 'EEXIST')
-          throw inUse(logPath, path, undefined);
-        throw error;
-      }
-    }
-    const owner = await readOwner(path);
+    if (await createComplete(path, text, unique)) return lockFor(path, text);
+    const seen = await readFile(path, 'utf8').catch(() => undefined);
+    if (seen === undefined) continue; // released meanwhile: try again
+    const owner = parseOwner(seen);
     if (owner !== undefined && (owner.host !== mine.host || isAlive(owner.pid))) {
       throw inUse(logPath, path, owner);
     }
-    // Its writer is gone (or the file is unreadable garbage): the lock is stale.
-    await unlink(path).catch((error: NodeJS.ErrnoException) => {
-      if (error.code !== 'ENOENT') throw error;
-    });
+    if (attempt >= MAX_TAKEOVER_ATTEMPTS) throw inUse(logPath, path, owner);
+    // Its writer is gone (or the file is unreadable garbage): the lock is stale. It is moved
+    // aside, which only one of several racing processes can do, and only if it is still the
+    // stale file read above: a fresh lock moved by mistake is put back.
+    await takeOverStale(path, seen, `${unique}.stale`);
   }
+}
+
+/** Enough for a few racing takeovers; a lock that keeps changing under us is someone's. */
+const MAX_TAKEOVER_ATTEMPTS = 5;
+
+/**
+ * Creates `path` holding `text`, complete from its first moment: written under a unique name,
+ * then hard-linked, which fails if `path` exists. A reader never sees a half-written lock.
+ */
+async function createComplete(path: string, text: string, unique: string): Promise<boolean> {
+  await writeFile(unique, text, { flag: 'wx', mode: 0o600 });
+  try {
+    await link(unique, path);
+    return true;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return false;
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'ENOSYS') throw error;
+    // A file system without hard links: create it in place (a reader may see it half-written).
+    try {
+      await writeFile(path, text, { flag: 'wx', mode: 0o600 });
+      return true;
+    } catch (inPlace) {
+      if ((inPlace as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw inPlace;
+    }
+  } finally {
+    await unlink(unique).catch(() => undefined);
+  }
+}
+
+async function takeOverStale(path: string, stale: string, aside: string): Promise<void> {
+  try {
+    await rename(path, aside);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return; // another process moved it
+    throw error;
+  }
+  const moved = await readFile(aside, 'utf8').catch(() => undefined);
+  if (moved !== stale && moved !== undefined) {
+    // A live writer's lock replaced the stale one between our read and our rename: restore it.
+    await link(aside, path).catch(() => undefined);
+  }
+  await unlink(aside).catch(() => undefined);
 }
 
 function lockFor(path: string, text: string): WriterLock {
@@ -64,9 +104,9 @@ function lockFor(path: string, text: string): WriterLock {
   };
 }
 
-async function readOwner(path: string): Promise<LockOwner | undefined> {
+function parseOwner(text: string): LockOwner | undefined {
   try {
-    const value: unknown = JSON.parse(await readFile(path, 'utf8'));
+    const value: unknown = JSON.parse(text);
     if (typeof value !== 'object' || value === null) return undefined;
     const { pid, host, since } = value as Record<string, unknown>;
     if (typeof pid !== 'number' || typeof host !== 'string') return undefined;

@@ -6,7 +6,7 @@ export default defineConfig({
     conditions: ['source'],
   },
   test: {
-    include: ['packages/*/src/**/*.test.ts', 'packages/*/test/**/*.test.ts'],
+    include: ['packages/*/src/**/*.test.ts', 'packages/*/test/**/*.test.ts', 'docs/test/*.test.ts'],
     testTimeout: 20_000,
   },
 });

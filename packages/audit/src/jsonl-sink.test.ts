@@ -340,20 +340,42 @@ describe('one writer per log', () => {
         console.log(error.code);
       }
     `;
-    const racers = Array.from({ length: 6 }, () =>
-      new Promise<string>((resolve) => {
-        const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
-          stdio: ['ignore', 'pipe', 'inherit'],
-        });
-        let out = '';
-        child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-          out += chunk;
-        });
-        child.once('exit', () => resolve(out.trim()));
-      }),
+    const racers = Array.from(
+      { length: 6 },
+      () =>
+        new Promise<string>((resolve) => {
+          const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+            stdio: ['ignore', 'pipe', 'inherit'],
+          });
+          let out = '';
+          child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+            out += chunk;
+          });
+          child.once('exit', () => resolve(out.trim()));
+        }),
     );
     const outcomes = (await Promise.all(racers)).sort();
     expect(outcomes).toEqual([...Array(5).fill('audit_locked'), 'took it'].sort());
     expect(await readdir(directory)).toEqual(['audit.jsonl']);
+  });
+
+  it('records a call whose arguments hold a number JSON cannot carry (1e400), with a marker', async () => {
+    const directory = await tempDirectory();
+    const path = join(directory, 'audit.jsonl');
+    const sink = await createJsonlSink({ path });
+    const parameters = JSON.parse('{"path":"/","pad":1e400,"deep":[-1e400]}') as unknown;
+    await sink.write(entry({ resource: 'rm', outcome: 'denied', parameters }));
+    await sink.close();
+    const [line] = (await readFile(path, 'utf8')).trim().split('\n');
+    expect(JSON.parse(line ?? '')).toMatchObject({
+      resource: 'rm',
+      outcome: 'denied',
+      parameters: {
+        path: '/',
+        pad: '[REDACTED:non_finite_number]',
+        deep: ['[REDACTED:non_finite_number]'],
+      },
+    });
+    expect(verifyChain(await allLines(directory))).toMatchObject({ ok: true, records: 1 });
   });
 });

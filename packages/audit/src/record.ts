@@ -52,7 +52,7 @@ export function createRecorder(options: RecordOptions = {}, startHash = GENESIS_
     },
     describe(entry) {
       // Not shown, but a sink refuses what it could not record, whatever the format.
-      assertJson(entry.parameters ?? null);
+      assertJson(redactor.value(entry.parameters ?? null));
       return {
         timestamp: entry.timestamp ?? clock().toISOString(),
         outcome: entry.outcome,

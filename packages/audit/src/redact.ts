@@ -43,6 +43,11 @@ export function createRedactor(options: RedactionOptions = {}): Redactor {
 
   const value = (input: unknown, depth: number): unknown => {
     if (typeof input === 'string') return text(input);
+    // JSON text like `1e400` parses to Infinity, which no JSON line can hold: the record keeps a
+    // marker rather than failing, so a call cannot keep itself out of the log with one number.
+    if (typeof input === 'number' && !Number.isFinite(input)) {
+      return redactionMarker('non_finite_number');
+    }
     if (typeof input !== 'object' || input === null) return input;
     if (depth >= MAX_DEPTH) return redactionMarker('too_deep');
     if (Array.isArray(input)) return input.map((item: unknown) => value(item, depth + 1));

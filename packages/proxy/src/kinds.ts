@@ -188,6 +188,14 @@ function named(
       };
     }
     parameters = value;
+    if (holdsNonFinite(parameters, 0)) {
+      // `1e400` parses to Infinity, which the engine would compare as such and JSON.stringify
+      // would forward as null: what the server got would not be what was decided.
+      return {
+        ok: false,
+        reason: `${method} '${argumentsKey}' hold a number too large for a double (such as 1e400)`,
+      };
+    }
   }
   // Rebuilt from the validated parts, key by key: nothing the engine did not look at rides along.
   const rebuilt: JsonObject = { [nameKey]: name };
@@ -196,4 +204,15 @@ function named(
     if (Object.hasOwn(params, key)) rebuilt[key] = params[key];
   }
   return { ok: true, subject: { resource: name, parameters, params: rebuilt } };
+}
+
+/** Whether a parsed JSON value holds Infinity or -Infinity anywhere (depth is bounded by framing). */
+function holdsNonFinite(value: unknown, depth: number): boolean {
+  if (typeof value === 'number') return !Number.isFinite(value);
+  if (typeof value !== 'object' || value === null || depth > 512) return false;
+  if (Array.isArray(value)) return value.some((item) => holdsNonFinite(item, depth + 1));
+  for (const key in value) {
+    if (holdsNonFinite((value as Record<string, unknown>)[key], depth + 1)) return true;
+  }
+  return false;
 }

@@ -165,6 +165,22 @@ rules:
     });
   });
 
+  it('rejects a tools/call whose arguments hold 1e400 (-32602), forwarding nothing, recording it', async () => {
+    const h = await harness(engineFrom(POLICY));
+    // JSON.parse reads 1e400 as Infinity; forwarded re-serialised it would reach the server as null.
+    h.fromClient(
+      '{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"read","arguments":{"path":"a","n":[1e400]}}}',
+    );
+    expect(await h.toClient.message(1)).toMatchObject({ id: 4, error: { code: -32602 } });
+    await settle();
+    expect(h.toServer.lines).toEqual([]);
+    expect(h.audit.events[0]).toMatchObject({
+      outcome: 'denied',
+      matched_rule: '_invalid_request',
+      resource: 'read',
+    });
+  });
+
   it('rejects duplicate keys, however the key is spelled', async () => {
     const h = await harness(engineFrom(POLICY));
     h.fromClient(

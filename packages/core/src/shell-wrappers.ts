@@ -212,7 +212,14 @@ export function unwrapCommand(
     // The command gets more arguments from the input, which could be anything (`-rf` too).
     const end = words.at(-1)!.end;
     const input = synthetic('(arguments from input)', true, end);
-    return [rest.length > 0 ? [...rest, input] : [synthetic('echo', false, end), input]];
+    // With -I STR (-i, --replace) STR stands for an input line wherever it appears, program and
+    // script included: such words are only known at run time.
+    const replace = xargsReplaceString(words.slice(1, index));
+    const filled =
+      replace === undefined
+        ? rest
+        : rest.map((word) => (word.text.includes(replace) ? { ...word, dynamic: true } : word));
+    return [filled.length > 0 ? [...filled, input] : [synthetic('echo', false, end), input]];
   }
   return rest.length > 0 ? [rest] : [];
 }
@@ -350,6 +357,20 @@ function findActions(words: readonly Word[]): (readonly Word[])[] {
     i = end;
   }
   return commands;
+}
+
+/** The replacement string of xargs' `-I STR`, `-ISTR`, `-i[STR]` or `--replace[=STR]`, if given. */
+function xargsReplaceString(options: readonly Word[]): string | undefined {
+  let replace: string | undefined;
+  for (let i = 0; i < options.length; i++) {
+    const text = options[i]!.text;
+    if (text === '-I') replace = options[i + 1]?.text ?? replace;
+    else if (text.startsWith('-I')) replace = text.slice(2);
+    else if (text === '-i' || text === '--replace') replace = '{}';
+    else if (text.startsWith('-i')) replace = text.slice(2);
+    else if (text.startsWith('--replace=')) replace = text.slice('--replace='.length);
+  }
+  return replace === '' ? undefined : replace;
 }
 
 function synthetic(text: string, dynamic: boolean, at: number): Word {

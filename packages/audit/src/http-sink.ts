@@ -264,7 +264,7 @@ export function createHttpSink(options: HttpSinkOptions): HttpSink {
       item.state = 'spilling';
       spillQueuedBytes += item.bytes;
     }
-    spillQueue.push(...items);
+    for (const item of items) spillQueue.push(item);
     spillDraining ??= drainSpill();
     notify();
   };

@@ -30,8 +30,8 @@ export async function readAuditRecords(pathOrDirectory: string): Promise<Records
       throw new AuditError('invalid_input', `cannot read ${file}`, { cause: error });
     }
     const parsed = parseRecords(text, { file });
-    records.push(...parsed.records);
-    skipped.push(...parsed.skipped);
+    for (const item of parsed.records) records.push(item);
+    for (const item of parsed.skipped) skipped.push(item);
   }
   return { files, records, skipped };
 }

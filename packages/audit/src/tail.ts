@@ -50,13 +50,13 @@ export async function openAuditTail(pathOrDirectory: string): Promise<AuditTail>
         if (await follower.isFile(file)) continue;
         const parsed = parseRecords(await readText(file), { file });
         files.push(file);
-        records.push(...parsed.records);
-        skipped.push(...parsed.skipped);
+        for (const item of parsed.records) records.push(item);
+        for (const item of parsed.skipped) skipped.push(item);
       }
       if (follower.isOpen) files.push(active);
       const parsed = await follower.poll();
-      records.push(...parsed.records);
-      skipped.push(...parsed.skipped);
+      for (const item of parsed.records) records.push(item);
+      for (const item of parsed.skipped) skipped.push(item);
     }
   } catch (error) {
     await Promise.all(followers.map((follower) => follower.close()));
@@ -73,8 +73,8 @@ export async function openAuditTail(pathOrDirectory: string): Promise<AuditTail>
       const lost: SkippedLine[] = [];
       for (const follower of followers) {
         const parsed = await follower.poll();
-        found.push(...parsed.records);
-        lost.push(...parsed.skipped);
+        for (const item of parsed.records) found.push(item);
+        for (const item of parsed.skipped) lost.push(item);
       }
       return { records: found, skipped: lost };
     },

@@ -39,7 +39,7 @@ export async function verifyFiles(
       const result = verifyText(await readFile(file, 'utf8'), { file, startHash: lastHash });
       files++;
       records += result.records;
-      warnings.push(...result.warnings);
+      for (const item of result.warnings) warnings.push(item);
       if (!result.ok) {
         return {
           ok: false,

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { fuzzSettings } from '../test/fuzz-runs.js';
 import { readEnvelope } from './envelope.js';
 
 const read = (text: string, maxDepth = 256) => readEnvelope(Buffer.from(text), maxDepth);
@@ -43,7 +44,7 @@ describe('readEnvelope', () => {
         expect(envelope?.members.id).toEqual(value.id);
         expect(envelope?.members.jsonrpc).toBe('2.0');
       }),
-      { seed: 20261124, numRuns: 500 },
+      fuzzSettings(20261124, 500),
     );
   });
 });

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { fuzzSettings } from '../test/fuzz-runs.js';
 import {
   DEFAULT_MAX_MESSAGE_BYTES,
   decodeError,
@@ -168,7 +169,7 @@ describe('LineSplitter', () => {
           expect(decoded).toEqual(messages.map((m) => JSON.parse(m)));
         },
       ),
-      { numRuns: 300 },
+      fuzzSettings(20261125, 300),
     );
   });
 });

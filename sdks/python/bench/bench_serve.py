@@ -90,6 +90,35 @@ def threaded(kvlar: Kvlar, calls: int, threads: int) -> float:
     return time.perf_counter() - started
 
 
+ECHO = "process.stdin.pipe(process.stdout);"
+
+
+class EchoBaseline:
+    """The floor for any sequential call: one request line to a Node process that echoes it, one
+    line back, read the way the SDK reads answers. Measured in the same run, so the ratio of serve
+    to it says what kvlar and the SDK cost on this machine at this moment."""
+
+    def __init__(self) -> None:
+        node = shutil.which("node") or "node"
+        self.process = subprocess.Popen([node, "-e", ECHO], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        self.line = b'{"id": 1, "tool": "read_file", "arguments": {"path": "/home/me/project/notes.txt"}}\n'
+
+    def round(self, calls: int) -> float:
+        stdin, stdout = self.process.stdin, self.process.stdout
+        assert stdin is not None and stdout is not None
+        started = time.perf_counter()
+        for _ in range(calls):
+            stdin.write(self.line)
+            stdin.flush()
+            stdout.readline()
+        return time.perf_counter() - started
+
+    def close(self) -> None:
+        if self.process.stdin is not None:
+            self.process.stdin.close()
+        self.process.wait()
+
+
 def percentile(values: List[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
@@ -126,13 +155,20 @@ def main() -> None:
     with Kvlar(policy, binary=binary(), agent_id="bench") as kvlar:
         info = kvlar.start()
         sequential(kvlar.evaluate, 2_000)  # warm-up: V8's JIT, the engine's caches
+        echo = EchoBaseline()
+        echo.round(2_000)
         rows = []
         rates: List[float] = []
+        echo_rates: List[float] = []
         latencies: List[float] = []
+        # Rounds interleave with the baseline's, so a busy moment weighs on both.
         for _ in range(options.rounds):
+            echo_rates.append(options.calls / echo.round(options.calls))
             seconds, round_latencies = sequential(kvlar.evaluate, options.calls)
             rates.append(options.calls / seconds)
             latencies += round_latencies
+        echo.close()
+        rows.append(("baseline: a bare round trip to a Node echo process", options.calls * options.rounds, echo_rates, []))
         rows.append(("`evaluate`: serve, sequential, 1 thread", options.calls * options.rounds, rates, latencies))
         threaded_rates = [
             options.calls / threaded(kvlar, options.calls, options.threads) for _ in range(options.rounds)
@@ -151,6 +187,9 @@ def main() -> None:
         p50 = _duration(percentile(round_latencies, 0.5)) if round_latencies else "—"
         p99 = _duration(percentile(round_latencies, 0.99)) if round_latencies else "—"
         print(f"| {name} | {count:,} | {median:,.0f} | {spread} | {p50} | {p99} |")
+    ratio = statistics.median(rates) / statistics.median(echo_rates)
+    print()
+    print(f"Sequential decisions/s through serve are {ratio:.2f}× the bare round trip measured beside them.")
 
 
 def _duration(seconds: float) -> str:

@@ -6,10 +6,12 @@ import { resolve } from 'node:path';
 import {
   createEngine,
   type Engine,
+  formatIssue,
   type Issue,
   type PolicyLoader,
   type ResolvedPolicy,
 } from '@kvlar/core';
+import { type PolicyLoad, policyInfo } from '@kvlar/proxy';
 import { loadPolicyFile } from './load-policy.js';
 
 export type PolicySet =
@@ -44,4 +46,16 @@ export function loadPolicySet(
     loaded.push(result.policy);
   }
   return { ok: true, engine: createEngine(loaded), files: [...files], warnings };
+}
+
+/** The set loaded again, as `watchPolicies` wants it: `kvlar proxy --watch` and `kvlar serve --watch`. */
+export function reloadPolicySet(
+  policies: readonly string[],
+  context: { readonly cwd: string; readonly loader: PolicyLoader },
+): PolicyLoad {
+  const set = loadPolicySet(policies, context);
+  if (!set.ok) {
+    return { ok: false, files: set.files, message: set.issues.map(formatIssue).join('\n') };
+  }
+  return { ok: true, engine: set.engine, files: set.files, hash: policyInfo(set.engine).hash };
 }

@@ -5,8 +5,8 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { type Action, didYouMean, type Engine } from '@kvlar/core';
+import type { OversizeFrame } from '@kvlar/proxy';
 import { decisionJson, traceJson } from './commands/evaluate.js';
-import type { OversizeFrame } from './serve-lines.js';
 
 /** Bumped when an answer changes shape in a way an SDK must know about. */
 export const SERVE_PROTOCOL = 1;

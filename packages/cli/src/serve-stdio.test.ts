@@ -1,7 +1,7 @@
 import { PassThrough, Writable } from 'node:stream';
 import { createEngine, parsePolicy } from '@kvlar/core';
+import { type Frame, LineSplitter } from '@kvlar/proxy';
 import { describe, expect, it } from 'vitest';
-import { LineReader, type ServeFrame } from './serve-lines.js';
 import { answerLine, answerOversize, type ServeContext } from './serve-protocol.js';
 import { serveStdio } from './serve-stdio.js';
 
@@ -19,15 +19,15 @@ if (!parsed.ok) throw new Error('test policy');
 const engine = createEngine([parsed.policy]);
 const context: ServeContext = { engine: () => engine, info: () => ({ protocol: 1 }) };
 
-function framesOf(chunks: readonly string[], maxBytes = 64): ServeFrame[] {
-  const reader = new LineReader(maxBytes);
-  const frames: ServeFrame[] = [];
-  for (const chunk of chunks) reader.push(Buffer.from(chunk), frames);
-  reader.end(frames);
+function framesOf(chunks: readonly string[], maxBytes = 64): Frame[] {
+  const reader = new LineSplitter(maxBytes);
+  const frames: Frame[] = [];
+  for (const chunk of chunks) frames.push(...reader.push(Buffer.from(chunk)));
+  frames.push(...reader.end());
   return frames;
 }
 
-describe('LineReader', () => {
+describe('serve framing, by the LineSplitter of the proxy', () => {
   it('joins a line split over chunks, drops a trailing CR, and skips blank lines', () => {
     const frames = framesOf(['{"a"', ':1}\r', '\n\n  \n{"b":2}']);
     expect(frames.map((frame) => (frame.kind === 'line' ? frame.bytes.toString() : frame))).toEqual(
@@ -45,7 +45,7 @@ describe('LineReader', () => {
       expect(frames).toHaveLength(2);
       expect(frames[0]).toMatchObject({ kind: 'oversize', bytes: long.length });
       expect(frames[1]).toMatchObject({ kind: 'line' });
-      expect(answerOversize(frames[0] as Extract<ServeFrame, { kind: 'oversize' }>, 64)).toBe(
+      expect(answerOversize(frames[0] as Extract<Frame, { kind: 'oversize' }>, 64)).toBe(
         `{"id":7,"error":{"code":"too_large","message":"the line has ${long.length} bytes, more than the limit of 64"}}`,
       );
     }

@@ -5,14 +5,14 @@
  * `drain`, so a client that pipelines without reading cannot make the process grow.
  */
 import type { Readable, Writable } from 'node:stream';
-import { LineReader, type ServeFrame } from './serve-lines.js';
+import { type Frame, LineSplitter } from '@kvlar/proxy';
 
 export interface ServeStdioOptions {
   readonly input: Readable;
   readonly output: Writable;
   readonly maxLineBytes: number;
   /** The answer to a frame, as one line of JSON without its newline. Must not throw. */
-  readonly answer: (frame: ServeFrame) => string;
+  readonly answer: (frame: Frame) => string;
 }
 
 /** How the session ended: the input ended (every answer flushed), or the output broke. */
@@ -20,8 +20,8 @@ export type ServeEnd = 'input_ended' | 'output_closed';
 
 export function serveStdio(options: ServeStdioOptions): Promise<ServeEnd> {
   const { input, output, answer } = options;
-  const reader = new LineReader(options.maxLineBytes);
-  const frames: ServeFrame[] = [];
+  const reader = new LineSplitter(options.maxLineBytes);
+  let frames: Frame[] = [];
   let waiting = false;
   let ended = false;
 
@@ -42,7 +42,7 @@ export function serveStdio(options: ServeStdioOptions): Promise<ServeEnd> {
       if (frames.length === 0) return;
       let text = '';
       for (const frame of frames) text += `${answer(frame)}\n`;
-      frames.length = 0;
+      frames = [];
       if (!output.write(text) && !waiting) {
         waiting = true;
         input.pause();
@@ -50,7 +50,7 @@ export function serveStdio(options: ServeStdioOptions): Promise<ServeEnd> {
     };
 
     const onData = (chunk: Buffer): void => {
-      reader.push(chunk, frames);
+      frames = reader.push(chunk);
       flush();
     };
     const onDrain = (): void => {
@@ -59,7 +59,7 @@ export function serveStdio(options: ServeStdioOptions): Promise<ServeEnd> {
       if (!ended) input.resume();
     };
     const onEnd = (): void => {
-      reader.end(frames);
+      frames = reader.end();
       flush();
       // The callback runs once everything written so far has been handed to the OS.
       output.write('', () => finish('input_ended'));

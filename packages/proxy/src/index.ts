@@ -33,9 +33,12 @@ export {
 export {
   DEFAULT_MAX_MESSAGE_BYTES,
   type DuplicateKey,
+  type Frame,
   FrameError,
   type FrameErrorKind,
+  LineSplitter,
   MAX_NESTING_DEPTH,
+  type OversizeFrame,
 } from './framing.js';
 export { ACTION_KINDS, type ActionKind, TOOL_CALL } from './kinds.js';
 export {

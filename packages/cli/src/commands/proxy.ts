@@ -7,7 +7,6 @@ import {
   createStderrSink,
   DEFAULT_REDACTED_KEYS,
 } from '@kvlar/audit';
-import { formatIssue } from '@kvlar/core';
 import {
   type AdminServer,
   type Approver,
@@ -31,7 +30,7 @@ import {
 import { defineCommand } from 'citty';
 import { CliError, ExitCode } from '../errors.js';
 import { absoluteFrom } from '../paths.js';
-import { loadPolicySet } from '../policy-set.js';
+import { loadPolicySet, reloadPolicySet } from '../policy-set.js';
 import { parseRustProxyConfig, type RustProxyConfig } from '../proxy-config.js';
 import { reportIssues } from '../report.js';
 import { announceProxy } from '../run-registry.js';
@@ -391,18 +390,7 @@ async function runProxy(plan: Plan, runtime: Runtime): Promise<number> {
       watcher = watchPolicies({
         files: initial.files,
         hash: policyInfo(engine).hash,
-        load: () => {
-          const set = loadPolicySet(plan.policies, runtime);
-          if (!set.ok) {
-            return { ok: false, files: set.files, message: set.issues.map(formatIssue).join('\n') };
-          }
-          return {
-            ok: true,
-            engine: set.engine,
-            files: set.files,
-            hash: policyInfo(set.engine).hash,
-          };
-        },
+        load: () => reloadPolicySet(plan.policies, runtime),
         onReload: (load) => {
           engine = load.engine;
           metrics.onReload(true);

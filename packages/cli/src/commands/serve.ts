@@ -1,10 +1,9 @@
 import { parseArgs } from 'node:util';
 import type { Engine } from '@kvlar/core';
-import { formatIssue } from '@kvlar/core';
 import { type PolicyWatcher, policyInfo, watchPolicies } from '@kvlar/proxy';
 import { defineCommand } from 'citty';
 import { CliError, ExitCode } from '../errors.js';
-import { loadPolicySet } from '../policy-set.js';
+import { loadPolicySet, reloadPolicySet } from '../policy-set.js';
 import { reportIssues } from '../report.js';
 import { runtimeOf } from '../runtime.js';
 import {
@@ -76,18 +75,7 @@ export const serveCommand = defineCommand({
       watcher = watchPolicies({
         files: initial.files,
         hash: policyInfo(engine).hash,
-        load: () => {
-          const set = loadPolicySet(policies, runtime);
-          if (!set.ok) {
-            return { ok: false, files: set.files, message: set.issues.map(formatIssue).join('\n') };
-          }
-          return {
-            ok: true,
-            engine: set.engine,
-            files: set.files,
-            hash: policyInfo(set.engine).hash,
-          };
-        },
+        load: () => reloadPolicySet(policies, runtime),
         onReload: (load) => {
           engine = load.engine;
           reloads += 1;

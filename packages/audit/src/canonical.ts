@@ -128,6 +128,6 @@ function write(value: unknown, depth: number): string {
   return `{${members.join(',')}}`;
 }
 
-function invalid(what: string): AuditError {
+export function invalid(what: string): AuditError {
   return new AuditError('invalid_input', `an audit record cannot hold ${what}`);
 }

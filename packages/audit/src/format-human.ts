@@ -12,7 +12,11 @@ const LABELS: Readonly<Record<AuditOutcome, { readonly text: string; readonly co
 // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point.
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g;
 
+const HAS_UNSAFE = new RegExp(UNSAFE.source);
+
 export function safeText(text: string): string {
+  // Most text needs nothing: ask before `replace` builds a new string.
+  if (!HAS_UNSAFE.test(text)) return text;
   return text.replace(UNSAFE, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 

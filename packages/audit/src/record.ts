@@ -39,6 +39,7 @@ export function createRecorder(options: RecordOptions = {}, startHash = GENESIS_
   const clock = options.clock ?? (() => new Date());
   const ids = options.ids ?? randomUUID;
   const redactor = options.redactor ?? createRedactor();
+  const reasonText = memoized((reason) => redactor.text(reason));
   let lastHash = startHash;
   return {
     get lastHash() {
@@ -46,21 +47,25 @@ export function createRecorder(options: RecordOptions = {}, startHash = GENESIS_
     },
     record(entry) {
       const now = clock();
-      const { event, line } = linkAndSerialize(lastHash, unlinked(entry, redactor, ids, now));
+      const { event, line } = linkAndSerialize(
+        lastHash,
+        unlinked(entry, redactor, reasonText, ids, now),
+      );
       lastHash = event.hash;
       return { event, line, now };
     },
     describe(entry) {
       // Not shown, but a sink refuses what it could not record, whatever the format.
-      assertJson(redactor.value(entry.parameters ?? null));
+      if (redactor.check === undefined) assertJson(redactor.value(entry.parameters ?? null));
+      else redactor.check(entry.parameters ?? null);
       return {
-        timestamp: entry.timestamp ?? clock().toISOString(),
+        timestamp: entry.timestamp ?? isoTimestamp(clock()),
         outcome: entry.outcome,
         server: entry.server,
         resource: entry.resource,
         agent_id: entry.agent_id,
         matched_rule: entry.matched_rule,
-        ...(entry.reason === undefined ? {} : { reason: redactor.text(entry.reason) }),
+        ...(entry.reason === undefined ? {} : { reason: reasonText(entry.reason) }),
         ...(entry.shadow === true ? { shadow: true as const } : {}),
         ...(entry.approval === undefined ? {} : { approval: entry.approval }),
         ...(entry.upstream === undefined
@@ -83,16 +88,22 @@ export function createRecorder(options: RecordOptions = {}, startHash = GENESIS_
  * Copies the known fields only (a JavaScript caller's extra properties do not slip into the
  * record) and redacts before anything is hashed: arguments fully, free texts by value pattern.
  */
-function unlinked(entry: AuditEntry, redactor: Redactor, ids: () => string, now: Date) {
+function unlinked(
+  entry: AuditEntry,
+  redactor: Redactor,
+  reasonText: (reason: string) => string,
+  ids: () => string,
+  now: Date,
+) {
   const event: UnlinkedEvent = {
     id: entry.id ?? ids(),
-    timestamp: entry.timestamp ?? now.toISOString(),
+    timestamp: entry.timestamp ?? isoTimestamp(now),
     action_type: entry.action_type,
     resource: entry.resource,
     agent_id: entry.agent_id,
     outcome: entry.outcome,
     matched_rule: entry.matched_rule,
-    ...(entry.reason === undefined ? {} : { reason: redactor.text(entry.reason) }),
+    ...(entry.reason === undefined ? {} : { reason: reasonText(entry.reason) }),
     ...(entry.parameters === undefined ? {} : { parameters: redactor.value(entry.parameters) }),
     session: entry.session,
     server: entry.server,
@@ -121,4 +132,48 @@ function unlinked(entry: AuditEntry, redactor: Redactor, ids: () => string, now:
         }),
   };
   return event;
+}
+
+/** Distinct reasons a memo keeps before it starts over, and the longest it keeps. */
+const REASON_MEMO_SIZE = 256;
+const REASON_MEMO_CHARS = 1024;
+
+/**
+ * `text` remembered for short inputs. Reasons come from policies: a few texts over and over,
+ * each run through every secret pattern once instead of once per record.
+ */
+function memoized(text: (input: string) => string): (input: string) => string {
+  const memo = new Map<string, string>();
+  return (input) => {
+    if (input.length > REASON_MEMO_CHARS) return text(input);
+    let output = memo.get(input);
+    if (output === undefined) {
+      output = text(input);
+      if (memo.size >= REASON_MEMO_SIZE) memo.clear();
+      memo.set(input, output);
+    }
+    return output;
+  };
+}
+
+let isoSecond = Number.NaN;
+let isoPrefix = '';
+
+/**
+ * `date.toISOString()`, formatting the date only when the second changes: a record per call
+ * would otherwise format the same date and time thousands of times a second.
+ */
+export function isoTimestamp(date: Date): string {
+  const ms = date.getTime();
+  const second = Math.floor(ms / 1000);
+  if (second !== isoSecond) {
+    const iso = date.toISOString();
+    // `YYYY-MM-DDTHH:MM:SS.mmmZ`; years past 9999 are written longer and never cached.
+    if (iso.length !== 24) return iso;
+    isoSecond = second;
+    isoPrefix = iso.slice(0, 20);
+    return iso;
+  }
+  const millis = ms - second * 1000;
+  return `${isoPrefix}${millis < 10 ? '00' : millis < 100 ? '0' : ''}${millis}Z`;
 }

@@ -1,4 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { assertJson } from './canonical.js';
 import { createRedactor, DEFAULT_REDACTED_KEYS, DEFAULT_SECRET_PATTERNS } from './index.js';
 import { keyWords } from './redact-keys.js';
 
@@ -200,5 +202,78 @@ describe('the secret patterns', () => {
       redactor.text(text);
       expect(performance.now() - started, text.slice(0, 12)).toBeLessThan(1500);
     }
+  });
+});
+
+describe('redactor.check', () => {
+  const redactor = createRedactor();
+  /** What `check` must agree with: would the redacted value be refused by the log? */
+  const refusal = (run: () => void): string | undefined => {
+    try {
+      run();
+      return undefined;
+    } catch (error) {
+      return error instanceof Error ? error.message : String(error);
+    }
+  };
+  const expectSameAsRedacting = (input: unknown) => {
+    expect(refusal(() => redactor.check?.(input))).toBe(
+      refusal(() => assertJson(redactor.value(input))),
+    );
+  };
+
+  it('refuses exactly what a redacted record could not hold, with the same message', () => {
+    const deep: Record<string, unknown> = {};
+    let cursor = deep;
+    for (let depth = 0; depth < 80; depth++) {
+      cursor.next = {};
+      cursor = cursor.next as Record<string, unknown>;
+    }
+    cursor.fn = () => 1;
+    const samples: unknown[] = [
+      null,
+      { a: 1, b: 'x', c: [true, null, { d: 2 }] },
+      { password: () => 1 }, // a function under a redacted key is hidden, not refused
+      { note: () => 1 },
+      { note: Symbol('s') },
+      { n: 10n },
+      { list: [1, undefined] },
+      { skipped: undefined },
+      { when: new Date(0) },
+      { map: new Map() },
+      { big: Number.POSITIVE_INFINITY, small: Number.NaN },
+      [Number.NEGATIVE_INFINITY],
+      deep, // past the redactor's depth everything is one marker, even a function
+      Object.create(null),
+    ];
+    for (const sample of samples) expectSameAsRedacting(sample);
+  });
+
+  it('agrees with redacting on generated values', () => {
+    const leaf = fc.oneof(
+      fc.jsonValue(),
+      fc.constantFrom<unknown>(
+        undefined,
+        Number.NaN,
+        Number.POSITIVE_INFINITY,
+        () => 1,
+        Symbol('s'),
+        5n,
+        new Date(0),
+      ),
+    );
+    const value = fc.letrec<{ value: unknown }>((tie) => ({
+      value: fc.oneof(
+        { depthSize: 'small' },
+        leaf,
+        fc.array(tie('value'), { maxLength: 4 }),
+        fc.dictionary(
+          fc.oneof(fc.string(), fc.constantFrom('token', 'api_key', 'password', '__proto__')),
+          tie('value'),
+          { maxKeys: 4 },
+        ),
+      ),
+    })).value;
+    fc.assert(fc.property(value, expectSameAsRedacting), { numRuns: 2000, seed: 0x6b76 });
   });
 });

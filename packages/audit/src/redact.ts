@@ -1,3 +1,4 @@
+import { assertJson, invalid } from './canonical.js';
 import { createKeyMatcher, DEFAULT_REDACTED_KEYS } from './redact-keys.js';
 import { DEFAULT_SECRET_PATTERNS, type SecretPattern } from './secret-patterns.js';
 
@@ -14,6 +15,12 @@ export interface Redactor {
   value(value: unknown): unknown;
   /** A string with secret-looking parts replaced. */
   text(text: string): string;
+  /**
+   * Throws `invalid_input` exactly where `canonicalJson(value(input))` would, without running a
+   * pattern or copying anything: for a sink that shows no parameters but must refuse what a log
+   * could not hold. Optional for redactors written elsewhere: without it, `value` is run.
+   */
+  check?(input: unknown): void;
 }
 
 /** Nesting deeper than this is not inspected but replaced whole: what cannot be read is hidden. */
@@ -63,7 +70,36 @@ export function createRedactor(options: RedactionOptions = {}): Redactor {
     );
   };
 
-  return { text, value: (input) => value(input, 0) };
+  // The walk of `value`, asking only whether its result would be JSON.
+  const check = (input: unknown, depth: number): void => {
+    if (typeof input === 'number' && !Number.isFinite(input)) return;
+    if (typeof input !== 'object' || input === null) {
+      assertJson(input);
+      return;
+    }
+    if (depth >= MAX_DEPTH) return;
+    if (Array.isArray(input)) {
+      for (const item of input) {
+        if (item === undefined) throw invalid('undefined in an array');
+        check(item, depth + 1);
+      }
+      return;
+    }
+    const prototype: unknown = Object.getPrototypeOf(input);
+    if (prototype !== Object.prototype && prototype !== null) {
+      assertJson(input);
+      return;
+    }
+    for (const [key, member] of Object.entries(input)) {
+      if (member !== undefined && keyKind(key) === undefined) check(member, depth + 1);
+    }
+  };
+
+  return {
+    text,
+    value: (input) => value(input, 0),
+    check: (input) => check(input, 0),
+  };
 }
 
 function replaceAll(input: string, pattern: RegExp, marker: string): string {

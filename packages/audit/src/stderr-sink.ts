@@ -24,38 +24,43 @@ export function createStderrSink(options: StderrSinkOptions = {}): AuditSink {
   const format = options.format ?? 'human';
   const color = options.color ?? stream.isTTY === true;
   const recorder = createRecorder(options);
-  const pending = new Set<Promise<void>>();
   let closed = false;
   let failure: AuditError | undefined;
 
-  // Records written in one tick leave in one write (one syscall), in order.
-  let batch:
-    | { lines: string[]; waiting: { resolve(): void; reject(error: unknown): void }[] }
-    | undefined;
+  // Records written in one tick leave in one write (one syscall), in order, and share the
+  // promise of that write.
+  let batch: { lines: string[]; done: Promise<void> } | undefined;
+  let settleBatch: (error?: AuditError) => void = () => {};
+  /** The latest batch's write, settled or not: what `close` waits for. */
+  let lastWrite: Promise<void> = Promise.resolve();
   const flush = () => {
     const current = batch;
+    const settle = settleBatch;
     batch = undefined;
     if (current === undefined) return;
     stream.write(current.lines.join(''), (error) => {
       if (error === undefined || error === null) {
-        for (const waiter of current.waiting) waiter.resolve();
+        settle();
         return;
       }
       failure ??= new AuditError('audit_write_failed', 'the audit stream failed', {
         cause: error,
       });
-      for (const waiter of current.waiting) waiter.reject(failure);
+      settle(failure);
     });
   };
-  const send = (line: string) =>
-    new Promise<void>((resolve, reject) => {
-      if (batch === undefined) {
-        batch = { lines: [], waiting: [] };
-        process.nextTick(flush);
-      }
-      batch.lines.push(`${line}\n`);
-      batch.waiting.push({ resolve, reject });
-    });
+  const send = (line: string): Promise<void> => {
+    if (batch === undefined) {
+      const done = new Promise<void>((resolve, reject) => {
+        settleBatch = (error) => (error === undefined ? resolve() : reject(error));
+      });
+      batch = { lines: [], done };
+      lastWrite = done.catch(() => {});
+      process.nextTick(flush);
+    }
+    batch.lines.push(`${line}\n`);
+    return batch.done;
+  };
 
   return {
     write(entry) {
@@ -70,15 +75,11 @@ export function createStderrSink(options: StderrSinkOptions = {}): AuditSink {
       } catch (error) {
         return Promise.reject(error);
       }
-      const sent = send(line);
-      pending.add(sent);
-      const forget = () => pending.delete(sent);
-      sent.then(forget, forget);
-      return sent;
+      return send(line);
     },
     async close() {
       closed = true;
-      await Promise.allSettled(pending);
+      await lastWrite;
     },
   };
 }

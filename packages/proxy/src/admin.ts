@@ -64,12 +64,29 @@ const ROUND_TRIP_BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120];
 /** Rule ids are bounded by the policy, but a label set per rule still wants a ceiling. */
 const MAX_RULE_LABELS = 1000;
 
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Counts `value` in every cumulative bucket whose bound it does not exceed (run per call). */
+function observe(bounds: readonly number[], counts: number[], value: number): void {
+  for (let index = bounds.length - 1; index >= 0 && value <= (bounds[index] as number); index--) {
+    counts[index] = (counts[index] ?? 0) + 1;
+  }
+}
+
 /** The metrics behind `/health` and `/metrics`: wire its observers into `createProxy`. */
 export function createMetrics(options: MetricsOptions): ProxyMetrics {
   const clock = options.clock ?? Date.now;
   const started = clock();
   const byEffect = { allow: 0, deny: 0, require_approval: 0 };
-  const byRule = new Map<string, number>();
+  /** Decisions by effect, then rule id: no key string built per call. */
+  const byRule = {
+    allow: new Map<string, number>(),
+    deny: new Map<string, number>(),
+    require_approval: new Map<string, number>(),
+  };
+  let ruleLabels = 0;
   const buckets = BUCKETS.map(() => 0);
   let evaluations = 0;
   let evaluationSeconds = 0;
@@ -101,16 +118,18 @@ export function createMetrics(options: MetricsOptions): ProxyMetrics {
     health,
     onDecision({ decision, evaluationMs }) {
       byEffect[decision.type] += 1;
-      const key = `${decision.type}\u0000${decision.ruleId}`;
-      if (byRule.has(key) || byRule.size < MAX_RULE_LABELS)
-        byRule.set(key, (byRule.get(key) ?? 0) + 1);
+      const rules = byRule[decision.type];
+      const count = rules.get(decision.ruleId);
+      if (count !== undefined) rules.set(decision.ruleId, count + 1);
+      else if (ruleLabels < MAX_RULE_LABELS) {
+        ruleLabels += 1;
+        rules.set(decision.ruleId, 1);
+      }
       if (evaluationMs > 0) {
         const seconds = evaluationMs / 1000;
         evaluations += 1;
         evaluationSeconds += seconds;
-        BUCKETS.forEach((bound, index) => {
-          if (seconds <= bound) buckets[index] = (buckets[index] ?? 0) + 1;
-        });
+        observe(BUCKETS, buckets, seconds);
       }
     },
     onAnswered({ ok, roundTripMs }) {
@@ -118,9 +137,7 @@ export function createMetrics(options: MetricsOptions): ProxyMetrics {
       answers += 1;
       if (!ok) answerErrors += 1;
       roundTripSeconds += seconds;
-      ROUND_TRIP_BUCKETS.forEach((bound, index) => {
-        if (seconds <= bound) roundTrip[index] = (roundTrip[index] ?? 0) + 1;
-      });
+      observe(ROUND_TRIP_BUCKETS, roundTrip, seconds);
     },
     onReload(ok) {
       if (ok) reloads += 1;
@@ -135,8 +152,13 @@ export function createMetrics(options: MetricsOptions): ProxyMetrics {
         '# HELP kvlar_decisions_total Decisions taken, by effect and rule.',
         '# TYPE kvlar_decisions_total counter',
       ];
-      for (const [key, count] of [...byRule].sort()) {
-        const [effect, rule] = key.split('\u0000') as [string, string];
+      const labelled = Object.entries(byRule).flatMap(([effect, rules]) =>
+        [...rules].map(([rule, count]) => ({ effect, rule, count })),
+      );
+      labelled.sort((a, b) =>
+        a.effect === b.effect ? compareText(a.rule, b.rule) : compareText(a.effect, b.effect),
+      );
+      for (const { effect, rule, count } of labelled) {
         lines.push(
           `kvlar_decisions_total{effect="${label(effect)}",rule="${label(rule)}"} ${count}`,
         );

@@ -54,14 +54,37 @@ export interface FrameInfo {
     | { readonly ok: false; readonly error: FrameError };
 }
 
+/** A write batch smaller than this is copied into one buffer rather than written part by part. */
+const SMALL_BATCH_BYTES = 64 * 1024;
+
+/** `parts` (strings as UTF-8) copied into one buffer of `bytes` bytes. */
+function joinParts(parts: readonly (string | Buffer)[], bytes: number): Buffer {
+  const joined = Buffer.allocUnsafe(bytes);
+  let offset = 0;
+  for (const part of parts) {
+    offset += typeof part === 'string' ? joined.write(part, offset) : part.copy(joined, offset);
+  }
+  return joined;
+}
+
 /** From this size on, a server's answer is relayed from its envelope (`lazyMessageBytes`). */
 export const LAZY_RESPONSE_BYTES = 256 * 1024;
 
-const frameInfos = new WeakMap<object, FrameInfo>();
+/** The message a LineTransport is delivering (its `onmessage` is running), and its wire form. */
+let deliveringMessage: object | undefined;
+let deliveringInfo: FrameInfo | undefined;
+/** The wire form of whole messages read later from an envelope (`FrameInfo.complete`). */
+const completedInfos = new WeakMap<object, FrameInfo>();
 
-/** The wire form of a message a LineTransport delivered; undefined for any other value. */
+/**
+ * The wire form of a message a LineTransport delivered, asked while its `onmessage` handler runs
+ * (or of a value `FrameInfo.complete` returned); undefined for any other value. Kept for the
+ * delivery only, not in a WeakMap per message: a proxy asks at once, and every message pays
+ * for what is kept.
+ */
 export function frameInfo(message: object): FrameInfo | undefined {
-  return frameInfos.get(message);
+  if (message === deliveringMessage) return deliveringInfo;
+  return completedInfos.get(message);
 }
 
 /**
@@ -173,13 +196,15 @@ export class LineTransport implements Transport {
     // not one per message.
     let batch = this.#batch;
     if (batch === undefined) {
-      batch = { parts: [], text: '', waiting: [] };
+      batch = { parts: [], text: '', bytes: 0, waiting: [] };
       this.#batch = batch;
       process.nextTick(this.#flush);
     }
     if (typeof line === 'string') {
       batch.text += line;
+      batch.bytes += Buffer.byteLength(line);
     } else {
+      batch.bytes += line.length + 1;
       // A large raw line goes out as the bytes it came in as, after what was queued before it.
       if (batch.text !== '') batch.parts.push(batch.text);
       batch.parts.push(line, '\n');
@@ -200,6 +225,8 @@ export class LineTransport implements Transport {
     | {
         parts: (string | Buffer)[];
         text: string;
+        /** UTF-8 bytes of `parts` and `text`. */
+        bytes: number;
         waiting: { resolve(): void; reject(error: unknown): void }[];
       }
     | undefined;
@@ -223,6 +250,11 @@ export class LineTransport implements Transport {
       return;
     }
     if (batch.text !== '') batch.parts.push(batch.text);
+    if (batch.bytes < SMALL_BATCH_BYTES) {
+      // A small batch leaves as one buffer in one write: cheaper than a writev of its parts.
+      this.#writable.write(joinParts(batch.parts, batch.bytes), settle);
+      return;
+    }
     const last = batch.parts.length - 1;
     this.#writable.cork();
     batch.parts.forEach((part, index) => {
@@ -266,7 +298,7 @@ export class LineTransport implements Transport {
       if (frame.bytes.length >= this.#lazyMessageBytes) {
         const shell = this.#envelopeOf(frame.bytes);
         if (shell !== undefined) {
-          this.#emit(shell);
+          this.#emit(shell.value, shell.info);
           continue;
         }
       }
@@ -276,28 +308,34 @@ export class LineTransport implements Transport {
         continue;
       }
       const value = decoded.value;
-      if (typeof value === 'object' && value !== null) {
-        frameInfos.set(value, {
-          line: frame.bytes,
-          bytes: frame.bytes.length,
-          duplicateKeys: decoded.duplicateKeys,
-        });
-      }
-      this.#emit(value);
+      const info =
+        typeof value === 'object' && value !== null
+          ? { line: frame.bytes, bytes: frame.bytes.length, duplicateKeys: decoded.duplicateKeys }
+          : undefined;
+      this.#emit(value, info);
     }
   }
 
-  #emit(value: unknown): void {
+  #emit(value: unknown, info: FrameInfo | undefined): void {
+    // Saved and restored: a handler writing to an in-memory stream can make another transport
+    // deliver before this one returns.
+    const previousMessage = deliveringMessage;
+    const previousInfo = deliveringInfo;
+    deliveringMessage = info === undefined ? undefined : (value as object);
+    deliveringInfo = info;
     try {
       this.onmessage?.(value as JSONRPCMessage);
     } catch (error) {
       // Thrown from a 'data' listener it would crash the process, or stop the stream.
       this.onerror?.(new Error(`${this.label}: the message handler threw`, { cause: error }));
+    } finally {
+      deliveringMessage = previousMessage;
+      deliveringInfo = previousInfo;
     }
   }
 
   /** A response's envelope, with `complete` to parse it all; undefined to take the full path. */
-  #envelopeOf(bytes: Buffer): object | undefined {
+  #envelopeOf(bytes: Buffer): { value: object; info: FrameInfo } | undefined {
     if (!isUtf8(bytes)) return undefined;
     const envelope = readEnvelope(bytes, MAX_NESTING_DEPTH);
     if (envelope === undefined) return undefined;
@@ -309,7 +347,7 @@ export class LineTransport implements Transport {
     for (const key of keys)
       shell[key] = Object.hasOwn(members, key) ? members[key as keyof typeof members] : null;
     const trackDuplicateKeys = this.#trackDuplicateKeys;
-    frameInfos.set(shell, {
+    const info: FrameInfo = {
       line: bytes,
       bytes: bytes.length,
       duplicateKeys: [],
@@ -317,7 +355,7 @@ export class LineTransport implements Transport {
         const decoded = decodeMessage(bytes, { trackDuplicateKeys });
         if (!decoded.ok) return { ok: false, error: decodeError(bytes, decoded) };
         if (typeof decoded.value === 'object' && decoded.value !== null) {
-          frameInfos.set(decoded.value, {
+          completedInfos.set(decoded.value, {
             line: bytes,
             bytes: bytes.length,
             duplicateKeys: decoded.duplicateKeys,
@@ -325,7 +363,7 @@ export class LineTransport implements Transport {
         }
         return { ok: true, value: decoded.value };
       },
-    });
-    return shell;
+    };
+    return { value: shell, info };
   }
 }

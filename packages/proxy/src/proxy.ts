@@ -162,7 +162,8 @@ interface Pending {
   state: 'held' | 'forwarded';
   withdrawn: boolean;
   readonly batch: Batch | undefined;
-  readonly abort: AbortController | undefined;
+  /** Created when the call waits for an approver, whom it tells that the call was withdrawn. */
+  abort: AbortController | undefined;
   /** `performance.now()` when it was forwarded. */
   forwardedAt?: number;
 }
@@ -591,7 +592,7 @@ export function createProxy(options: ProxyOptions): ProxySession {
       state: 'held',
       withdrawn: false,
       batch,
-      abort: new AbortController(),
+      abort: undefined,
     };
     side.pending.set(idKey(id), entry);
     const forwarded = {
@@ -811,7 +812,10 @@ export function createProxy(options: ProxyOptions): ProxySession {
     entry: Pending,
   ): Promise<Decision> {
     const started = clock();
-    const signal = (entry.abort as AbortController).signal;
+    const controller = new AbortController();
+    entry.abort = controller;
+    if (entry.withdrawn) controller.abort();
+    const signal = controller.signal;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(() => resolve('timeout'), approvalTimeoutMs);

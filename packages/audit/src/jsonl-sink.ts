@@ -210,9 +210,10 @@ async function resume(options: JsonlSinkOptions, clock: () => Date): Promise<Res
   if (options.onTornLine !== 'rotate') {
     throw new AuditError(
       'audit_torn_line',
-      `${path}:${line}: the audit log ends in an incomplete line (a crash or a full disk cut a ` +
-        'write short). Run `kvlar audit verify` on it, then open the sink with ' +
-        "onTornLine: 'rotate' to move it aside and continue the chain in a new file.",
+      `${path}:${line}: the audit log ends in a torn (incomplete) line: a crash or a full disk ` +
+        'cut a write short. Check it with `kvlar audit verify`, then move it aside and continue ' +
+        "the chain in a new file: `kvlar proxy --audit-torn-line rotate`, or the sink's " +
+        "onTornLine: 'rotate'.",
     );
   }
   const aside = rotatedPath(path, files.nextIndex, clock());
@@ -222,7 +223,7 @@ async function resume(options: JsonlSinkOptions, clock: () => Date): Promise<Res
     file: aside,
     line,
     reason: 'torn_line',
-    message: `${path} ended in an incomplete line: moved aside as it was; the chain continues in a new file`,
+    message: `${path}:${line} is a torn (incomplete) line: the file was moved aside as it was, to ${aside}; the chain continues in a new file`,
   });
   return { lastHash, nextIndex: files.nextIndex + 1, size: 0, day: undefined, created: true };
 }

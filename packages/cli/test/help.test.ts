@@ -66,28 +66,31 @@ describe('--help', () => {
              kvlar proxy --listen <host:port> --policy <file> [options] (--upstream <host:port> | -- <command> [args…])
 
       Options:
-            --stdio                         Speak JSON-RPC on stdin/stdout; run the server given after --
-        -p, --policy <file>                 A policy file (repeat for several, evaluated in order)
-            --listen <host:port>            Accept MCP clients over TCP here
-            --upstream <host:port>          With --listen: the MCP server to connect each client to (else the command after --)
-        -c, --config <file>                 A Rust Kvlar proxy config (YAML)
-            --agent-id <id>                 Pin the agent id (default: the client's clientInfo.name)
-            --server-name <name>            The server's name, for match_on.servers and the audit
-            --mode <enforce|audit>          audit: decide and record but forward everything (shadow mode); default enforce
-            --strict                        Decide every kind of request (resources, prompts, sampling…), not only those the policy names
-            --no-filter-tools               Keep tools the policy always denies in tools/list answers
-            --audit <file>                  Append the hash-chained audit log (JSONL) here
-            --redact-key <name>             Also redact arguments named like this in the audit (repeatable; adds to the defaults)
-            --audit-failure <deny|allow>    When the audit log cannot be written: deny the call (default) or allow it
-            --max-message-bytes <bytes>     Refuse longer JSON-RPC messages (default 33554432)
-            --watch                         Reload policies (and what they extend) when they change; a bad edit keeps the last good one
-            --approval-webhook <url>        POST calls that need approval to this URL (Rust protocol; signed with $KVLAR_WEBHOOK_SECRET when set)
-            --no-elicitation                Do not ask the person at the client (elicitation/create) to approve held calls
-            --approval-timeout <secs>       How long an approval may take before it is a deny (default 120)
-            --admin <host:port>             Serve GET /health and GET /metrics here (loopback only)
-            --health <host:port>            The Rust name of --admin
-            --admin-token-file <file>       A bearer token (16+ characters) for the admin endpoint; required to bind it off loopback
-        -h, --help                          Show this help
+            --stdio                              Speak JSON-RPC on stdin/stdout; run the server given after --
+        -p, --policy <file>                      A policy file (repeat for several, evaluated in order)
+            --listen <host:port>                 Accept MCP clients over TCP here
+            --upstream <host:port>               With --listen: the MCP server to connect each client to (else the command after --)
+        -c, --config <file>                      A Rust Kvlar proxy config (YAML)
+            --agent-id <id>                      Pin the agent id (default: the client's clientInfo.name)
+            --server-name <name>                 The server's name, for match_on.servers and the audit
+            --mode <enforce|audit>               audit: decide and record but forward everything (shadow mode); default enforce
+            --strict                             Decide every kind of request (resources, prompts, sampling…), not only those the policy names
+            --no-filter-tools                    Keep tools the policy always denies in tools/list answers
+            --audit <file>                       Append the hash-chained audit log (JSONL) here
+            --audit-max-bytes <bytes>            Rotate the audit log before a record would take it past this size
+            --audit-rotate-daily                 Rotate the audit log at the first record of each UTC day
+            --audit-torn-line <refuse|rotate>    A log ending in a torn line (a crash mid-write): refuse to start (default) or move it aside
+            --redact-key <name>                  Also redact arguments named like this in the audit (repeatable; adds to the defaults)
+            --audit-failure <deny|allow>         When the audit log cannot be written: deny the call (default) or allow it
+            --max-message-bytes <bytes>          Refuse longer JSON-RPC messages (default 33554432)
+            --watch                              Reload policies (and what they extend) when they change; a bad edit keeps the last good one
+            --approval-webhook <url>             POST calls that need approval to this URL (Rust protocol; signed with $KVLAR_WEBHOOK_SECRET when set)
+            --no-elicitation                     Do not ask the person at the client (elicitation/create) to approve held calls
+            --approval-timeout <secs>            How long an approval may take before it is a deny (default 120)
+            --admin <host:port>                  Serve GET /health and GET /metrics here (loopback only)
+            --health <host:port>                 The Rust name of --admin
+            --admin-token-file <file>            A bearer token (16+ characters) for the admin endpoint; required to bind it off loopback
+        -h, --help                               Show this help
       "
     `);
   });

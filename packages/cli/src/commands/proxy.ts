@@ -104,6 +104,21 @@ export const proxyCommand = defineCommand({
       valueHint: 'file',
       description: 'Append the hash-chained audit log (JSONL) here',
     },
+    'audit-max-bytes': {
+      type: 'string',
+      valueHint: 'bytes',
+      description: 'Rotate the audit log before a record would take it past this size',
+    },
+    'audit-rotate-daily': {
+      type: 'boolean',
+      description: 'Rotate the audit log at the first record of each UTC day',
+    },
+    'audit-torn-line': {
+      type: 'string',
+      valueHint: 'refuse|rotate',
+      description:
+        'A log ending in a torn line (a crash mid-write): refuse to start (default) or move it aside',
+    },
     'redact-key': {
       type: 'string',
       valueHint: 'name',
@@ -171,6 +186,7 @@ interface Plan {
   readonly listen: HostPort | undefined;
   readonly upstream: HostPort | undefined;
   readonly audit: string | undefined;
+  readonly rotation: AuditRotation;
   readonly admin: HostPort | undefined;
   readonly adminToken: string | undefined;
   readonly watch: boolean;
@@ -307,6 +323,7 @@ function planFrom(rawArgs: readonly string[], runtime: Runtime): Plan | undefine
   const agentId = one('agent-id');
   const serverName = one('server-name');
   const audit = one('audit') ?? (config.audit_enabled === false ? undefined : config.audit_file);
+  const rotation = auditRotation(one, has, audit !== undefined, usage);
   const redactKeys = values.get('redact-key') ?? [];
   for (const key of redactKeys) {
     if (!/[\p{L}\p{N}]/u.test(key))
@@ -322,6 +339,7 @@ function planFrom(rawArgs: readonly string[], runtime: Runtime): Plan | undefine
     listen,
     upstream,
     audit: audit === undefined ? undefined : absoluteFrom(runtime.cwd, audit),
+    rotation,
     maxMessageBytes,
     session: {
       mode,
@@ -335,6 +353,41 @@ function planFrom(rawArgs: readonly string[], runtime: Runtime): Plan | undefine
       ...(approver === undefined ? {} : { approver }),
       onReport: reporterFor(runtime),
     },
+  };
+}
+
+/** The JSONL sink's rotation and torn-line handling, from the `--audit-…` flags. */
+interface AuditRotation {
+  readonly maxBytes?: number;
+  readonly rotateDaily?: boolean;
+  readonly onTornLine?: 'refuse' | 'rotate';
+}
+
+function auditRotation(
+  one: (name: string) => string | undefined,
+  has: (name: string) => boolean,
+  auditing: boolean,
+  usage: (message: string) => CliError,
+): AuditRotation {
+  const given = ['audit-max-bytes', 'audit-rotate-daily', 'audit-torn-line'].filter(has);
+  if (given.length === 0) return {};
+  if (!auditing) throw usage(`--${given[0]} needs --audit FILE`);
+  const maxText = one('audit-max-bytes');
+  let maxBytes: number | undefined;
+  if (maxText !== undefined) {
+    maxBytes = Number(maxText);
+    if (!/^\d+$/.test(maxText) || maxBytes < 1024) {
+      throw usage(`--audit-max-bytes must be a whole number of at least 1024, not '${maxText}'`);
+    }
+  }
+  const torn = one('audit-torn-line');
+  if (torn !== undefined && torn !== 'refuse' && torn !== 'rotate') {
+    throw usage(`--audit-torn-line must be 'refuse' or 'rotate', not '${torn}'`);
+  }
+  return {
+    ...(maxBytes === undefined ? {} : { maxBytes }),
+    ...(has('audit-rotate-daily') ? { rotateDaily: true } : {}),
+    ...(torn === undefined ? {} : { onTornLine: torn }),
   };
 }
 
@@ -352,6 +405,7 @@ async function runProxy(plan: Plan, runtime: Runtime): Promise<number> {
       ? createStderrSink({ stream: process.stderr, redactor })
       : await createJsonlSink({
           path: plan.audit,
+          ...plan.rotation,
           redactor,
           onWarning: (warning) => runtime.logger.warn(`warning: audit: ${warning.message}`),
         });

@@ -45,7 +45,7 @@ export function linkEvent(prevHash: string, event: UnlinkedEvent): AuditEvent {
 export function linkAndSerialize(
   prevHash: string,
   event: UnlinkedEvent,
-): { readonly event: AuditEvent; readonly line: string } {
+): { readonly event: AuditEvent; readonly line: string; readonly hash: string } {
   let head = `{"action_type":${text(event.action_type, 'action_type')},"agent_id":${text(event.agent_id, 'agent_id')}`;
   if (event.approval !== undefined) head += `,"approval":${canonicalJson(event.approval)}`;
   let tail = `"id":${text(event.id, 'id')},"matched_rule":${text(event.matched_rule, 'matched_rule')},"outcome":${text(event.outcome, 'outcome')}`;
@@ -62,9 +62,15 @@ export function linkAndSerialize(
   // A fixed point of SHA-256 will not happen, but a bug that copies one field into the other
   // would make every later link meaningless; refuse it loudly.
   if (hash === prevHash) throw new Error('audit chain: a record cannot be its own predecessor');
+  // The linked event is built only if asked for: a sink that stores the line never needs it.
+  let linked: AuditEvent | undefined;
   return {
-    event: { ...event, prev_hash: prevHash, hash },
+    get event() {
+      linked ??= { ...event, prev_hash: prevHash, hash };
+      return linked;
+    },
     line: `${head},"hash":"${hash}",${tail}`,
+    hash,
   };
 }
 

@@ -41,7 +41,7 @@ export interface JsonlSink extends AuditSink {
 
 interface Pending {
   readonly line: string;
-  readonly day: string;
+  readonly day: string | undefined;
   readonly resolve: () => void;
   readonly reject: (error: unknown) => void;
 }
@@ -159,7 +159,9 @@ export async function createJsonlSink(options: JsonlSinkOptions): Promise<JsonlS
         return Promise.reject(error);
       }
       return new Promise<void>((resolve, reject) => {
-        queue.push({ line, day: utcDay(now), resolve, reject });
+        // Formatting the day costs a date format per record: only daily rotation needs it.
+        const recordDay = options.rotateDaily === true ? utcDay(now) : undefined;
+        queue.push({ line, day: recordDay, resolve, reject });
         writing ??= drain();
       });
     },

@@ -47,12 +47,15 @@ export function createRecorder(options: RecordOptions = {}, startHash = GENESIS_
     },
     record(entry) {
       const now = clock();
-      const { event, line } = linkAndSerialize(
-        lastHash,
-        unlinked(entry, redactor, reasonText, ids, now),
-      );
-      lastHash = event.hash;
-      return { event, line, now };
+      const linked = linkAndSerialize(lastHash, unlinked(entry, redactor, reasonText, ids, now));
+      lastHash = linked.hash;
+      return {
+        get event() {
+          return linked.event;
+        },
+        line: linked.line,
+        now,
+      };
     },
     describe(entry) {
       // Not shown, but a sink refuses what it could not record, whatever the format.

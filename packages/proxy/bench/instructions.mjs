@@ -1,0 +1,145 @@
+/**
+ * Instructions per proxied call, counted by valgrind's callgrind: a measure that does not move
+ * with the machine's load, for before/after comparisons of the proxy's own work.
+ *
+ *   node packages/proxy/bench/instructions.mjs [--calls N] [--warm-up N] [--cli FILE]
+ *
+ * For each mode (the byte relay, kvlar with its defaults, kvlar with the JSONL audit) it starts
+ * the mode under callgrind in front of bench/line-echo-server.mjs (no SDK, so the proxy's part
+ * is what varies), makes `--warm-up` sequential echo calls so the JIT settles, zeroes the
+ * counters, makes `--calls` more and divides. Only the proxy process is counted, not the server
+ * or this client. Needs valgrind (Debian: `apt-get install valgrind`); takes about a minute.
+ * Counts are repeatable to about 1% for the same build; the JSONL mode varies more, since its
+ * thread pool's timing changes what the main thread does.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const benchDir = dirname(fileURLToPath(import.meta.url));
+const repoRoot = resolve(benchDir, '../../..');
+const { values: options } = parseArgs({
+  options: {
+    calls: { type: 'string', default: '2000' },
+    'warm-up': { type: 'string', default: '2500' },
+    cli: { type: 'string', default: join(repoRoot, 'packages/cli/dist/bin.js') },
+  },
+});
+const calls = Number(options.calls);
+const warmUp = Number(options['warm-up']);
+
+try {
+  execFileSync('valgrind', ['--version'], { stdio: 'ignore' });
+} catch {
+  process.stderr.write('instructions.mjs needs valgrind (Debian: apt-get install valgrind)\n');
+  process.exit(1);
+}
+
+const work = mkdtempSync(join(os.tmpdir(), 'kvlar-instructions-'));
+const server = [process.execPath, join(benchDir, 'line-echo-server.mjs')];
+const kvlar = [options.cli, 'proxy', '--stdio', '--policy', join(benchDir, 'allow-all.yaml')];
+const MODES = {
+  relay: [join(benchDir, 'relay.mjs'), ...server],
+  kvlar: [...kvlar, '--', ...server],
+  'kvlar-jsonl': [...kvlar, '--audit', join(work, 'audit.jsonl'), '--', ...server],
+};
+const TEXT = 'The quick brown fox jumps over the lazy dog, 0123456789.';
+
+async function count(mode, args) {
+  const out = join(work, `callgrind-${mode}`);
+  const child = spawn(
+    'valgrind',
+    [
+      '--tool=callgrind',
+      '--smc-check=all',
+      `--callgrind-out-file=${out}`,
+      process.execPath,
+      ...args,
+    ],
+    { stdio: ['pipe', 'pipe', 'pipe'], cwd: work },
+  );
+  let stderr = '';
+  child.stderr.on('data', (chunk) => {
+    stderr = (stderr + chunk).slice(-4000);
+  });
+  let pending = '';
+  let waiting;
+  child.stdout.setEncoding('utf8').on('data', (chunk) => {
+    pending += chunk;
+    for (let end = pending.indexOf('\n'); end >= 0; end = pending.indexOf('\n')) {
+      const line = pending.slice(0, end);
+      pending = pending.slice(end + 1);
+      waiting?.(line);
+    }
+  });
+  const exited = new Promise((done) => child.on('close', done));
+  const call = (message) =>
+    new Promise((answered, failed) => {
+      waiting = answered;
+      exited.then(() => failed(new Error(`${mode} exited; stderr: ${stderr}`)));
+      child.stdin.write(`${JSON.stringify(message)}\n`);
+    });
+  await call({
+    jsonrpc: '2.0',
+    id: 0,
+    method: 'initialize',
+    params: {
+      protocolVersion: '2025-06-18',
+      capabilities: {},
+      clientInfo: { name: 'bench', version: '1' },
+    },
+  });
+  child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' })}\n`);
+  let id = 1;
+  const echo = async (n) => {
+    for (let i = 0; i < n; i++) {
+      const answer = await call({
+        jsonrpc: '2.0',
+        id: id++,
+        method: 'tools/call',
+        params: { name: 'echo', arguments: { text: TEXT } },
+      });
+      if (!answer.includes(TEXT)) throw new Error(`${mode} answered ${answer.slice(0, 200)}`);
+    }
+  };
+  await echo(warmUp);
+  execFileSync('callgrind_control', ['-z', String(child.pid)], { stdio: 'ignore' });
+  await echo(calls);
+  execFileSync('callgrind_control', ['-d', String(child.pid)], { stdio: 'ignore' });
+  child.stdin.end();
+  await exited;
+  // The dump taken after the measured calls is part 1; the one at exit, part 2.
+  for (const name of readdirSync(work).filter((file) => file.startsWith(`callgrind-${mode}`))) {
+    const text = readFileSync(join(work, name), 'utf8');
+    if (/^part:\s*1$/m.test(text))
+      return Number(/^(?:summary|totals):\s*(\d+)/m.exec(text)[1]) / calls;
+  }
+  throw new Error(`${mode}: no callgrind dump found`);
+}
+
+const results = {};
+try {
+  for (const [mode, args] of Object.entries(MODES)) {
+    process.stderr.write(`counting ${mode}…\n`);
+    results[mode] = await count(mode, args);
+  }
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
+const rows = Object.entries(results).map(
+  ([mode, perCall]) =>
+    `| ${mode.padEnd(11)} | ${(perCall / 1000).toFixed(1).padStart(9)} | ${(perCall / results.relay).toFixed(2).padStart(8)}× |`,
+);
+process.stdout.write(
+  [
+    `Instructions per sequential echo call in the proxy process (callgrind; ${warmUp} calls of warm-up, ${calls} counted), Node ${process.version}`,
+    '',
+    '| mode        | k instr.  | / relay   |',
+    '| :---------- | --------: | --------: |',
+    ...rows,
+    '',
+  ].join('\n'),
+);

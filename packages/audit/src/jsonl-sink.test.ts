@@ -41,6 +41,30 @@ describeSinkContract('createJsonlSink rotating at every record', async (options)
   return { sink, chained: true, lines: () => allLines(directory) };
 });
 
+describeSinkContract('createJsonlSink with background sync', async (options) => {
+  const directory = await tempDirectory();
+  const sink = await createJsonlSink({
+    ...options,
+    path: join(directory, 'audit.jsonl'),
+    sync: 'background',
+  });
+  return { sink, chained: true, lines: () => allLines(directory) };
+});
+
+describeSinkContract(
+  'createJsonlSink with background sync, rotating at every record',
+  async (options) => {
+    const directory = await tempDirectory();
+    const sink = await createJsonlSink({
+      ...options,
+      path: join(directory, 'audit.jsonl'),
+      maxBytes: 1,
+      sync: 'background',
+    });
+    return { sink, chained: true, lines: () => allLines(directory) };
+  },
+);
+
 async function open(directory: string, overrides: Partial<JsonlSinkOptions> = {}) {
   return createJsonlSink({
     ...fixedRecordOptions(),
@@ -266,6 +290,67 @@ describe('createJsonlSink', () => {
     await expect(sink.write(entry())).rejects.toSatisfy(isFailure);
     await expect(sink.write(entry())).rejects.toSatisfy(isFailure);
     await expect(sink.close()).resolves.toBeUndefined();
+  });
+});
+
+describe("createJsonlSink({sync: 'background'})", () => {
+  it('has every record whose write resolved in the file when the process is killed at once', async () => {
+    const directory = await tempDirectory();
+    const path = join(directory, 'audit.jsonl');
+    // A real process writes 200 records concurrently and says how many resolved; it is killed
+    // (SIGKILL, no chance to flush anything of its own) the moment it has said so.
+    const script = `
+      import { createJsonlSink } from ${JSON.stringify(new URL('../dist/index.js', import.meta.url).href)};
+      const sink = await createJsonlSink({ path: ${JSON.stringify(path)}, sync: 'background' });
+      let resolved = 0;
+      const writes = Array.from({ length: 200 }, (_, i) =>
+        sink.write({ action_type: 'tool_call', resource: 'r' + i, agent_id: 'x', outcome: 'allowed',
+          matched_rule: 'r', session: 's', server: 'v', policy: { name: 'p', version: '1', hash: 'h' } })
+          .then(() => { resolved += 1; }));
+      await Promise.all(writes);
+      process.stdout.write(String(resolved) + '\\n');
+      setInterval(() => {}, 1000);
+    `;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const said = await new Promise<string>((resolve) =>
+      child.stdout.once('data', (chunk: Buffer) => resolve(chunk.toString('utf8'))),
+    );
+    child.kill('SIGKILL');
+    await new Promise((resolve) => child.once('exit', resolve));
+    expect(said.trim()).toBe('200');
+    const lines = (await readFile(path, 'utf8')).split('\n').slice(0, -1);
+    expect(lines).toHaveLength(200);
+    expect(verifyChain(lines)).toMatchObject({ ok: true, records: 200 });
+    expect(lines.map((line) => (JSON.parse(line) as { resource: string }).resource)).toEqual(
+      Array.from({ length: 200 }, (_, i) => `r${i}`),
+    );
+  });
+
+  it('rejects every write once the file cannot be written, as the default does', async () => {
+    const directory = await tempDirectory();
+    const sink = await open(directory, { maxBytes: 1, sync: 'background' });
+    await sink.write(entry());
+    await rm(directory, { recursive: true, force: true });
+    const isFailure = failsWith('audit_write_failed', 'audit.jsonl');
+    await expect(sink.write(entry())).rejects.toSatisfy(isFailure);
+    await expect(sink.write(entry())).rejects.toSatisfy(isFailure);
+    await expect(sink.close()).resolves.toBeUndefined();
+  });
+
+  it('resumes a chain the default sync wrote, and the default resumes its chain', async () => {
+    const directory = await tempDirectory();
+    const first = await open(directory);
+    await writeMany(first, 3, 'always');
+    await first.close();
+    const second = await open(directory, { sync: 'background' });
+    await writeMany(second, 3, 'background');
+    await second.close();
+    const third = await open(directory);
+    await writeMany(third, 3, 'again');
+    await third.close();
+    expect(verifyChain(await allLines(directory))).toMatchObject({ ok: true, records: 9 });
   });
 });
 

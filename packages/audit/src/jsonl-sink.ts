@@ -1,4 +1,4 @@
-import { constants } from 'node:fs';
+import { constants, writeSync } from 'node:fs';
 import { type FileHandle, mkdir, open, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { GENESIS_HASH } from './chain.js';
@@ -32,6 +32,14 @@ export interface JsonlSinkOptions extends RecordOptions {
   readonly onTornLine?: 'refuse' | 'rotate';
   /** Receives what is worth a person's attention but does not stop the sink. */
   readonly onWarning?: (warning: VerifyWarning) => void;
+  /**
+   * When `write` resolves. `always` (default): once the record is on disk (O_DSYNC, or a
+   * datasync), so it survives a power loss. `background`: once the kernel has its bytes, so it
+   * survives the process being killed, while the file is flushed to disk continuously behind
+   * the writes (each flush covers every record written before it began); a failed flush stops
+   * the sink. For hosts whose call rate a disk flush per commit would limit (docs/adr/017).
+   */
+  readonly sync?: 'always' | 'background';
 }
 
 export interface JsonlSink extends AuditSink {
@@ -40,7 +48,8 @@ export interface JsonlSink extends AuditSink {
 }
 
 interface Pending {
-  readonly line: string;
+  /** The record's line with its `\n`, as bytes from the moment it is accepted. */
+  readonly line: Buffer;
   readonly day: string | undefined;
   readonly resolve: () => void;
   readonly reject: (error: unknown) => void;
@@ -57,19 +66,24 @@ interface Pending {
  * fdatasync (measured: about twice the pipelined throughput). Elsewhere, a datasync follows.
  */
 const DSYNC = typeof constants.O_DSYNC === 'number' && process.platform !== 'win32';
-const APPEND_DURABLY =
-  constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | (DSYNC ? constants.O_DSYNC : 0);
+/** With `sync: 'background'`, the least time between the starts of two flushes. */
+const FLUSH_INTERVAL_MS = 50;
+
+const APPEND = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT;
+const APPEND_DURABLY = APPEND | (DSYNC ? constants.O_DSYNC : 0);
 
 export async function createJsonlSink(options: JsonlSinkOptions): Promise<JsonlSink> {
   const { path } = options;
   const clock = options.clock ?? (() => new Date());
   await mkdir(dirname(path), { recursive: true });
+  const background = options.sync === 'background';
+  const flags = background ? APPEND : APPEND_DURABLY;
   const lock = await acquireWriterLock(path);
   let resumed: Resumed;
   let handle: FileHandle;
   try {
     resumed = await resume(options, clock);
-    handle = await open(path, APPEND_DURABLY, 0o600);
+    handle = await open(path, flags, 0o600);
     if (resumed.created) await syncDirectory(dirname(path));
   } catch (error) {
     await lock.release();
@@ -86,40 +100,111 @@ export async function createJsonlSink(options: JsonlSinkOptions): Promise<JsonlS
   let failure: AuditError | undefined;
   let closed = false;
 
-  const append = async (text: string) => {
-    if (text === '') return;
-    const bytes = Buffer.from(text, 'utf8');
-    for (let offset = 0; offset < bytes.length; ) {
-      offset += (await handle.write(bytes, offset, bytes.length - offset)).bytesWritten;
+  const append = async (lines: readonly Buffer[]) => {
+    if (lines.length === 0) return;
+    const bytes = lines.length === 1 ? (lines[0] as Buffer) : Buffer.concat(lines);
+    if (background) {
+      // Into the page cache, which takes microseconds: no thread-pool round trip per commit.
+      for (let offset = 0; offset < bytes.length; ) {
+        offset += writeSync(handle.fd, bytes, offset, bytes.length - offset);
+      }
+    } else {
+      for (let offset = 0; offset < bytes.length; ) {
+        offset += (await handle.write(bytes, offset, bytes.length - offset)).bytesWritten;
+      }
     }
-    // Without O_DSYNC (a platform lacking it), durability takes a datasync of its own.
-    if (!DSYNC) await handle.datasync();
+    if (background) {
+      written += 1;
+      flushBehind();
+    } else if (!DSYNC) {
+      // Without O_DSYNC (a platform lacking it), durability takes a datasync of its own.
+      await handle.datasync();
+    }
+  };
+
+  // `background`: appends counted as they finish; one datasync at a time runs behind them, the
+  // next one starting FLUSH_INTERVAL_MS after the last began if more was written meanwhile. (An
+  // append that meets a flush under way can wait for it in the kernel: flushing back to back
+  // made every write slow.)
+  let written = 0;
+  let flushedUpTo = 0;
+  let flushing: Promise<void> | undefined;
+  let lastFlushStart = Number.NEGATIVE_INFINITY;
+  let flushTimer: NodeJS.Timeout | undefined;
+  const flushBehind = () => {
+    if (flushing !== undefined || flushTimer !== undefined || flushedUpTo === written) return;
+    const wait = lastFlushStart + FLUSH_INTERVAL_MS - performance.now();
+    if (wait > 0) {
+      flushTimer = setTimeout(() => {
+        flushTimer = undefined;
+        flushBehind();
+      }, wait);
+      return;
+    }
+    startFlush();
+  };
+  const startFlush = () => {
+    const target = written;
+    const file = handle;
+    lastFlushStart = performance.now();
+    flushing = file.datasync().then(
+      () => {
+        flushedUpTo = target;
+        flushing = undefined;
+        flushBehind();
+      },
+      (error: unknown) => {
+        flushing = undefined;
+        // What the disk holds is unknown: stop, as a failed write does.
+        failure ??= new AuditError('audit_write_failed', `cannot flush the audit log ${path}`, {
+          cause: error,
+        });
+        for (const record of queue) record.reject(failure);
+        queue = [];
+      },
+    );
+  };
+  /** Until everything appended so far is on disk (`background`); throws if a flush failed. */
+  const flushAll = async () => {
+    if (flushTimer !== undefined) {
+      clearTimeout(flushTimer);
+      flushTimer = undefined;
+    }
+    while (flushing !== undefined || flushedUpTo !== written) {
+      if (flushing === undefined) startFlush();
+      await flushing;
+    }
+    if (failure !== undefined) throw failure;
   };
 
   const rotate = async () => {
+    // A rotated file is never written again: it is on disk before it is moved aside.
+    if (background) await flushAll();
     await handle.close();
     await rename(path, rotatedPath(path, nextIndex++, clock()));
-    handle = await open(path, APPEND_DURABLY, 0o600);
+    handle = await open(path, flags, 0o600);
+    written = 0;
+    flushedUpTo = 0;
     await syncDirectory(dirname(path));
     size = 0;
   };
 
   const commit = async (batch: readonly Pending[]) => {
-    let text = '';
+    let lines: Buffer[] = [];
     for (const record of batch) {
-      const bytes = Buffer.byteLength(record.line, 'utf8');
+      const bytes = record.line.length;
       const tooBig = options.maxBytes !== undefined && size + bytes > options.maxBytes;
       const newDay = options.rotateDaily === true && day !== undefined && record.day !== day;
       if (size > 0 && (tooBig || newDay)) {
-        await append(text);
-        text = '';
+        await append(lines);
+        lines = [];
         await rotate();
       }
-      text += record.line;
+      lines.push(record.line);
       size += bytes;
       day = record.day;
     }
-    await append(text);
+    await append(lines);
   };
 
   const drain = async () => {
@@ -149,11 +234,13 @@ export async function createJsonlSink(options: JsonlSinkOptions): Promise<JsonlS
     write(entry) {
       if (closed) return Promise.reject(sinkClosedError());
       if (failure !== undefined) return Promise.reject(failure);
-      let line: string;
+      let line: Buffer;
       let now: Date;
       try {
         const recorded = recorder.record(entry);
-        line = `${recorded.line}\n`;
+        // Bytes at once: a line built of many pieces would otherwise stay on the young heap,
+        // copied by every scavenge, until its group commit is on disk.
+        line = Buffer.from(`${recorded.line}\n`, 'utf8');
         now = recorded.now;
       } catch (error) {
         return Promise.reject(error);
@@ -162,13 +249,17 @@ export async function createJsonlSink(options: JsonlSinkOptions): Promise<JsonlS
         // Formatting the day costs a date format per record: only daily rotation needs it.
         const recordDay = options.rotateDaily === true ? utcDay(now) : undefined;
         queue.push({ line, day: recordDay, resolve, reject });
-        writing ??= drain();
+        // The first commit waits for the end of this turn of the event loop, so it takes every
+        // record the messages read in this turn produce, not just the first of them.
+        // (With background sync a commit costs no disk wait: the end of this tick will do.)
+        writing ??= (background ? Promise.resolve() : nextTurn()).then(drain);
       });
     },
     async close() {
       if (closed) return;
       closed = true;
       await writing;
+      if (background) await flushAll().catch(() => undefined);
       // After a failed rotation the handle may already be closed; closing is all that is left.
       await handle.close().catch(() => undefined);
       await lock.release();
@@ -264,6 +355,10 @@ function dayOfLine(line: string): string | undefined {
   const timestamp = (JSON.parse(line) as { timestamp?: unknown }).timestamp;
   const date = typeof timestamp === 'string' ? new Date(timestamp) : undefined;
   return date === undefined || Number.isNaN(date.getTime()) ? undefined : utcDay(date);
+}
+
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 function utcDay(date: Date): string {

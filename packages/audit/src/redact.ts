@@ -32,16 +32,20 @@ export function redactionMarker(kind: string): string {
 
 export function createRedactor(options: RedactionOptions = {}): Redactor {
   const keyKind = createKeyMatcher(options.keys ?? DEFAULT_REDACTED_KEYS);
-  const patterns = (options.values ?? DEFAULT_SECRET_PATTERNS).map(({ kind, pattern }) => ({
-    marker: redactionMarker(kind),
-    // `g` to find every occurrence, `d` for the `secret` group's offsets.
-    pattern: new RegExp(pattern.source, `${pattern.flags.replace(/[gdy]/g, '')}gd`),
-    probe: new RegExp(pattern.source, pattern.flags.replace(/[gdy]/g, '')),
-  }));
+  const patterns = (options.values ?? DEFAULT_SECRET_PATTERNS).map(
+    ({ kind, pattern, contains }) => ({
+      marker: redactionMarker(kind),
+      contains,
+      // `g` to find every occurrence, `d` for the `secret` group's offsets.
+      pattern: new RegExp(pattern.source, `${pattern.flags.replace(/[gdy]/g, '')}gd`),
+      probe: new RegExp(pattern.source, pattern.flags.replace(/[gdy]/g, '')),
+    }),
+  );
 
   const text = (input: string): string => {
     let output = input;
-    for (const { marker, pattern, probe } of patterns) {
+    for (const { marker, pattern, probe, contains } of patterns) {
+      if (contains !== undefined && !output.includes(contains)) continue;
       // matchAll clones its regex on every call: ask the cheap question first.
       if (probe.test(output)) output = replaceAll(output, pattern, marker);
     }

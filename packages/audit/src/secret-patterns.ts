@@ -9,6 +9,11 @@ export interface SecretPattern {
   /** Goes into the marker: `[REDACTED:<kind>]`. */
   readonly kind: string;
   readonly pattern: RegExp;
+  /**
+   * Text every match contains, when the pattern cannot start with it: a string without it is
+   * not searched at all (the URL pattern would otherwise try a scheme at every letter).
+   */
+  readonly contains?: string;
 }
 
 export const DEFAULT_SECRET_PATTERNS: readonly SecretPattern[] = [
@@ -38,6 +43,7 @@ export const DEFAULT_SECRET_PATTERNS: readonly SecretPattern[] = [
   },
   {
     kind: 'url_credentials',
+    contains: '://',
     pattern:
       /(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]{0,31}:\/\/[^\s/?#@:]{1,256}:(?<secret>[^\s/?#@]{1,256})@/,
   },

@@ -58,6 +58,28 @@ describe('kvlar proxy --audit with rotation', () => {
     expect(verified.stdout).toContain(`${calls} records`);
   });
 
+  it('records every call with --audit-sync background, rotating, and the chain verifies', async () => {
+    const proxy = await start({
+      flags: ['--audit-sync', 'background', '--audit-max-bytes', '4096'],
+    });
+    const calls = 30;
+    for (let id = 1; id <= calls; id++) proxy.send(toolCall(id, 'safe', { note: `call ${id}` }));
+    for (let id = 1; id <= calls; id++) await proxy.answerTo(id);
+    proxy.closeInput();
+    expect((await proxy.exited).code).toBe(0);
+    const dir = dirname(proxy.auditFile);
+    const files = [
+      ...(await rotatedBeside(proxy.auditFile)).map((name) => join(dir, name)),
+      proxy.auditFile,
+    ];
+    expect(files.length).toBeGreaterThanOrEqual(2);
+    const records = (await Promise.all(files.map(auditRecords))).flat();
+    expect(records).toHaveLength(calls);
+    expect(await recordedCalls(proxy.recordFile)).toHaveLength(calls);
+    const verified = await kvlar(['audit', 'verify', proxy.auditFile], { cwd: dir });
+    expect(verified.code).toBe(0);
+  });
+
   it('refuses a log that ends torn by default, naming the file and line', async () => {
     const first = await start();
     first.send(toolCall(1, 'safe'));
@@ -117,6 +139,8 @@ describe('kvlar proxy --audit with rotation', () => {
         /whole number of at least 1024, not '2k'/,
       ],
       [['--audit', 'a.jsonl', '--audit-torn-line', 'fix'], /'refuse' or 'rotate', not 'fix'/],
+      [['--audit-sync', 'background'], /--audit-sync needs --audit FILE/],
+      [['--audit', 'a.jsonl', '--audit-sync', 'never'], /'always' or 'background', not 'never'/],
     ];
     for (const [flags, message] of cases) {
       const result = await kvlar(

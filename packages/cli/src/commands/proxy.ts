@@ -113,6 +113,12 @@ export const proxyCommand = defineCommand({
       type: 'boolean',
       description: 'Rotate the audit log at the first record of each UTC day',
     },
+    'audit-sync': {
+      type: 'string',
+      valueHint: 'always|background',
+      description:
+        'always: each record on disk before its call goes on (default); background: in the kernel, flushed behind',
+    },
     'audit-torn-line': {
       type: 'string',
       valueHint: 'refuse|rotate',
@@ -186,7 +192,7 @@ interface Plan {
   readonly listen: HostPort | undefined;
   readonly upstream: HostPort | undefined;
   readonly audit: string | undefined;
-  readonly rotation: AuditRotation;
+  readonly auditFile: AuditFileOptions;
   readonly admin: HostPort | undefined;
   readonly adminToken: string | undefined;
   readonly watch: boolean;
@@ -323,7 +329,7 @@ function planFrom(rawArgs: readonly string[], runtime: Runtime): Plan | undefine
   const agentId = one('agent-id');
   const serverName = one('server-name');
   const audit = one('audit') ?? (config.audit_enabled === false ? undefined : config.audit_file);
-  const rotation = auditRotation(one, has, audit !== undefined, usage);
+  const auditFile = auditFileOptions(one, has, audit !== undefined, usage);
   const redactKeys = values.get('redact-key') ?? [];
   for (const key of redactKeys) {
     if (!/[\p{L}\p{N}]/u.test(key))
@@ -339,7 +345,7 @@ function planFrom(rawArgs: readonly string[], runtime: Runtime): Plan | undefine
     listen,
     upstream,
     audit: audit === undefined ? undefined : absoluteFrom(runtime.cwd, audit),
-    rotation,
+    auditFile,
     maxMessageBytes,
     session: {
       mode,
@@ -356,20 +362,23 @@ function planFrom(rawArgs: readonly string[], runtime: Runtime): Plan | undefine
   };
 }
 
-/** The JSONL sink's rotation and torn-line handling, from the `--audit-…` flags. */
-interface AuditRotation {
+/** The JSONL sink's rotation, torn-line handling and sync, from the `--audit-…` flags. */
+interface AuditFileOptions {
   readonly maxBytes?: number;
   readonly rotateDaily?: boolean;
   readonly onTornLine?: 'refuse' | 'rotate';
+  readonly sync?: 'always' | 'background';
 }
 
-function auditRotation(
+function auditFileOptions(
   one: (name: string) => string | undefined,
   has: (name: string) => boolean,
   auditing: boolean,
   usage: (message: string) => CliError,
-): AuditRotation {
-  const given = ['audit-max-bytes', 'audit-rotate-daily', 'audit-torn-line'].filter(has);
+): AuditFileOptions {
+  const given = ['audit-max-bytes', 'audit-rotate-daily', 'audit-torn-line', 'audit-sync'].filter(
+    has,
+  );
   if (given.length === 0) return {};
   if (!auditing) throw usage(`--${given[0]} needs --audit FILE`);
   const maxText = one('audit-max-bytes');
@@ -384,7 +393,12 @@ function auditRotation(
   if (torn !== undefined && torn !== 'refuse' && torn !== 'rotate') {
     throw usage(`--audit-torn-line must be 'refuse' or 'rotate', not '${torn}'`);
   }
+  const sync = one('audit-sync');
+  if (sync !== undefined && sync !== 'always' && sync !== 'background') {
+    throw usage(`--audit-sync must be 'always' or 'background', not '${sync}'`);
+  }
   return {
+    ...(sync === undefined ? {} : { sync }),
     ...(maxBytes === undefined ? {} : { maxBytes }),
     ...(has('audit-rotate-daily') ? { rotateDaily: true } : {}),
     ...(torn === undefined ? {} : { onTornLine: torn }),
@@ -405,7 +419,7 @@ async function runProxy(plan: Plan, runtime: Runtime): Promise<number> {
       ? createStderrSink({ stream: process.stderr, redactor })
       : await createJsonlSink({
           path: plan.audit,
-          ...plan.rotation,
+          ...plan.auditFile,
           redactor,
           onWarning: (warning) => runtime.logger.warn(`warning: audit: ${warning.message}`),
         });

@@ -38,7 +38,8 @@ export function createStderrSink(options: StderrSinkOptions = {}): AuditSink {
     const settle = settleBatch;
     batch = undefined;
     if (current === undefined) return;
-    stream.write(current.lines.join(''), (error) => {
+    const text = current.lines.length === 1 ? (current.lines[0] as string) : current.lines.join('');
+    stream.write(text, (error) => {
       if (error === undefined || error === null) {
         settle();
         return;

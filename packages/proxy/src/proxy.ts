@@ -220,7 +220,9 @@ export function createProxy(options: ProxyOptions): ProxySession {
     { resolve: (message: JsonObject) => void; reject: (error: Error) => void }
   >();
   const reportedMethods = new Set<string>();
-  const tasks = new Set<Promise<void>>();
+  /** Calls being carried out (recorded, held, forwarded): `end` waits for them. */
+  let running = 0;
+  let whenIdle: (() => void) | undefined;
   let ending: ProxyEnd | undefined;
   let resolveClosed: (end: ProxyEnd) => void = () => {};
   const closed = new Promise<ProxyEnd>((resolve) => {
@@ -243,14 +245,18 @@ export function createProxy(options: ProxyOptions): ProxySession {
   const policyOf = (current: Engine): AuditPolicy => options.policy ?? policyInfo(current);
 
   function track(task: Promise<void>): void {
-    tasks.add(task);
-    task.then(
-      () => tasks.delete(task),
-      (error: unknown) => {
-        tasks.delete(task);
-        report('error', 'internal_error', `internal error: ${messageOf(error)}`);
-      },
-    );
+    running += 1;
+    task.then(settled, failed);
+  }
+
+  function settled(): void {
+    running -= 1;
+    if (running === 0) whenIdle?.();
+  }
+
+  function failed(error: unknown): void {
+    report('error', 'internal_error', `internal error: ${messageOf(error)}`);
+    settled();
   }
 
   // ── sending ────────────────────────────────────────────────────────────────────────────────
@@ -990,7 +996,12 @@ export function createProxy(options: ProxyOptions): ProxySession {
   async function end(reason: ProxyEnd['reason']): Promise<ProxyEnd> {
     if (ending !== undefined) return closed;
     ending = { reason };
-    while (tasks.size > 0) await Promise.allSettled([...tasks]);
+    if (running > 0) {
+      await new Promise<void>((resolve) => {
+        whenIdle = resolve;
+      });
+      whenIdle = undefined;
+    }
     await Promise.allSettled([closeSide(upstream), closeSide(client)]);
     resolveClosed(ending);
     return ending;

@@ -277,3 +277,19 @@ describe('redactor.check', () => {
     fc.assert(fc.property(value, expectSameAsRedacting), { numRuns: 2000, seed: 0x6b76 });
   });
 });
+
+describe('a secret pattern that names what it contains', () => {
+  it('searches only strings that contain it, and the built-in URL pattern still redacts', () => {
+    const redactor = createRedactor({
+      values: [{ kind: 'code', pattern: /\b[A-Z]{3}-\d{4}\b/, contains: '-' }],
+    });
+    expect(redactor.text('ticket ABC-1234 here')).toBe('ticket [REDACTED:code] here');
+    // Without the text it names, the pattern is not run at all (here it could not match anyway).
+    expect(redactor.text('ticket ABC 1234 here')).toBe('ticket ABC 1234 here');
+    const defaults = createRedactor();
+    expect(defaults.text('postgres://app:s3cr3t-pw@db.internal:5432/main')).toBe(
+      'postgres://app:[REDACTED:url_credentials]@db.internal:5432/main',
+    );
+    expect(DEFAULT_SECRET_PATTERNS.find((p) => p.kind === 'url_credentials')?.contains).toBe('://');
+  });
+});

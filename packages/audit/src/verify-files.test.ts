@@ -1,9 +1,11 @@
 import { appendFile, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { deleted, edited, forged, swapped } from '../test/chains.js';
+import { chainLines, deleted, edited, forged, swapped } from '../test/chains.js';
 import { entry, fixedRecordOptions, tempDirectory } from '../test/fixtures.js';
-import { AuditError, createJsonlSink, verifyFiles } from './index.js';
+import { GENESIS_HASH } from './chain.js';
+import { AuditError, createJsonlSink, verifyFiles, verifyText } from './index.js';
+import { verifyFile } from './verify-files.js';
 
 /** A log of 9 records rotated into 3 files of 3 records; returns the files oldest first. */
 async function rotatedLog(name = 'audit'): Promise<{ directory: string; files: string[] }> {
@@ -158,5 +160,44 @@ describe('verifyFiles', () => {
     await expect(verifyFiles(missing)).rejects.toSatisfy(
       (error) => AuditError.isInstance(error) && error.code === 'invalid_input',
     );
+  });
+});
+
+describe('verifyFile reads a file as a stream', () => {
+  it('gives what verifyText gives over the whole text, for intact and broken logs', async () => {
+    const directory = await tempDirectory();
+    const chain = await chainLines(40);
+    const variants: [string, string[], string][] = [
+      ['intact', chain, ''],
+      ['edited', edited(chain, 17), ''],
+      ['deleted', deleted(chain, 25), ''],
+      ['forged', forged(chain, 3), ''],
+      ['swapped', swapped(chain, 10, 11), ''],
+      ['torn', chain, '{"id":"half'],
+      ['blank line', [...chain.slice(0, 5), '', ...chain.slice(5)], ''],
+      ['empty', [], ''],
+    ];
+    for (const [name, lines, tail] of variants) {
+      const file = join(directory, `${name.replace(' ', '-')}.jsonl`);
+      await writeFile(file, lines.map((line) => `${line}\n`).join('') + tail);
+      const whole = verifyText(await readFile(file, 'utf8'), { file, startHash: GENESIS_HASH });
+      expect(await verifyFile(file, GENESIS_HASH), name).toEqual(whole);
+    }
+  });
+
+  it('keeps lines and multi-byte characters whole across its read chunks', async () => {
+    const directory = await tempDirectory();
+    const file = join(directory, 'audit.jsonl');
+    const sink = await createJsonlSink({ ...fixedRecordOptions(), path: file });
+    // Records of ~100 KiB with 3- and 4-byte characters: many cross a 256 KiB read boundary.
+    for (let i = 0; i < 12; i++) {
+      await sink.write(
+        entry({ resource: `tool_${i}`, parameters: { text: '€😀'.repeat(15_000 + i) } }),
+      );
+    }
+    await sink.close();
+    const result = await verifyFile(file, GENESIS_HASH);
+    expect(result).toMatchObject({ ok: true, records: 12, warnings: [] });
+    expect(result).toEqual(verifyText(await readFile(file, 'utf8'), { file }));
   });
 });

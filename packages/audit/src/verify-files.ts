@@ -1,7 +1,15 @@
+import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { GENESIS_HASH } from './chain.js';
 import { chainsFor } from './jsonl-files.js';
-import { type ChainBreak, type VerifyWarning, verifyText } from './verify.js';
+import {
+  type ChainBreak,
+  type ChainVerification,
+  checkLine,
+  tornLine,
+  type VerifyWarning,
+  verifyText,
+} from './verify.js';
 
 interface FilesSummary {
   /** Chains found: one for a file, one per active file name for a directory. */
@@ -36,7 +44,7 @@ export async function verifyFiles(
   for (const chain of chains) {
     let lastHash = options.startHash ?? GENESIS_HASH;
     for (const file of chain.activeExists ? [...chain.rotated, chain.active] : chain.rotated) {
-      const result = verifyText(await readFile(file, 'utf8'), { file, startHash: lastHash });
+      const result = await verifyFile(file, lastHash);
       files++;
       records += result.records;
       for (const item of result.warnings) warnings.push(item);
@@ -54,4 +62,41 @@ export async function verifyFiles(
     }
   }
   return { ok: true, chains: chains.length, files, records, warnings };
+}
+
+/**
+ * `verifyText` of a file, read as a stream: memory stays flat however large the file. Each line
+ * is checked and linked as it comes, keeping only the last hash; a file whose chain breaks is
+ * read again whole, since naming what happened (edited, inserted, reordered, deleted) needs the
+ * records around the break.
+ */
+export async function verifyFile(file: string, startHash: string): Promise<ChainVerification> {
+  let lastHash = startHash;
+  let records = 0;
+  let pending = '';
+  let broken = false;
+  const stream = createReadStream(file, { encoding: 'utf8', highWaterMark: 256 * 1024 });
+  try {
+    for await (const chunk of stream as AsyncIterable<string>) {
+      pending += chunk;
+      let start = 0;
+      for (let end = pending.indexOf('\n'); end >= 0; end = pending.indexOf('\n', start)) {
+        const checked = checkLine(pending.slice(start, end));
+        start = end + 1;
+        if (!checked.ok || checked.prevHash !== lastHash) {
+          broken = true;
+          break;
+        }
+        lastHash = checked.hash;
+        records++;
+      }
+      if (broken) break;
+      pending = pending.slice(start);
+    }
+  } finally {
+    stream.destroy();
+  }
+  if (broken) return verifyText(await readFile(file, 'utf8'), { file, startHash });
+  if (pending === '') return { ok: true, records, lastHash, warnings: [] };
+  return { ok: true, records, lastHash, warnings: [tornLine(file, records + 1)] };
 }

@@ -149,13 +149,17 @@ export function verifyText(text: string, options: VerifyOptions = {}): ChainVeri
   const tail = lines.pop() ?? '';
   const result = verifyChain(lines, options);
   if (tail === '') return result;
-  const torn: VerifyWarning = {
-    ...(options.file === undefined ? {} : { file: options.file }),
-    line: lines.length + 1,
+  return { ...result, warnings: [...result.warnings, tornLine(options.file, lines.length + 1)] };
+}
+
+/** The warning for a file whose last line (`line`) has no newline. */
+export function tornLine(file: string | undefined, line: number): VerifyWarning {
+  return {
+    ...(file === undefined ? {} : { file }),
+    line,
     reason: 'torn_line',
     message: 'the last line is incomplete (a write was cut short); it is not part of the chain',
   };
-  return { ...result, warnings: [...result.warnings, torn] };
 }
 
 interface Link {

@@ -1,27 +1,10 @@
 import { appendFile, readdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { kvlar, tempDir } from './helpers.js';
-import {
-  auditRecords,
-  type RawProxy,
-  type RawProxyOptions,
-  recordedCalls,
-  startRawProxy,
-  toolCall,
-} from './proxy-helpers.js';
+import { auditRecords, proxiesPerTest, recordedCalls, toolCall } from './proxy-helpers.js';
 
-const running: RawProxy[] = [];
-afterEach(() => {
-  for (const proxy of running.splice(0)) proxy.kill();
-});
-
-async function start(options: RawProxyOptions = {}): Promise<RawProxy> {
-  const proxy = await startRawProxy(options);
-  running.push(proxy);
-  await proxy.initialize();
-  return proxy;
-}
+const { start, launch } = proxiesPerTest();
 
 /** The rotated files beside `auditFile`, oldest first. */
 async function rotatedBeside(auditFile: string): Promise<string[]> {
@@ -89,8 +72,7 @@ describe('kvlar proxy --audit with rotation', () => {
     // A crash mid-write leaves half a record.
     await appendFile(first.auditFile, '{"id":"half-a-rec');
 
-    const refused = await startRawProxy({ flags: ['--audit', first.auditFile] });
-    running.push(refused);
+    const refused = await launch({ flags: ['--audit', first.auditFile] });
     expect((await refused.exited).code).toBe(1);
     expect(refused.stderr()).toContain(`${first.auditFile}:2: the audit log ends in a torn`);
     expect(refused.stderr()).toContain('--audit-torn-line rotate');

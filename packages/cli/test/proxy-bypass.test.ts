@@ -1,27 +1,17 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   auditRecords,
   isObject,
   type JsonObject,
+  proxiesPerTest,
   type RawProxy,
   recordedCalls,
   recordedLines,
   resultText,
-  startRawProxy,
   toolCall,
 } from './proxy-helpers.js';
 
-const running: RawProxy[] = [];
-afterEach(() => {
-  for (const proxy of running.splice(0)) proxy.kill();
-});
-
-async function start(): Promise<RawProxy> {
-  const proxy = await startRawProxy();
-  running.push(proxy);
-  await proxy.initialize();
-  return proxy;
-}
+const { start } = proxiesPerTest();
 
 /**
  * An allowed call sent after the attempt: audit writes resolve in call order, so once its

@@ -1,31 +1,20 @@
 import { existsSync } from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { kvlar } from './helpers.js';
 import {
   auditRecords,
   isObject,
   type JsonObject,
+  proxiesPerTest,
   type RawProxy,
-  type RawProxyOptions,
   recordedCalls,
   resultText,
   serverPid,
-  startRawProxy,
   toolCall,
   waitUntilGone,
 } from './proxy-helpers.js';
 
-const running: RawProxy[] = [];
-afterEach(() => {
-  for (const proxy of running.splice(0)) proxy.kill();
-});
-
-async function start(options: RawProxyOptions = {}): Promise<RawProxy> {
-  const proxy = await startRawProxy(options);
-  running.push(proxy);
-  await proxy.initialize();
-  return proxy;
-}
+const { start, launch } = proxiesPerTest();
 
 function errorOf(answer: JsonObject): { code: number; message: string } {
   expect(answer).not.toHaveProperty('result');
@@ -177,8 +166,7 @@ describe('kvlar proxy --stdio and its audit log', () => {
 
   it('refuses to start on an audit log another kvlar is writing, naming it', async () => {
     const first = await start();
-    const second = await startRawProxy({ flags: ['--audit', first.auditFile] });
-    running.push(second);
+    const second = await launch({ flags: ['--audit', first.auditFile] });
     const exit = await second.exited;
     expect(exit.code).toBe(1);
     expect(second.stderr()).toContain(`is being written by process ${first.child.pid}`);

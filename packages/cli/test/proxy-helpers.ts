@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterEach } from 'vitest';
 import { BIN, lines, tempDir } from './helpers.js';
 
 export const RECORDING_SERVER = fileURLToPath(
@@ -251,4 +252,31 @@ export async function waitUntilGone(pid: number, timeoutMs = 5000): Promise<bool
 export function resultText(answer: JsonObject): string {
   const result = answer.result as { content?: { text?: string }[] } | undefined;
   return result?.content?.[0]?.text ?? '';
+}
+
+/**
+ * For a test file: `start` runs `kvlar proxy` and initializes it, `launch` only runs it (for a
+ * proxy expected to refuse to start); either is killed after each test.
+ */
+export function proxiesPerTest(): {
+  start(options?: RawProxyOptions): Promise<RawProxy>;
+  launch(options?: RawProxyOptions): Promise<RawProxy>;
+} {
+  const running: RawProxy[] = [];
+  afterEach(() => {
+    for (const proxy of running.splice(0)) proxy.kill();
+  });
+  const launch = async (options: RawProxyOptions = {}) => {
+    const proxy = await startRawProxy(options);
+    running.push(proxy);
+    return proxy;
+  };
+  return {
+    launch,
+    async start(options: RawProxyOptions = {}) {
+      const proxy = await launch(options);
+      await proxy.initialize();
+      return proxy;
+    },
+  };
 }

@@ -108,18 +108,15 @@ export async function createJsonlSink(options: JsonlSinkOptions): Promise<JsonlS
       for (let offset = 0; offset < bytes.length; ) {
         offset += writeSync(handle.fd, bytes, offset, bytes.length - offset);
       }
-    } else {
-      for (let offset = 0; offset < bytes.length; ) {
-        offset += (await handle.write(bytes, offset, bytes.length - offset)).bytesWritten;
-      }
-    }
-    if (background) {
       written += 1;
       flushBehind();
-    } else if (!DSYNC) {
-      // Without O_DSYNC (a platform lacking it), durability takes a datasync of its own.
-      await handle.datasync();
+      return;
     }
+    for (let offset = 0; offset < bytes.length; ) {
+      offset += (await handle.write(bytes, offset, bytes.length - offset)).bytesWritten;
+    }
+    // Without O_DSYNC (a platform lacking it), durability takes a datasync of its own.
+    if (!DSYNC) await handle.datasync();
   };
 
   // `background`: appends counted as they finish; one datasync at a time runs behind them, the

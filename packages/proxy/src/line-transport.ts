@@ -57,6 +57,14 @@ export interface FrameInfo {
 /** A write batch smaller than this is copied into one buffer rather than written part by part. */
 const SMALL_BATCH_BYTES = 64 * 1024;
 
+/** The UTF-8 size of `parts`. */
+function byteLengthOf(parts: readonly (string | Buffer)[]): number {
+  let bytes = 0;
+  for (const part of parts)
+    bytes += typeof part === 'string' ? Buffer.byteLength(part) : part.length;
+  return bytes;
+}
+
 /** `parts` (strings as UTF-8) copied into one buffer of `bytes` bytes. */
 function joinParts(parts: readonly (string | Buffer)[], bytes: number): Buffer {
   const joined = Buffer.allocUnsafe(bytes);
@@ -196,15 +204,13 @@ export class LineTransport implements Transport {
     // not one per message.
     let batch = this.#batch;
     if (batch === undefined) {
-      batch = { parts: [], text: '', bytes: 0, waiting: [] };
+      batch = { parts: [], text: '', waiting: [] };
       this.#batch = batch;
       process.nextTick(this.#flush);
     }
     if (typeof line === 'string') {
       batch.text += line;
-      batch.bytes += Buffer.byteLength(line);
     } else {
-      batch.bytes += line.length + 1;
       // A large raw line goes out as the bytes it came in as, after what was queued before it.
       if (batch.text !== '') batch.parts.push(batch.text);
       batch.parts.push(line, '\n');
@@ -225,8 +231,6 @@ export class LineTransport implements Transport {
     | {
         parts: (string | Buffer)[];
         text: string;
-        /** UTF-8 bytes of `parts` and `text`. */
-        bytes: number;
         waiting: { resolve(): void; reject(error: unknown): void }[];
       }
     | undefined;
@@ -250,9 +254,10 @@ export class LineTransport implements Transport {
       return;
     }
     if (batch.text !== '') batch.parts.push(batch.text);
-    if (batch.bytes < SMALL_BATCH_BYTES) {
+    const bytes = byteLengthOf(batch.parts);
+    if (bytes < SMALL_BATCH_BYTES) {
       // A small batch leaves as one buffer in one write: cheaper than a writev of its parts.
-      this.#writable.write(joinParts(batch.parts, batch.bytes), settle);
+      this.#writable.write(joinParts(batch.parts, bytes), settle);
       return;
     }
     const last = batch.parts.length - 1;

@@ -32,7 +32,7 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
-  for (const proxy of running.splice(0)) proxy.kill();
+  await Promise.all(running.splice(0).map((proxy) => proxy.kill()));
   for (const server of servers.splice(0)) await new Promise((resolve) => server.close(resolve));
 });
 

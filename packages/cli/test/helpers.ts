@@ -113,7 +113,12 @@ export function spawnKvlar(
 
 const created: string[] = [];
 afterAll(async () => {
-  await Promise.all(created.map((dir) => rm(dir, { recursive: true, force: true })));
+  // A server orphaned by a killed proxy may still be writing its record file as it exits.
+  await Promise.all(
+    created.map((dir) =>
+      rm(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 }),
+    ),
+  );
 });
 
 /** A fresh temporary directory holding `files` (name → text or bytes); removed after the file's tests. */

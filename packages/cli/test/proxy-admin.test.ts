@@ -12,8 +12,8 @@ import {
 } from './proxy-helpers.js';
 
 const running: RawProxy[] = [];
-afterEach(() => {
-  for (const proxy of running.splice(0)) proxy.kill();
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((proxy) => proxy.kill()));
 });
 
 async function health(proxy: RawProxy): Promise<Record<string, unknown>> {
@@ -122,7 +122,9 @@ describe('kvlar proxy --health / --admin', () => {
         requests_denied: 1,
       });
     } finally {
+      const exited = new Promise((resolve) => child.once('close', resolve));
       child.kill('SIGTERM');
+      await exited;
     }
   });
 });

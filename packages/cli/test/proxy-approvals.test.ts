@@ -19,7 +19,7 @@ rules:
 const running: RawProxy[] = [];
 const servers: Server[] = [];
 afterEach(async () => {
-  for (const proxy of running.splice(0)) proxy.kill();
+  await Promise.all(running.splice(0).map((proxy) => proxy.kill()));
   for (const server of servers.splice(0)) await new Promise((resolve) => server.close(resolve));
 });
 

@@ -46,8 +46,8 @@ export interface RawProxy {
   closeInput(): void;
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   stderr(): string;
-  /** Kills kvlar if it is still running (SIGKILL), for cleanup. */
-  kill(): void;
+  /** Kills kvlar if it is still running (SIGKILL), for cleanup; resolves once it has exited. */
+  kill(): Promise<void>;
 }
 
 export interface RawProxyOptions {
@@ -172,8 +172,9 @@ export async function startRawProxy(options: RawProxyOptions = {}): Promise<RawP
     },
     exited,
     stderr: () => stderr,
-    kill() {
+    async kill() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
     },
   };
   return proxy;
@@ -263,8 +264,8 @@ export function proxiesPerTest(): {
   launch(options?: RawProxyOptions): Promise<RawProxy>;
 } {
   const running: RawProxy[] = [];
-  afterEach(() => {
-    for (const proxy of running.splice(0)) proxy.kill();
+  afterEach(async () => {
+    await Promise.all(running.splice(0).map((proxy) => proxy.kill()));
   });
   const launch = async (options: RawProxyOptions = {}) => {
     const proxy = await startRawProxy(options);

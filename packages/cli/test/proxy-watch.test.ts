@@ -13,8 +13,8 @@ import {
 } from './proxy-helpers.js';
 
 const running: RawProxy[] = [];
-afterEach(() => {
-  for (const proxy of running.splice(0)) proxy.kill();
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((proxy) => proxy.kill()));
 });
 
 async function until(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {

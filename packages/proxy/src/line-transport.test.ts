@@ -256,6 +256,36 @@ describe('LineTransport', () => {
     await expect(transport.sendRaw(Buffer.from('{"a":\r1}'))).rejects.toThrow(/line break/);
   });
 
+  it('tells onRawWritten the size of raw bytes once they are written, and nothing for sent text', async () => {
+    const callbacks: (() => void)[] = [];
+    const sink = new Writable({
+      write(_chunk: Buffer, _encoding, callback) {
+        callbacks.push(() => callback());
+      },
+    });
+    const written: number[] = [];
+    const transport = new LineTransport(new PassThrough(), sink, {
+      onRawWritten: (bytes) => written.push(bytes),
+    });
+    await transport.start();
+    void transport.send(request(1));
+    await until(() => callbacks.length === 1);
+    callbacks.shift()?.();
+    await transport.drain();
+    expect(written).toEqual([]);
+
+    const big = Buffer.alloc(300 * 1024, 0x61);
+    const sent = transport.sendRaw(big);
+    void transport.sendRaw(Buffer.from('{"id":2}'));
+    await until(() => callbacks.length > 0);
+    // Still in the stream's hands: the buffers are not garbage yet.
+    expect(written).toEqual([]);
+    while (callbacks.length > 0) callbacks.shift()?.();
+    await sent;
+    await transport.drain();
+    expect(written).toEqual([big.length + 8]);
+  });
+
   it('reports a write error, rejects the send and closes', async () => {
     const broken = new Writable({
       write(_chunk, _encoding, callback) {

@@ -32,6 +32,13 @@ export interface LineTransportOptions {
    * asked (`frameInfo(message).complete`). For a server's answers, which are relayed unread.
    */
   readonly lazyMessageBytes?: number;
+  /**
+   * Called with their size once lines passed to `sendRaw` as bytes (large answers relayed
+   * unread) have been written: their buffers are garbage from then on. V8 frees such buffers
+   * only after tens of megabytes of them have piled up; a host that cares about peak memory
+   * can collect here (the CLI runs a young-generation GC every few MiB, docs/adr/018).
+   */
+  readonly onRawWritten?: (bytes: number) => void;
 }
 
 /** How a delivered message looked on the wire. */
@@ -114,6 +121,7 @@ export class LineTransport implements Transport {
   readonly #splitter: LineSplitter;
   readonly #trackDuplicateKeys: boolean;
   readonly #lazyMessageBytes: number;
+  readonly #onRawWritten: ((bytes: number) => void) | undefined;
   /** One stream both ways, as a socket is. */
   readonly #duplex: boolean;
   #started = false;
@@ -129,6 +137,7 @@ export class LineTransport implements Transport {
     this.#trackDuplicateKeys = options.trackDuplicateKeys ?? true;
     this.label = options.label ?? 'line transport';
     this.#lazyMessageBytes = options.lazyMessageBytes ?? Number.POSITIVE_INFINITY;
+    this.#onRawWritten = options.onRawWritten;
   }
 
   async start(): Promise<void> {
@@ -204,7 +213,7 @@ export class LineTransport implements Transport {
     // not one per message.
     let batch = this.#batch;
     if (batch === undefined) {
-      batch = { parts: [], text: '', waiting: [] };
+      batch = { parts: [], text: '', rawBytes: 0, waiting: [] };
       this.#batch = batch;
       process.nextTick(this.#flush);
     }
@@ -215,6 +224,7 @@ export class LineTransport implements Transport {
       if (batch.text !== '') batch.parts.push(batch.text);
       batch.parts.push(line, '\n');
       batch.text = '';
+      batch.rawBytes += line.length;
     }
     const current = batch;
     const written = new Promise<void>((resolve, reject) => {
@@ -231,6 +241,8 @@ export class LineTransport implements Transport {
     | {
         parts: (string | Buffer)[];
         text: string;
+        /** Bytes of the Buffer parts (lines relayed as they came in). */
+        rawBytes: number;
         waiting: { resolve(): void; reject(error: unknown): void }[];
       }
     | undefined;
@@ -244,6 +256,7 @@ export class LineTransport implements Transport {
         if (error) waiter.reject(error);
         else waiter.resolve();
       }
+      if (batch.rawBytes > 0) this.#onRawWritten?.(batch.rawBytes);
     };
     if (this.#writable.destroyed || this.#writable.writableEnded) {
       settle(new Error(`${this.label}: cannot send, the output stream is closed`));

@@ -22,6 +22,8 @@ export interface StdioProxyOptions extends SessionOptions {
   readonly maxMessageBytes?: number;
   /** How long the server gets to exit after its stdin closes, and again after SIGTERM. */
   readonly shutdownGraceMs?: number;
+  /** See `LineTransportOptions.onRawWritten`: large answers written to the client. */
+  readonly onRawWritten?: (bytes: number) => void;
 }
 
 /** How a stdio session ended, and the exit code `kvlar proxy` uses. */
@@ -49,12 +51,21 @@ export interface StdioProxy {
  * when the client leaves and answers pending calls when the server dies.
  */
 export async function startStdioProxy(options: StdioProxyOptions): Promise<StdioProxy> {
-  const { server: command, input, output, maxMessageBytes, shutdownGraceMs, ...session } = options;
+  const {
+    server: command,
+    input,
+    output,
+    maxMessageBytes,
+    shutdownGraceMs,
+    onRawWritten,
+    ...session
+  } = options;
   const limit = maxMessageBytes === undefined ? {} : { maxMessageBytes };
   const server = spawnServer(command, limit);
   const client = new LineTransport(input ?? process.stdin, output ?? process.stdout, {
     label: 'client',
     ...limit,
+    ...(onRawWritten === undefined ? {} : { onRawWritten }),
   });
   const proxy = createProxy({
     ...session,

@@ -26,6 +26,8 @@ export interface TcpProxyOptions extends Omit<SessionOptions, 'session'> {
   readonly shutdownGraceMs?: number;
   /** Session ids, one per connection. Default `crypto.randomUUID`. */
   readonly sessions?: () => string;
+  /** See `LineTransportOptions.onRawWritten`: large answers written to any client. */
+  readonly onRawWritten?: (bytes: number) => void;
 }
 
 /** A running TCP proxy. */
@@ -50,7 +52,8 @@ export function parseHostPort(text: string): HostPort | undefined {
 
 /** `kvlar proxy --listen`: one isolated proxy session per client connection. */
 export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy> {
-  const { listen, upstream, maxMessageBytes, shutdownGraceMs, sessions, ...session } = options;
+  const { listen, upstream, maxMessageBytes, shutdownGraceMs, sessions, onRawWritten, ...session } =
+    options;
   const nextSession = sessions ?? randomUUID;
   const limit = maxMessageBytes === undefined ? {} : { maxMessageBytes };
   const open = new Set<{ proxy: ProxySession; stopped: Promise<void> }>();
@@ -75,7 +78,11 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
     });
     socket.setNoDelay(true);
     const id = nextSession();
-    const client = new LineTransport(socket, socket, { label: 'client', ...limit });
+    const client = new LineTransport(socket, socket, {
+      label: 'client',
+      ...limit,
+      ...(onRawWritten === undefined ? {} : { onRawWritten }),
+    });
     let upstreamTransport: LineTransport;
     let stopUpstream: () => Promise<unknown>;
     let label: string;

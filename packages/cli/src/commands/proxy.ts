@@ -32,6 +32,7 @@ import { CliError, ExitCode } from '../errors.js';
 import { absoluteFrom } from '../paths.js';
 import { loadPolicySet, reloadPolicySet } from '../policy-set.js';
 import { parseRustProxyConfig, type RustProxyConfig } from '../proxy-config.js';
+import { createRelayCollector } from '../relay-memory.js';
 import { reportIssues } from '../report.js';
 import { announceProxy } from '../run-registry.js';
 import { type Runtime, runtimeOf } from '../runtime.js';
@@ -550,7 +551,13 @@ async function runStdio(
   limit: { maxMessageBytes?: number },
 ): Promise<number> {
   const server = plan.server as NonNullable<Plan['server']>;
-  const proxy = await startStdioProxy({ ...session, ...limit, server });
+  const onRawWritten = createRelayCollector();
+  const proxy = await startStdioProxy({
+    ...session,
+    ...limit,
+    server,
+    ...(onRawWritten === undefined ? {} : { onRawWritten }),
+  });
   const stop = () => void proxy.stop();
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
@@ -580,7 +587,14 @@ async function runTcp(
       : { server: plan.server as NonNullable<Plan['server']> };
   let proxy: Awaited<ReturnType<typeof startTcpProxy>>;
   try {
-    proxy = await startTcpProxy({ ...session, ...limit, listen, upstream });
+    const onRawWritten = createRelayCollector();
+    proxy = await startTcpProxy({
+      ...session,
+      ...limit,
+      listen,
+      upstream,
+      ...(onRawWritten === undefined ? {} : { onRawWritten }),
+    });
   } catch (error) {
     throw new CliError(
       'invalid_input',

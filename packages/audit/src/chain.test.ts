@@ -105,7 +105,9 @@ describe('linkAndSerialize', () => {
   it('writes the canonical JSON of the linked event, and hashes what hashRecord hashes', () => {
     fc.assert(
       fc.property(unlinkedEvent, fc.stringMatching(/^[0-9a-f]{64}$/), (event, prev) => {
-        const { event: linked, line } = linkAndSerialize(prev, event);
+        const { line, hash } = linkAndSerialize(prev, event);
+        const linked = linkEvent(prev, event);
+        expect(linked.hash).toBe(hash);
         expect(line).toBe(canonicalJson(linked));
         expect(linked.hash).toBe(hashRecord(linked));
         expect(linked).toEqual({ ...event, prev_hash: prev, hash: linked.hash });

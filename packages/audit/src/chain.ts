@@ -33,19 +33,20 @@ export function hashRecord(record: object): string {
 
 /** Links an event after `prevHash`. */
 export function linkEvent(prevHash: string, event: UnlinkedEvent): AuditEvent {
-  return linkAndSerialize(prevHash, event).event;
+  return { ...event, prev_hash: prevHash, hash: linkAndSerialize(prevHash, event).hash };
 }
 
 /**
- * Links an event after `prevHash` and returns the line it is stored as: the same text as
- * `serializeEvent(linkEvent(prevHash, event))`. The top level is written member by member in
- * canonical (sorted) key order, which is fixed for an event, instead of sorting a copy: this runs
- * once per audited call. `hash` goes between `approval` and `id`.
+ * Links an event after `prevHash` and returns its hash and the line it is stored as: the same
+ * text as `serializeEvent(linkEvent(prevHash, event))`, without building the linked event. The
+ * top level is written member by member in canonical (sorted) key order, which is fixed for an
+ * event, instead of sorting a copy: this runs once per audited call. `hash` goes between
+ * `approval` and `id`.
  */
 export function linkAndSerialize(
   prevHash: string,
   event: UnlinkedEvent,
-): { readonly event: AuditEvent; readonly line: string; readonly hash: string } {
+): { readonly line: string; readonly hash: string } {
   let head = `{"action_type":${text(event.action_type, 'action_type')},"agent_id":${text(event.agent_id, 'agent_id')}`;
   if (event.approval !== undefined) head += `,"approval":${canonicalJson(event.approval)}`;
   let tail = `"id":${text(event.id, 'id')},"matched_rule":${text(event.matched_rule, 'matched_rule')},"outcome":${text(event.outcome, 'outcome')}`;
@@ -62,16 +63,9 @@ export function linkAndSerialize(
   // A fixed point of SHA-256 will not happen, but a bug that copies one field into the other
   // would make every later link meaningless; refuse it loudly.
   if (hash === prevHash) throw new Error('audit chain: a record cannot be its own predecessor');
-  // The linked event is built only if asked for: a sink that stores the line never needs it.
-  let linked: AuditEvent | undefined;
-  return {
-    get event() {
-      linked ??= { ...event, prev_hash: prevHash, hash };
-      return linked;
-    },
-    line: `${head},"hash":"${hash}",${tail}`,
-    hash,
-  };
+  // Plain data, no getter: an object literal with an accessor, made once per record, kept
+  // scavenges from freeing records (measured: half the sink's time went to GC).
+  return { line: `${head},"hash":"${hash}",${tail}`, hash };
 }
 
 function text(value: unknown, field: string): string {

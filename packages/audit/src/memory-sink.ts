@@ -18,7 +18,7 @@ export function createMemorySink(options: RecordOptions = {}): MemorySink {
     write(entry) {
       if (closed) return Promise.reject(sinkClosedError());
       try {
-        events.push(recorder.record(entry).event);
+        events.push(recorder.recordEvent(entry).event);
         return Promise.resolve();
       } catch (error) {
         return Promise.reject(error);

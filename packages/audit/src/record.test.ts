@@ -54,13 +54,13 @@ describe('a recorder redacts reasons', () => {
     for (let round = 0; round < 2; round++) {
       for (let i = 0; i < 600; i++) {
         const reason = `denied ${i} with ${secret}`;
-        const { event } = recorder.record(entry(reason));
+        const { event } = recorder.recordEvent(entry(reason));
         expect(event.reason).toBe(`denied ${i} with [REDACTED:github_token]`);
         expect(recorder.describe(entry(reason)).reason).toBe(event.reason);
       }
     }
     const long = `${'x'.repeat(2000)} ${secret}`;
-    expect(recorder.record(entry(long)).event.reason).toBe(
+    expect(recorder.recordEvent(entry(long)).event.reason).toBe(
       `${'x'.repeat(2000)} [REDACTED:github_token]`,
     );
   });

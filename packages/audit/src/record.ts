@@ -21,7 +21,9 @@ export interface Recorder {
    * Completes, redacts and links an entry; throws (and links nothing) if it is not JSON. `line`
    * is the record as stored (`serializeEvent(event)`).
    */
-  record(entry: AuditEntry): {
+  record(entry: AuditEntry): { readonly line: string; readonly now: Date };
+  /** `record`, also returning the linked event (for sinks that keep events, not lines). */
+  recordEvent(entry: AuditEntry): {
     readonly event: AuditEvent;
     readonly line: string;
     readonly now: Date;
@@ -49,10 +51,16 @@ export function createRecorder(options: RecordOptions = {}, startHash = GENESIS_
       const now = clock();
       const linked = linkAndSerialize(lastHash, unlinked(entry, redactor, reasonText, ids, now));
       lastHash = linked.hash;
+      return { line: linked.line, now };
+    },
+    recordEvent(entry) {
+      const now = clock();
+      const event = unlinked(entry, redactor, reasonText, ids, now);
+      const linked = linkAndSerialize(lastHash, event);
+      const prevHash = lastHash;
+      lastHash = linked.hash;
       return {
-        get event() {
-          return linked.event;
-        },
+        event: { ...event, prev_hash: prevHash, hash: linked.hash },
         line: linked.line,
         now,
       };

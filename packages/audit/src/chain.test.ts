@@ -102,6 +102,25 @@ describe('linkAndSerialize', () => {
     },
   );
 
+  it('writes each record with its own policy when policies alternate or gain a member', () => {
+    const policies = [
+      { name: 'p', version: '1', hash: 'h' },
+      { name: 'p', version: '2', hash: 'h' },
+      { name: 'p', version: '1', hash: 'h' },
+      // From JavaScript a policy can carry more than the three members; it is written whole.
+      { name: 'p', version: '1', hash: 'h', note: 'extra' } as UnlinkedEvent['policy'],
+      { name: 'p', version: '1', hash: 'h' },
+    ];
+    let prev = GENESIS_HASH;
+    for (const policy of policies) {
+      const event = { ...unlinked, policy };
+      const { line, hash } = linkAndSerialize(prev, event);
+      expect(line).toBe(canonicalJson(linkEvent(prev, event)));
+      expect(JSON.parse(line).policy).toEqual(policy);
+      prev = hash;
+    }
+  });
+
   it('writes the canonical JSON of the linked event, and hashes what hashRecord hashes', () => {
     fc.assert(
       fc.property(unlinkedEvent, fc.stringMatching(/^[0-9a-f]{64}$/), (event, prev) => {

@@ -48,8 +48,15 @@ export interface JsonlSink extends AuditSink {
 }
 
 interface Pending {
-  /** The record's line with its `\n`, as bytes from the moment it is accepted. */
-  readonly line: Buffer;
+  /**
+   * The record's line with its `\n`. With `sync: 'always'`, bytes from the moment it is
+   * accepted (a line of many string pieces would stay on the young heap, copied by every
+   * scavenge, until its commit is on disk); with `background` it is written within the same
+   * tick, so it stays text and a commit encodes its lines at once.
+   */
+  readonly line: Buffer | string;
+  /** Its size in bytes. */
+  readonly bytes: number;
   readonly day: string | undefined;
   readonly resolve: () => void;
   readonly reject: (error: unknown) => void;
@@ -100,11 +107,11 @@ export async function createJsonlSink(options: JsonlSinkOptions): Promise<JsonlS
   let failure: AuditError | undefined;
   let closed = false;
 
-  const append = async (lines: readonly Buffer[]) => {
+  const append = async (lines: readonly (Buffer | string)[]) => {
     if (lines.length === 0) return;
-    const bytes = lines.length === 1 ? (lines[0] as Buffer) : Buffer.concat(lines);
     if (background) {
       // Into the page cache, which takes microseconds: no thread-pool round trip per commit.
+      const bytes = Buffer.from(lines.join(''), 'utf8');
       for (let offset = 0; offset < bytes.length; ) {
         offset += writeSync(handle.fd, bytes, offset, bytes.length - offset);
       }
@@ -112,6 +119,8 @@ export async function createJsonlSink(options: JsonlSinkOptions): Promise<JsonlS
       flushBehind();
       return;
     }
+    const bytes =
+      lines.length === 1 ? (lines[0] as Buffer) : Buffer.concat(lines as readonly Buffer[]);
     for (let offset = 0; offset < bytes.length; ) {
       offset += (await handle.write(bytes, offset, bytes.length - offset)).bytesWritten;
     }
@@ -187,9 +196,9 @@ export async function createJsonlSink(options: JsonlSinkOptions): Promise<JsonlS
   };
 
   const commit = async (batch: readonly Pending[]) => {
-    let lines: Buffer[] = [];
+    let lines: (Buffer | string)[] = [];
     for (const record of batch) {
-      const bytes = record.line.length;
+      const bytes = record.bytes;
       const tooBig = options.maxBytes !== undefined && size + bytes > options.maxBytes;
       const newDay = options.rotateDaily === true && day !== undefined && record.day !== day;
       if (size > 0 && (tooBig || newDay)) {
@@ -231,13 +240,14 @@ export async function createJsonlSink(options: JsonlSinkOptions): Promise<JsonlS
     write(entry) {
       if (closed) return Promise.reject(sinkClosedError());
       if (failure !== undefined) return Promise.reject(failure);
-      let line: Buffer;
+      let line: Buffer | string;
+      let bytes: number;
       let now: Date;
       try {
         const recorded = recorder.record(entry);
-        // Bytes at once: a line built of many pieces would otherwise stay on the young heap,
-        // copied by every scavenge, until its group commit is on disk.
-        line = Buffer.from(`${recorded.line}\n`, 'utf8');
+        const text = `${recorded.line}\n`;
+        line = background ? text : Buffer.from(text, 'utf8');
+        bytes = background ? Buffer.byteLength(text, 'utf8') : line.length;
         now = recorded.now;
       } catch (error) {
         return Promise.reject(error);
@@ -245,7 +255,7 @@ export async function createJsonlSink(options: JsonlSinkOptions): Promise<JsonlS
       return new Promise<void>((resolve, reject) => {
         // Formatting the day costs a date format per record: only daily rotation needs it.
         const recordDay = options.rotateDaily === true ? utcDay(now) : undefined;
-        queue.push({ line, day: recordDay, resolve, reject });
+        queue.push({ line, bytes, day: recordDay, resolve, reject });
         // The first commit waits for the end of this turn of the event loop, so it takes every
         // record the messages read in this turn produce, not just the first of them.
         // (With background sync a commit costs no disk wait: the end of this tick will do.)

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { appendFile, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { appendFile, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -41,25 +42,25 @@ describeSinkContract('createJsonlSink rotating at every record', async (options)
   return { sink, chained: true, lines: () => allLines(directory) };
 });
 
-describeSinkContract('createJsonlSink with background sync', async (options) => {
+describeSinkContract("createJsonlSink with sync: 'always'", async (options) => {
   const directory = await tempDirectory();
   const sink = await createJsonlSink({
     ...options,
     path: join(directory, 'audit.jsonl'),
-    sync: 'background',
+    sync: 'always',
   });
   return { sink, chained: true, lines: () => allLines(directory) };
 });
 
 describeSinkContract(
-  'createJsonlSink with background sync, rotating at every record',
+  "createJsonlSink with sync: 'always', rotating at every record",
   async (options) => {
     const directory = await tempDirectory();
     const sink = await createJsonlSink({
       ...options,
       path: join(directory, 'audit.jsonl'),
       maxBytes: 1,
-      sync: 'background',
+      sync: 'always',
     });
     return { sink, chained: true, lines: () => allLines(directory) };
   },
@@ -292,6 +293,41 @@ describe('createJsonlSink', () => {
     await expect(sink.close()).resolves.toBeUndefined();
   });
 });
+
+/** The open flags of this process's descriptor for `path`, from /proc (Linux). */
+async function openFlags(path: string): Promise<number> {
+  for (const fd of await readdir('/proc/self/fd')) {
+    const target = await readlink(`/proc/self/fd/${fd}`).catch(() => '');
+    if (target !== path) continue;
+    const info = await readFile(`/proc/self/fdinfo/${fd}`, 'utf8');
+    const flags = /^flags:\s+([0-7]+)$/m.exec(info)?.[1];
+    if (flags !== undefined) return Number.parseInt(flags, 8);
+  }
+  throw new Error(`no open descriptor for ${path}`);
+}
+
+describe.runIf(process.platform === 'linux')(
+  'which durability a JSONL sink opens its file with',
+  () => {
+    it('writes into the kernel by default (no O_DSYNC) and on disk first with sync: always', async () => {
+      const directory = await tempDirectory();
+      const byDefault = await createJsonlSink({ path: join(directory, 'default.jsonl') });
+      const always = await createJsonlSink({
+        path: join(directory, 'always.jsonl'),
+        sync: 'always',
+      });
+      try {
+        expect((await openFlags(join(directory, 'default.jsonl'))) & constants.O_DSYNC).toBe(0);
+        expect((await openFlags(join(directory, 'always.jsonl'))) & constants.O_DSYNC).toBe(
+          constants.O_DSYNC,
+        );
+      } finally {
+        await byDefault.close();
+        await always.close();
+      }
+    });
+  },
+);
 
 describe("createJsonlSink({sync: 'background'})", () => {
   it('has every record whose write resolved in the file when the process is killed at once', async () => {

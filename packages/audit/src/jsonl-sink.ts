@@ -33,11 +33,12 @@ export interface JsonlSinkOptions extends RecordOptions {
   /** Receives what is worth a person's attention but does not stop the sink. */
   readonly onWarning?: (warning: VerifyWarning) => void;
   /**
-   * When `write` resolves. `always` (default): once the record is on disk (O_DSYNC, or a
-   * datasync), so it survives a power loss. `background`: once the kernel has its bytes, so it
+   * When `write` resolves. `background` (default): once the kernel has its bytes, so it
    * survives the process being killed, while the file is flushed to disk continuously behind
-   * the writes (each flush covers every record written before it began); a failed flush stops
-   * the sink. For hosts whose call rate a disk flush per commit would limit (docs/adr/017).
+   * the writes (each flush covers every record written before it began, at most 50 ms apart); a
+   * failed flush stops the sink. `always`: once the record is on disk (O_DSYNC, or a datasync),
+   * so it survives a power loss too, at the cost of a disk flush in every call's path
+   * (docs/adr/017, docs/adr/019).
    */
   readonly sync?: 'always' | 'background';
 }
@@ -83,7 +84,7 @@ export async function createJsonlSink(options: JsonlSinkOptions): Promise<JsonlS
   const { path } = options;
   const clock = options.clock ?? (() => new Date());
   await mkdir(dirname(path), { recursive: true });
-  const background = options.sync === 'background';
+  const background = options.sync !== 'always';
   const flags = background ? APPEND : APPEND_DURABLY;
   const lock = await acquireWriterLock(path);
   let resumed: Resumed;

@@ -79,7 +79,7 @@ describe('--help', () => {
             --audit <file>                       Append the hash-chained audit log (JSONL) here
             --audit-max-bytes <bytes>            Rotate the audit log before a record would take it past this size
             --audit-rotate-daily                 Rotate the audit log at the first record of each UTC day
-            --audit-sync <always|background>     always: each record on disk before its call goes on (default); background: in the kernel, flushed behind
+            --audit-sync <background|always>     background: each record in the kernel before its call goes on, flushed to disk behind (default); always: on disk first
             --audit-torn-line <refuse|rotate>    A log ending in a torn line (a crash mid-write): refuse to start (default) or move it aside
             --redact-key <name>                  Also redact arguments named like this in the audit (repeatable; adds to the defaults)
             --audit-failure <deny|allow>         When the audit log cannot be written: deny the call (default) or allow it

@@ -5,7 +5,7 @@
  *   node packages/proxy/bench/instructions.mjs [--calls N] [--warm-up N] [--cli FILE]
  *
  * For each mode (the byte relay, kvlar with its defaults, kvlar with the JSONL audit, flushed
- * before each call goes on and flushed behind) it starts
+ * behind the calls (its default) and before each call goes on) it starts
  * the mode under callgrind in front of bench/line-echo-server.mjs (no SDK, so the proxy's part
  * is what varies), makes `--warm-up` sequential echo calls so the JIT settles, zeroes the
  * counters, makes `--calls` more and divides. Only the proxy process is counted, not the server
@@ -46,9 +46,9 @@ const MODES = {
   relay: [join(benchDir, 'relay.mjs'), ...server],
   kvlar: [...kvlar, '--', ...server],
   'kvlar-jsonl': [...kvlar, '--audit', join(work, 'audit.jsonl'), '--', ...server],
-  'kvlar-jsonl-bg': [
+  'kvlar-jsonl-always': [
     ...kvlar,
-    ...['--audit', join(work, 'audit-bg.jsonl'), '--audit-sync', 'background'],
+    ...['--audit', join(work, 'audit-always.jsonl'), '--audit-sync', 'always'],
     ...['--', ...server],
   ],
 };

@@ -116,9 +116,9 @@ export const proxyCommand = defineCommand({
     },
     'audit-sync': {
       type: 'string',
-      valueHint: 'always|background',
+      valueHint: 'background|always',
       description:
-        'always: each record on disk before its call goes on (default); background: in the kernel, flushed behind',
+        'background: each record in the kernel before its call goes on, flushed to disk behind (default); always: on disk first',
     },
     'audit-torn-line': {
       type: 'string',

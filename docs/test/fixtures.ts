@@ -65,7 +65,7 @@ function auditLog(): string {
   let prev = '0'.repeat(64);
   let text = '';
   entries.forEach((entry, index) => {
-    const { event, line } = linkAndSerialize(prev, {
+    const { hash, line } = linkAndSerialize(prev, {
       action_type: 'tool_call',
       agent_id: 'claude',
       session: '5f0c2a1e-0000-4000-8000-000000000001',
@@ -74,7 +74,7 @@ function auditLog(): string {
       id: `00000000-0000-4000-8000-00000000000${index + 1}`,
       timestamp: `2026-03-01T10:0${index}:00.000Z`,
     });
-    prev = event.hash;
+    prev = hash;
     text += `${line}\n`;
   });
   return text;

@@ -135,16 +135,17 @@ try {
 } finally {
   rmSync(work, { recursive: true, force: true });
 }
+const width = Math.max(4, ...Object.keys(results).map((mode) => mode.length));
 const rows = Object.entries(results).map(
   ([mode, perCall]) =>
-    `| ${mode.padEnd(11)} | ${(perCall / 1000).toFixed(1).padStart(9)} | ${(perCall / results.relay).toFixed(2).padStart(8)}× |`,
+    `| ${mode.padEnd(width)} | ${(perCall / 1000).toFixed(1).padStart(9)} | ${(perCall / results.relay).toFixed(2).padStart(8)}× |`,
 );
 process.stdout.write(
   [
     `Instructions per sequential echo call in the proxy process (callgrind; ${warmUp} calls of warm-up, ${calls} counted), Node ${process.version}`,
     '',
-    '| mode        | k instr.  | / relay   |',
-    '| :---------- | --------: | --------: |',
+    `| ${'mode'.padEnd(width)} | k instr.  | / relay   |`,
+    `| :${'-'.repeat(width - 1)} | --------: | --------: |`,
     ...rows,
     '',
   ].join('\n'),

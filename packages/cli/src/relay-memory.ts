@@ -13,7 +13,7 @@ export const COLLECT_EVERY_BYTES = 4 * 1024 * 1024;
 type Collect = () => void;
 
 /**
- * A `onRawWritten` callback for the proxy runners, or undefined where the runtime offers no
+ * An `onRawWritten` callback for the proxy runners, or undefined where the runtime offers no
  * collector (then V8's own heuristics apply, as before).
  */
 export function createRelayCollector(

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { entry, fixedRecordOptions, tempDirectory } from '../test/fixtures.js';
-import { describeSinkContract } from '../test/sink-contract.js';
+import { describeSinkContract } from './contract.js';
 import {
   AuditError,
   createHttpSink,
@@ -140,31 +140,39 @@ async function setup(url: string, overrides: Partial<HttpSinkOptions> = {}) {
   return { sink, spillPath, warnings, errors };
 }
 
-describeSinkContract('createHttpSink', async (options) => {
-  const collector = await startCollector();
-  const spillPath = join(await tempDirectory(), 'spill.jsonl');
-  const sink = createHttpSink({ ...options, url: collector.url, spillPath, flushIntervalMs: 5 });
-  return {
-    sink,
-    chained: true,
-    lines: async () => [...collector.lines, ...(await fileLines(spillPath))],
-  };
-});
+describeSinkContract(
+  'createHttpSink',
+  async (options) => {
+    const collector = await startCollector();
+    const spillPath = join(await tempDirectory(), 'spill.jsonl');
+    const sink = createHttpSink({ ...options, url: collector.url, spillPath, flushIntervalMs: 5 });
+    return {
+      sink,
+      chained: true,
+      lines: async () => [...collector.lines, ...(await fileLines(spillPath))],
+    };
+  },
+  { describe, it },
+);
 
-describeSinkContract('createHttpSink with the collector down', async (options) => {
-  const url = `http://127.0.0.1:${await closedPort()}/ingest`;
-  const spillPath = join(await tempDirectory(), 'spill.jsonl');
-  const sink = createHttpSink({
-    ...options,
-    url,
-    spillPath,
-    flushIntervalMs: 5,
-    acceptWithinMs: 30,
-    retryBaseMs: 10,
-    retryMaxMs: 50,
-  });
-  return { sink, chained: true, lines: () => fileLines(spillPath) };
-});
+describeSinkContract(
+  'createHttpSink with the collector down',
+  async (options) => {
+    const url = `http://127.0.0.1:${await closedPort()}/ingest`;
+    const spillPath = join(await tempDirectory(), 'spill.jsonl');
+    const sink = createHttpSink({
+      ...options,
+      url,
+      spillPath,
+      flushIntervalMs: 5,
+      acceptWithinMs: 30,
+      retryBaseMs: 10,
+      retryMaxMs: 50,
+    });
+    return { sink, chained: true, lines: () => fileLines(spillPath) };
+  },
+  { describe, it },
+);
 
 describe('createHttpSink batching', () => {
   it('posts NDJSON batches of at most maxBatchRecords, with the configured headers', async () => {

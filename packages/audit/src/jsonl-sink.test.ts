@@ -5,7 +5,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { entry, fixedRecordOptions, tempDirectory } from '../test/fixtures.js';
-import { describeSinkContract } from '../test/sink-contract.js';
+import { describeSinkContract } from './contract.js';
 import {
   AuditError,
   type AuditSink,
@@ -26,31 +26,43 @@ async function allLines(directory: string): Promise<string[]> {
   return texts.flatMap((text) => text.split('\n').slice(0, -1));
 }
 
-describeSinkContract('createJsonlSink', async (options) => {
-  const directory = await tempDirectory();
-  const sink = await createJsonlSink({ ...options, path: join(directory, 'audit.jsonl') });
-  return { sink, chained: true, lines: () => allLines(directory) };
-});
+describeSinkContract(
+  'createJsonlSink',
+  async (options) => {
+    const directory = await tempDirectory();
+    const sink = await createJsonlSink({ ...options, path: join(directory, 'audit.jsonl') });
+    return { sink, chained: true, lines: () => allLines(directory) };
+  },
+  { describe, it },
+);
 
-describeSinkContract('createJsonlSink rotating at every record', async (options) => {
-  const directory = await tempDirectory();
-  const sink = await createJsonlSink({
-    ...options,
-    path: join(directory, 'audit.jsonl'),
-    maxBytes: 1,
-  });
-  return { sink, chained: true, lines: () => allLines(directory) };
-});
+describeSinkContract(
+  'createJsonlSink rotating at every record',
+  async (options) => {
+    const directory = await tempDirectory();
+    const sink = await createJsonlSink({
+      ...options,
+      path: join(directory, 'audit.jsonl'),
+      maxBytes: 1,
+    });
+    return { sink, chained: true, lines: () => allLines(directory) };
+  },
+  { describe, it },
+);
 
-describeSinkContract("createJsonlSink with sync: 'always'", async (options) => {
-  const directory = await tempDirectory();
-  const sink = await createJsonlSink({
-    ...options,
-    path: join(directory, 'audit.jsonl'),
-    sync: 'always',
-  });
-  return { sink, chained: true, lines: () => allLines(directory) };
-});
+describeSinkContract(
+  "createJsonlSink with sync: 'always'",
+  async (options) => {
+    const directory = await tempDirectory();
+    const sink = await createJsonlSink({
+      ...options,
+      path: join(directory, 'audit.jsonl'),
+      sync: 'always',
+    });
+    return { sink, chained: true, lines: () => allLines(directory) };
+  },
+  { describe, it },
+);
 
 describeSinkContract(
   "createJsonlSink with sync: 'always', rotating at every record",
@@ -64,6 +76,7 @@ describeSinkContract(
     });
     return { sink, chained: true, lines: () => allLines(directory) };
   },
+  { describe, it },
 );
 
 async function open(directory: string, overrides: Partial<JsonlSinkOptions> = {}) {

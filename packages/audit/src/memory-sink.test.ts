@@ -1,13 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { entry, fixedRecordOptions } from '../test/fixtures.js';
-import { describeSinkContract } from '../test/sink-contract.js';
 import { serializeEvent } from './chain.js';
+import { describeSinkContract } from './contract.js';
 import { createMemorySink } from './index.js';
 
-describeSinkContract('createMemorySink', async (options) => {
-  const sink = createMemorySink(options);
-  return { sink, chained: true, lines: async () => sink.events.map(serializeEvent) };
-});
+describeSinkContract(
+  'createMemorySink',
+  async (options) => {
+    const sink = createMemorySink(options);
+    return { sink, chained: true, lines: async () => sink.events.map(serializeEvent) };
+  },
+  { describe, it },
+);
 
 describe('createMemorySink', () => {
   it('fills id and timestamp from the injected generator and clock', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { entry, fixedRecordOptions } from '../test/fixtures.js';
-import { describeSinkContract } from '../test/sink-contract.js';
+import { describeSinkContract } from './contract.js';
 import { AuditError, createStderrSink, type TextStream, verifyChain } from './index.js';
 
 /** A stream that keeps what it is given and accepts it on the next tick, like a pipe. */
@@ -19,15 +19,27 @@ function fakeStream(isTTY = false) {
   return { stream, lines: async () => chunks.join('').split('\n').slice(0, -1) };
 }
 
-describeSinkContract('createStderrSink (human)', async (options) => {
-  const { stream, lines } = fakeStream();
-  return { sink: createStderrSink({ ...options, stream, format: 'human' }), chained: false, lines };
-});
+describeSinkContract(
+  'createStderrSink (human)',
+  async (options) => {
+    const { stream, lines } = fakeStream();
+    return {
+      sink: createStderrSink({ ...options, stream, format: 'human' }),
+      chained: false,
+      lines,
+    };
+  },
+  { describe, it },
+);
 
-describeSinkContract('createStderrSink (json)', async (options) => {
-  const { stream, lines } = fakeStream();
-  return { sink: createStderrSink({ ...options, stream, format: 'json' }), chained: true, lines };
-});
+describeSinkContract(
+  'createStderrSink (json)',
+  async (options) => {
+    const { stream, lines } = fakeStream();
+    return { sink: createStderrSink({ ...options, stream, format: 'json' }), chained: true, lines };
+  },
+  { describe, it },
+);
 
 describe('createStderrSink', () => {
   it('writes one plain line per decision when the stream is not a terminal', async () => {

@@ -26,58 +26,28 @@ async function allLines(directory: string): Promise<string[]> {
   return texts.flatMap((text) => text.split('\n').slice(0, -1));
 }
 
-describeSinkContract(
-  'createJsonlSink',
-  async (options) => {
-    const directory = await tempDirectory();
-    const sink = await createJsonlSink({ ...options, path: join(directory, 'audit.jsonl') });
-    return { sink, chained: true, lines: () => allLines(directory) };
-  },
-  { describe, it },
-);
-
-describeSinkContract(
-  'createJsonlSink rotating at every record',
-  async (options) => {
-    const directory = await tempDirectory();
-    const sink = await createJsonlSink({
-      ...options,
-      path: join(directory, 'audit.jsonl'),
-      maxBytes: 1,
-    });
-    return { sink, chained: true, lines: () => allLines(directory) };
-  },
-  { describe, it },
-);
-
-describeSinkContract(
-  "createJsonlSink with sync: 'always'",
-  async (options) => {
-    const directory = await tempDirectory();
-    const sink = await createJsonlSink({
-      ...options,
-      path: join(directory, 'audit.jsonl'),
-      sync: 'always',
-    });
-    return { sink, chained: true, lines: () => allLines(directory) };
-  },
-  { describe, it },
-);
-
-describeSinkContract(
-  "createJsonlSink with sync: 'always', rotating at every record",
-  async (options) => {
-    const directory = await tempDirectory();
-    const sink = await createJsonlSink({
-      ...options,
-      path: join(directory, 'audit.jsonl'),
-      maxBytes: 1,
-      sync: 'always',
-    });
-    return { sink, chained: true, lines: () => allLines(directory) };
-  },
-  { describe, it },
-);
+// Both syncs, each plain and rotating at every record.
+const contractVariants: readonly [string, Partial<JsonlSinkOptions>][] = [
+  ['createJsonlSink', {}],
+  ['createJsonlSink rotating at every record', { maxBytes: 1 }],
+  ["createJsonlSink with sync: 'always'", { sync: 'always' }],
+  [
+    "createJsonlSink with sync: 'always', rotating at every record",
+    { maxBytes: 1, sync: 'always' },
+  ],
+];
+for (const [name, variant] of contractVariants) {
+  describeSinkContract(
+    name,
+    async (options) => {
+      const directory = await tempDirectory();
+      const path = join(directory, 'audit.jsonl');
+      const sink = await createJsonlSink({ ...options, ...variant, path });
+      return { sink, chained: true, lines: () => allLines(directory) };
+    },
+    { describe, it },
+  );
+}
 
 async function open(directory: string, overrides: Partial<JsonlSinkOptions> = {}) {
   return createJsonlSink({

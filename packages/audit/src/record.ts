@@ -43,22 +43,25 @@ export function createRecorder(options: RecordOptions = {}, startHash = GENESIS_
   const redactor = options.redactor ?? createRedactor();
   const reasonText = memoized((reason) => redactor.text(reason));
   let lastHash = startHash;
+  /** Completes and redacts an entry and links it after the last record. */
+  const link = (entry: AuditEntry) => {
+    const now = clock();
+    const event = unlinked(entry, redactor, reasonText, ids, now);
+    const prevHash = lastHash;
+    const linked = linkAndSerialize(prevHash, event);
+    lastHash = linked.hash;
+    return { event, prevHash, linked, now };
+  };
   return {
     get lastHash() {
       return lastHash;
     },
     record(entry) {
-      const now = clock();
-      const linked = linkAndSerialize(lastHash, unlinked(entry, redactor, reasonText, ids, now));
-      lastHash = linked.hash;
+      const { linked, now } = link(entry);
       return { line: linked.line, now };
     },
     recordEvent(entry) {
-      const now = clock();
-      const event = unlinked(entry, redactor, reasonText, ids, now);
-      const linked = linkAndSerialize(lastHash, event);
-      const prevHash = lastHash;
-      lastHash = linked.hash;
+      const { event, prevHash, linked, now } = link(entry);
       return {
         event: { ...event, prev_hash: prevHash, hash: linked.hash },
         line: linked.line,

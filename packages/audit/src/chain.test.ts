@@ -81,6 +81,7 @@ describe('linkAndSerialize', () => {
         decision: fc.constantFrom('approved', 'denied', 'timeout', 'error'),
         latency_ms: fc.nat(),
       }),
+      call_id: text,
       upstream: fc.record(
         { ok: fc.boolean(), error: text, duration_ms: fc.nat() },
         { requiredKeys: ['ok', 'duration_ms'] },

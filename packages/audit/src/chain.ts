@@ -40,8 +40,8 @@ export function linkEvent(prevHash: string, event: UnlinkedEvent): AuditEvent {
  * Links an event after `prevHash` and returns its hash and the line it is stored as: the same
  * text as `serializeEvent(linkEvent(prevHash, event))`, without building the linked event. The
  * top level is written member by member in canonical (sorted) key order, which is fixed for an
- * event, instead of sorting a copy: this runs once per audited call. `hash` goes between
- * `approval` and `id`.
+ * event, instead of sorting a copy: this runs once per audited call. `hash` goes
+ * just before `id`.
  */
 export function linkAndSerialize(
   prevHash: string,
@@ -49,6 +49,7 @@ export function linkAndSerialize(
 ): { readonly line: string; readonly hash: string } {
   let head = `{"action_type":${text(event.action_type, 'action_type')},"agent_id":${text(event.agent_id, 'agent_id')}`;
   if (event.approval !== undefined) head += `,"approval":${canonicalJson(event.approval)}`;
+  if (event.call_id !== undefined) head += `,"call_id":${text(event.call_id, 'call_id')}`;
   let tail = `"id":${text(event.id, 'id')},"matched_rule":${text(event.matched_rule, 'matched_rule')},"outcome":${text(event.outcome, 'outcome')}`;
   if (event.parameters !== undefined) tail += `,"parameters":${canonicalJson(event.parameters)}`;
   tail += `,"policy":${policyJson(event.policy)},"prev_hash":${text(prevHash, 'prev_hash')}`;

@@ -49,6 +49,11 @@ export const AuditEventSchema = z
       })
       .optional()
       .describe('How a require_approval decision was answered.'),
+    call_id: text
+      .optional()
+      .describe(
+        'On a follow-up record (an approval answer, an upstream result): the id of the call’s first record.',
+      ),
     upstream: z
       .strictObject({
         ok: z.boolean(),

@@ -57,6 +57,11 @@ export interface AuditEvent {
   readonly shadow?: true;
   readonly policy: AuditPolicy;
   readonly approval?: AuditApproval;
+  /**
+   * On a record that follows up a call (an approver's answer, the server's result): the `id` of
+   * the call's first record, the one written when it was decided.
+   */
+  readonly call_id?: string;
   readonly upstream?: AuditUpstream;
   readonly prev_hash: string;
   readonly hash: string;

@@ -133,6 +133,7 @@ function unlinked(
             latency_ms: entry.approval.latency_ms,
           },
         }),
+    ...(entry.call_id === undefined ? {} : { call_id: entry.call_id }),
     ...(entry.upstream === undefined
       ? {}
       : {

@@ -11,6 +11,7 @@ describe('readEnvelope', () => {
     expect(read(text)).toEqual({
       keys: ['result', 'jsonrpc', 'id'],
       members: { jsonrpc: '2.0', id: 7, method: undefined },
+      resultIsError: false,
     });
     expect(read('{"jsonrpc":"2.0","id":"a\\"b","result":[]}')?.members.id).toBe('a"b');
   });
@@ -25,15 +26,50 @@ describe('readEnvelope', () => {
     ['a missing colon', '{"id" 1}'],
     ['an invalid routed value', '{"id":01x,"result":{}}'],
     ['nesting beyond the limit', `{"id":1,"result":${'['.repeat(300)}${']'.repeat(300)}}`],
+    [
+      'nesting beyond the limit inside a result object',
+      `{"id":1,"result":{"a":${'['.repeat(300)}${']'.repeat(300)}}}`,
+    ],
+    ['a result object cut short', '{"id":1,"result":{"isError":true'],
+    ['a result member without a value', '{"id":1,"result":{"isError":}}'],
   ])('gives up on %s', (_, text) => {
     expect(read(text)).toBeUndefined();
+  });
+
+  it.each([
+    ['{"id":1,"result":{"content":[],"isError":true}}', true],
+    ['{"id":1,"result":{ "isError" : true }}', true],
+    ['{"id":1,"result":{"isError":false}}', false],
+    ['{"id":1,"result":{"isError":"true"}}', false],
+    ['{"id":1,"result":{"isError":1}}', false],
+    ['{"id":1,"result":{"isError":true,"isError":false}}', false],
+    ['{"id":1,"result":{"isError":false,"isError":true}}', true],
+    ['{"id":1,"result":{"content":[{"isError":true}]}}', false],
+    ['{"id":1,"result":{"meta":{"isError":true}}}', false],
+    ['{"id":1,"result":{"text":"\\"isError\\":true"}}', false],
+    ['{"id":1,"result":[{"isError":true}]}', false],
+    ['{"id":1,"result":{}}', false],
+  ])('reads result.isError of %s as %s, as JSON.parse would', (text, isError) => {
+    const parsed = JSON.parse(text) as { result: unknown };
+    const expected =
+      typeof parsed.result === 'object' &&
+      parsed.result !== null &&
+      (parsed.result as { isError?: unknown }).isError === true;
+    expect(expected).toBe(isError);
+    expect(read(text)?.resultIsError).toBe(isError);
   });
 
   it('agrees with JSON.parse on every response it reads', () => {
     const response = fc.record({
       jsonrpc: fc.constant('2.0'),
       id: fc.oneof(fc.integer(), fc.string()),
-      result: fc.jsonValue(),
+      result: fc.oneof(
+        fc.jsonValue(),
+        fc.record(
+          { content: fc.jsonValue(), isError: fc.oneof(fc.boolean(), fc.jsonValue()) },
+          { requiredKeys: [] },
+        ),
+      ),
     });
     fc.assert(
       fc.property(response, fc.boolean(), (value, spaced) => {
@@ -43,6 +79,10 @@ describe('readEnvelope', () => {
         expect(envelope?.keys).toEqual(Object.keys(value));
         expect(envelope?.members.id).toEqual(value.id);
         expect(envelope?.members.jsonrpc).toBe('2.0');
+        const result = value.result as { isError?: unknown } | null;
+        expect(envelope?.resultIsError).toBe(
+          typeof result === 'object' && !Array.isArray(result) && result?.isError === true,
+        );
       }),
       fuzzSettings(20261124, 500),
     );

@@ -10,6 +10,11 @@ export interface Envelope {
   readonly keys: readonly string[];
   /** The parsed values of the small members the proxy routes on. */
   readonly members: Readonly<Record<'jsonrpc' | 'id' | 'method', unknown>>;
+  /**
+   * Whether `result` is an object whose own `isError` member is `true` (a tool's failure, which
+   * the audit records); read on the way through `result`, without parsing it.
+   */
+  readonly resultIsError: boolean;
 }
 
 const QUOTE = 0x22;
@@ -26,39 +31,69 @@ const ROUTED = new Set(['jsonrpc', 'id', 'method']);
 
 /** Reads the envelope of one JSON object text, or undefined if it is not simply one. */
 export function readEnvelope(bytes: Buffer, maxDepth: number): Envelope | undefined {
-  let index = skipSpace(bytes, 0);
-  if (bytes[index] !== OPEN_BRACE) return undefined;
-  index = skipSpace(bytes, index + 1);
   const keys: string[] = [];
   const members: Record<string, unknown> = { jsonrpc: undefined, id: undefined, method: undefined };
-  if (bytes[index] === CLOSE_BRACE) return undefined;
-  for (;;) {
-    if (bytes[index] !== QUOTE) return undefined;
-    const keyEnd = stringEnd(bytes, index);
-    if (keyEnd < 0 || keyEnd - index > SMALL) return undefined;
-    const key = parseSmall(bytes, index, keyEnd);
-    if (typeof key !== 'string' || keys.includes(key)) return undefined;
+  let resultIsError = false;
+  const start = skipSpace(bytes, 0);
+  const end = walkObject(bytes, start, maxDepth, (key, valueStart) => {
+    if (keys.includes(key)) return -1;
     keys.push(key);
-    index = skipSpace(bytes, keyEnd);
-    if (bytes[index] !== COLON) return undefined;
-    const valueStart = skipSpace(bytes, index + 1);
+    if (key === 'result' && bytes[valueStart] === OPEN_BRACE) {
+      // Its members instead of a skip over it: the same bytes, read once.
+      return walkObject(bytes, valueStart, maxDepth - 1, (member, memberStart) => {
+        const memberEnd = skipValue(bytes, memberStart, maxDepth - 2);
+        // The last one counts, as for the JSON.parse of the client that gets these bytes.
+        if (member === 'isError' && memberEnd > 0) {
+          resultIsError =
+            memberEnd - memberStart === 4 &&
+            bytes.toString('latin1', memberStart, memberEnd) === 'true';
+        }
+        return memberEnd;
+      });
+    }
     const valueEnd = skipValue(bytes, valueStart, maxDepth - 1);
-    if (valueEnd < 0 || valueEnd === valueStart) return undefined;
-    if (ROUTED.has(key)) {
-      if (valueEnd - valueStart > SMALL) return undefined;
+    if (valueEnd > 0 && ROUTED.has(key)) {
+      if (valueEnd - valueStart > SMALL) return -1;
       const value = parseSmall(bytes, valueStart, valueEnd);
-      if (value === INVALID) return undefined;
+      if (value === INVALID) return -1;
       members[key] = value;
     }
-    index = skipSpace(bytes, valueEnd);
-    if (bytes[index] === COMMA) {
-      index = skipSpace(bytes, index + 1);
+    return valueEnd;
+  });
+  if (end < 0 || keys.length === 0 || skipSpace(bytes, end) !== bytes.length) return undefined;
+  return { keys, members: members as Envelope['members'], resultIsError };
+}
+
+/**
+ * Walks the object starting at `index` (on its `{`): `visit` gets each key and where its value
+ * starts, and returns where the value ends (-1 to give up). The index after the `}`, or -1.
+ */
+function walkObject(
+  bytes: Buffer,
+  index: number,
+  maxDepth: number,
+  visit: (key: string, valueStart: number) => number,
+): number {
+  if (bytes[index] !== OPEN_BRACE || maxDepth < 1) return -1;
+  let at = skipSpace(bytes, index + 1);
+  if (bytes[at] === CLOSE_BRACE) return at + 1;
+  for (;;) {
+    if (bytes[at] !== QUOTE) return -1;
+    const keyEnd = stringEnd(bytes, at);
+    if (keyEnd < 0 || keyEnd - at > SMALL) return -1;
+    const key = parseSmall(bytes, at, keyEnd);
+    if (typeof key !== 'string') return -1;
+    at = skipSpace(bytes, keyEnd);
+    if (bytes[at] !== COLON) return -1;
+    const valueStart = skipSpace(bytes, at + 1);
+    const valueEnd = visit(key, valueStart);
+    if (valueEnd < 0 || valueEnd === valueStart) return -1;
+    at = skipSpace(bytes, valueEnd);
+    if (bytes[at] === COMMA) {
+      at = skipSpace(bytes, at + 1);
       continue;
     }
-    if (bytes[index] !== CLOSE_BRACE) return undefined;
-    return skipSpace(bytes, index + 1) === bytes.length
-      ? { keys, members: members as Envelope['members'] }
-      : undefined;
+    return bytes[at] === CLOSE_BRACE ? at + 1 : -1;
   }
 }
 

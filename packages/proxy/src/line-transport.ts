@@ -59,6 +59,8 @@ export interface FrameInfo {
   readonly complete?: () =>
     | { readonly ok: true; readonly value: unknown }
     | { readonly ok: false; readonly error: FrameError };
+  /** With `complete`: whether the result's `isError` member is `true` (read from the bytes). */
+  readonly resultIsError?: boolean;
 }
 
 /** A write batch smaller than this is copied into one buffer rather than written part by part. */
@@ -357,7 +359,7 @@ export class LineTransport implements Transport {
     if (!isUtf8(bytes)) return undefined;
     const envelope = readEnvelope(bytes, MAX_NESTING_DEPTH);
     if (envelope === undefined) return undefined;
-    const { keys, members } = envelope;
+    const { keys, members, resultIsError } = envelope;
     if (!keys.includes('result') || keys.includes('error') || keys.includes('method')) {
       return undefined;
     }
@@ -369,6 +371,7 @@ export class LineTransport implements Transport {
       line: bytes,
       bytes: bytes.length,
       duplicateKeys: [],
+      resultIsError,
       complete: () => {
         const decoded = decodeMessage(bytes, { trackDuplicateKeys });
         if (!decoded.ok) return { ok: false, error: decodeError(bytes, decoded) };

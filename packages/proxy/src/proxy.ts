@@ -90,13 +90,19 @@ export interface ProxyOptions {
   readonly filterTools?: boolean;
   /** When the audit sink fails: `deny` (default) the call, or `allow` it and report. */
   readonly auditFailure?: 'deny' | 'allow';
+  /**
+   * Also record what became of each decided request that was forwarded: a second record per
+   * call, written after the answer went back, with `upstream` (ok or the error, how long it took)
+   * and `call_id` naming the call's decision record. Default false: it doubles the records.
+   */
+  readonly auditResults?: boolean;
   /** Which policy text decided, for the audit. Default: named after the engine's policies. */
   readonly policy?: AuditPolicy;
   /** The session id in audit records. Default: a random UUID. */
   readonly session?: string;
   /** Milliseconds since the epoch. Default `Date.now`. */
   readonly clock?: () => number;
-  /** Ids for held approvals. Default `crypto.randomUUID`. */
+  /** Ids for the records of decided requests and for held approvals. Default `crypto.randomUUID`. */
   readonly ids?: () => string;
   /** Where the proxy reports what a person should know. Never throws into the proxy. */
   readonly onReport?: (report: ProxyReport) => void;
@@ -166,7 +172,27 @@ interface Pending {
   abort: AbortController | undefined;
   /** `performance.now()` when it was forwarded. */
   forwardedAt?: number;
+  /** A decided request forwarded with `auditResults` on: what its result record needs. */
+  call?: DecidedCall;
 }
+
+/** What a result record repeats of its call, and when the call was forwarded (`clock()`). */
+interface DecidedCall {
+  readonly recordId: string;
+  readonly action: Action;
+  readonly outcome: AuditOutcome;
+  readonly ruleId: string;
+  readonly forwardedAt: number;
+}
+
+/** How a forwarded request ended, for its result record. */
+interface CallResult {
+  readonly ok: boolean;
+  readonly error?: string;
+}
+
+/** Error texts in result records are cut to this many characters. */
+const RESULT_ERROR_CHARS = 1000;
 
 /** The side a message came from, and everything the session keeps about that side. */
 interface Side {
@@ -188,6 +214,7 @@ export function createProxy(options: ProxyOptions): ProxySession {
   const mode = options.mode ?? 'enforce';
   const filterTools = options.filterTools ?? true;
   const auditFailure = options.auditFailure ?? 'deny';
+  const auditResults = options.auditResults === true;
   const approvalTimeoutMs = options.approvalTimeoutMs ?? 120_000;
   const progressIntervalMs = options.progressIntervalMs ?? 5000;
   const fixedEngine = options.engine;
@@ -297,6 +324,7 @@ export function createProxy(options: ProxyOptions): ProxySession {
     const entry = side.pending.get(key);
     side.pending.delete(key);
     answer(side, answerMessage, entry?.batch, raw);
+    if (entry?.call !== undefined) concluded(entry.call, resultOf(answerMessage, raw));
   }
 
   // ── reading ────────────────────────────────────────────────────────────────────────────────
@@ -493,6 +521,10 @@ export function createProxy(options: ProxyOptions): ProxySession {
           entry.batch.open -= 1;
           flushBatch(side, entry.batch);
         }
+        if (entry.call !== undefined) {
+          const text = `cancelled by the ${side.name} before an answer came`;
+          concluded(entry.call, { ok: false, error: text });
+        }
         if (entry.state === 'held') {
           // The other side never saw the request: withdraw it here so it is never sent.
           entry.withdrawn = true;
@@ -649,7 +681,8 @@ export function createProxy(options: ProxyOptions): ProxySession {
     id: JsonRpcId,
     forwarded: JsonObject,
   ): Promise<void> {
-    const recorded = await record(action, decision, outcomeOf(decision));
+    const recordId = ids();
+    const recorded = await record(action, decision, outcomeOf(decision), { id: recordId });
     let final = decision;
     if (!recorded && auditFailure === 'deny' && (decision.type === 'allow' || mode === 'audit')) {
       final = {
@@ -663,7 +696,7 @@ export function createProxy(options: ProxyOptions): ProxySession {
     if (!shadow && final.type === 'require_approval' && approver !== undefined) {
       const progress = side === client ? keepAlive(forwarded, final) : undefined;
       try {
-        final = await awaitApproval(approver, action, final, entry);
+        final = await awaitApproval(approver, action, final, entry, recordId);
       } finally {
         if (progress !== undefined) clearInterval(progress);
       }
@@ -681,6 +714,15 @@ export function createProxy(options: ProxyOptions): ProxySession {
       }
       entry.state = 'forwarded';
       entry.forwardedAt = performance.now();
+      if (auditResults) {
+        entry.call = {
+          recordId,
+          action,
+          outcome: outcomeOf(final),
+          ruleId: final.ruleId,
+          forwardedAt: clock(),
+        };
+      }
       send(target, forwarded);
       return;
     }
@@ -816,6 +858,7 @@ export function createProxy(options: ProxyOptions): ProxySession {
     action: Action,
     decision: Decision,
     entry: Pending,
+    recordId: string,
   ): Promise<Decision> {
     const started = clock();
     const controller = new AbortController();
@@ -872,10 +915,13 @@ export function createProxy(options: ProxyOptions): ProxySession {
           ...(decision.policy === undefined ? {} : { policy: decision.policy }),
         };
     const recorded = await record(action, final, approved ? 'allowed' : 'denied', {
-      approver: typeof result === 'object' ? result.approver : 'kvlar',
-      channel: typeof result === 'object' ? result.channel : result,
-      decision: approved ? 'approved' : typeof result === 'object' ? 'denied' : result,
-      latency_ms: latency,
+      callId: recordId,
+      approval: {
+        approver: typeof result === 'object' ? result.approver : 'kvlar',
+        channel: typeof result === 'object' ? result.channel : result,
+        decision: approved ? 'approved' : typeof result === 'object' ? 'denied' : result,
+        latency_ms: latency,
+      },
     });
     if (!recorded && approved && auditFailure === 'deny') {
       return {
@@ -914,9 +960,11 @@ export function createProxy(options: ProxyOptions): ProxySession {
     action: Action,
     decision: Decision,
     outcome: AuditOutcome,
-    approval?: AuditEntry['approval'],
+    links: { id?: string; callId?: string; approval?: AuditEntry['approval'] } = {},
   ): Promise<boolean> {
+    const { id, callId, approval } = links;
     const entry: AuditEntry = {
+      ...(id === undefined ? {} : { id }),
       action_type: action.actionType ?? TOOL_CALL,
       resource: action.resource,
       agent_id: action.agentId ?? '',
@@ -929,6 +977,7 @@ export function createProxy(options: ProxyOptions): ProxySession {
       ...(mode === 'audit' ? { shadow: true as const } : {}),
       policy: policyOf(engineOf()),
       ...(approval === undefined ? {} : { approval }),
+      ...(callId === undefined ? {} : { call_id: callId }),
     };
     try {
       await options.audit.write(entry);
@@ -938,6 +987,41 @@ export function createProxy(options: ProxyOptions): ProxySession {
         auditFailure === 'deny' ? 'the call is denied' : 'forwarded anyway (--audit-failure allow)';
       report('error', 'audit_failed', `the audit log failed: ${messageOf(error)}; ${what}`);
       return false;
+    }
+  }
+
+  /** A forwarded call ended (answered, cut off, cancelled): its result record, in the background. */
+  function concluded(call: DecidedCall, result: CallResult): void {
+    track(recordResult(call, result));
+  }
+
+  async function recordResult(call: DecidedCall, result: CallResult): Promise<void> {
+    const { action } = call;
+    const entry: AuditEntry = {
+      action_type: action.actionType ?? TOOL_CALL,
+      resource: action.resource,
+      agent_id: action.agentId ?? '',
+      outcome: call.outcome,
+      matched_rule: call.ruleId,
+      session,
+      server: serverLabel,
+      ...(mode === 'audit' ? { shadow: true as const } : {}),
+      policy: policyOf(engineOf()),
+      call_id: call.recordId,
+      upstream: {
+        ok: result.ok,
+        ...(result.error === undefined ? {} : { error: result.error }),
+        duration_ms: Math.max(0, clock() - call.forwardedAt),
+      },
+    };
+    try {
+      await options.audit.write(entry);
+    } catch (error) {
+      report(
+        'error',
+        'audit_failed',
+        `the audit log could not record the result of a call to '${action.resource}': ${messageOf(error)}`,
+      );
     }
   }
 
@@ -975,15 +1059,9 @@ export function createProxy(options: ProxyOptions): ProxySession {
         if (entry.state !== 'forwarded') continue;
         client.pending.delete(key);
         const id = idFromKey(key);
-        answer(
-          client,
-          errorAnswer(
-            id,
-            ErrorCode.upstreamError,
-            'the server closed the connection before answering',
-          ),
-          entry.batch,
-        );
+        const text = 'the server closed the connection before answering';
+        answer(client, errorAnswer(id, ErrorCode.upstreamError, text), entry.batch);
+        if (entry.call !== undefined) concluded(entry.call, { ok: false, error: text });
       }
     }
     for (const entry of side.pending.values()) {
@@ -1086,6 +1164,7 @@ export function createProxy(options: ProxyOptions): ProxySession {
         client.pending.delete(key);
         const text = 'Kvlar is shutting down; the request was not answered';
         answer(client, errorAnswer(idFromKey(key), ErrorCode.upstreamError, text), entry.batch);
+        if (entry.call !== undefined) concluded(entry.call, { ok: false, error: text });
       }
       for (const side of [client, upstream]) {
         for (const entry of side.pending.values()) {
@@ -1105,6 +1184,44 @@ function outcomeOf(decision: Decision): AuditOutcome {
     : decision.type === 'deny'
       ? 'denied'
       : 'pending_approval';
+}
+
+/**
+ * What an answer says about its call: a JSON-RPC error, a tool result with `isError`, or ok. A
+ * large answer relayed unread (an envelope) has its `isError` read from its bytes.
+ */
+function resultOf(message: unknown, raw: unknown): CallResult {
+  if (!isJsonObject(message)) return { ok: true };
+  const error = message.error;
+  if (isJsonObject(error)) {
+    const text = typeof error.message === 'string' ? error.message : 'no message';
+    return { ok: false, error: clipped(`${text} (JSON-RPC ${String(error.code)})`) };
+  }
+  const result = message.result;
+  if (isJsonObject(result)) {
+    if (result.isError !== true) return { ok: true };
+    const texts = Array.isArray(result.content)
+      ? result.content.flatMap((part: unknown) =>
+          isJsonObject(part) && part.type === 'text' && typeof part.text === 'string'
+            ? [part.text]
+            : [],
+        )
+      : [];
+    return { ok: false, error: clipped(texts.length > 0 ? texts.join('\n') : 'the tool failed') };
+  }
+  const info = isObjectLike(raw) ? frameInfo(raw) : undefined;
+  if (info?.resultIsError === true) {
+    return { ok: false, error: 'the tool failed (a large answer, relayed unread)' };
+  }
+  return { ok: true };
+}
+
+function clipped(text: string): string {
+  if (text.length <= RESULT_ERROR_CHARS) return text;
+  // Not between the two halves of a surrogate pair.
+  const high = text.charCodeAt(RESULT_ERROR_CHARS - 1);
+  const end = high >= 0xd800 && high <= 0xdbff ? RESULT_ERROR_CHARS - 1 : RESULT_ERROR_CHARS;
+  return `${text.slice(0, end)}…`;
 }
 
 function clientNameOf(params: JsonObject | undefined): string | undefined {

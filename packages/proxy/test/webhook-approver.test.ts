@@ -74,7 +74,8 @@ describe('the webhook approver (Rust protocol)', () => {
     });
     const [request] = hook.requests;
     expect(JSON.parse(request?.body ?? '')).toEqual({
-      request_id: 'approval-1',
+      // approval-1 is the id of the call's decision record.
+      request_id: 'approval-2',
       tool_name: 'send_email',
       tool_arguments: { to: 'boss@example.com' },
       rule_id: 'approve-send',

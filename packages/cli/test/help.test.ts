@@ -82,6 +82,7 @@ describe('--help', () => {
             --audit-sync <background|always>     background: each record in the kernel before its call goes on, flushed to disk behind (default); always: on disk first
             --audit-torn-line <refuse|rotate>    A log ending in a torn line (a crash mid-write): refuse to start (default) or move it aside
             --redact-key <name>                  Also redact arguments named like this in the audit (repeatable; adds to the defaults)
+            --audit-results                      Also record what became of each forwarded call (ok or its error, how long), linked to its decision
             --audit-failure <deny|allow>         When the audit log cannot be written: deny the call (default) or allow it
             --max-message-bytes <bytes>          Refuse longer JSON-RPC messages (default 33554432)
             --watch                              Reload policies (and what they extend) when they change; a bad edit keeps the last good one
@@ -387,6 +388,7 @@ describe('--help', () => {
             --resource <text>           Only resources containing this text
             --agent <text>              Only agent ids containing this text
             --server <text>             Only servers containing this text
+            --kind <kind>               Only this kind of record: decisions, or results (the server's answers)
         -h, --help                      Show this help
       "
     `);
@@ -403,6 +405,7 @@ describe('--help', () => {
         -F, --follow             Keep running and print events as they are appended, across rotations
         -n, --lines <n>          How many of the last events to print first (default: 10)
             --json               Print the events as the stored JSON lines
+            --kind <kind>        Only this kind of record: decisions, or results (the server's answers)
         -h, --help               Show this help
       "
     `);

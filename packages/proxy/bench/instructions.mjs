@@ -51,6 +51,11 @@ const MODES = {
     ...['--audit', join(work, 'audit-always.jsonl'), '--audit-sync', 'always'],
     ...['--', ...server],
   ],
+  'kvlar-jsonl-results': [
+    ...kvlar,
+    ...['--audit', join(work, 'audit-results.jsonl'), '--audit-results'],
+    ...['--', ...server],
+  ],
 };
 const TEXT = 'The quick brown fox jumps over the lazy dog, 0123456789.';
 

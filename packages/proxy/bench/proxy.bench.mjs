@@ -36,7 +36,14 @@ const POLICY = join(benchDir, 'allow-all.yaml');
 // hash-chained JSONL audit log (`--audit`), whose cost issue 4 bounds: with its default, each
 // group commit in the kernel before its calls go on and flushed to disk behind them
 // (`--audit-sync background`), and with each commit on disk first (`--audit-sync always`).
-const MODES = ['direct', 'relay', 'kvlar', 'kvlar-jsonl', 'kvlar-jsonl-always'];
+const MODES = [
+  'direct',
+  'relay',
+  'kvlar',
+  'kvlar-jsonl',
+  'kvlar-jsonl-always',
+  'kvlar-jsonl-results',
+];
 const ECHO_TEXT = 'The quick brown fox jumps over the lazy dog, 0123456789.';
 const CONNECT_TIMEOUT_MS = 15_000;
 // Ratios of kvlar to relay (issue 3): added p50 latency over direct ≤ 1.25× the relay's, pipelined
@@ -116,6 +123,7 @@ function commandFor(mode) {
     ? ['--audit', `audit-${process.pid}-${++auditFiles}.jsonl`]
     : [];
   if (mode === 'kvlar-jsonl-always') audit.push('--audit-sync', 'always');
+  if (mode === 'kvlar-jsonl-results') audit.push('--audit-results');
   return [
     settings.cli,
     'proxy',
@@ -311,6 +319,7 @@ function compare(results) {
   const { relay, kvlar } = byMode;
   const jsonl = byMode['kvlar-jsonl'];
   const jsonlAlways = byMode['kvlar-jsonl-always'];
+  const jsonlResults = byMode['kvlar-jsonl-results'];
   if (!kvlar.available || !relay.available) {
     const reason = !kvlar.available ? `kvlar unavailable: ${kvlar.reason}` : 'relay unavailable';
     return { available: false, reason };
@@ -358,6 +367,15 @@ function compare(results) {
             // Reported, not a target: a disk flush in every call's path (docs/adr/019).
             name: 'the same, with --audit-sync always',
             value: jsonlAlways.pipelined.callsPerSecond / kvlar.pipelined.callsPerSecond,
+          },
+        ]
+      : []),
+    ...(jsonlResults?.available
+      ? [
+          {
+            // Reported, not a target: opt-in, two records per call.
+            name: 'the same, with --audit-results',
+            value: jsonlResults.pipelined.callsPerSecond / kvlar.pipelined.callsPerSecond,
           },
         ]
       : []),

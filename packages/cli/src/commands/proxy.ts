@@ -132,6 +132,11 @@ export const proxyCommand = defineCommand({
       description:
         'Also redact arguments named like this in the audit (repeatable; adds to the defaults)',
     },
+    'audit-results': {
+      type: 'boolean',
+      description:
+        'Also record what became of each forwarded call (ok or its error, how long), linked to its decision',
+    },
     'audit-failure': {
       type: 'string',
       valueHint: 'deny|allow',
@@ -351,6 +356,7 @@ function planFrom(rawArgs: readonly string[], runtime: Runtime): Plan | undefine
     session: {
       mode,
       auditFailure,
+      auditResults: has('audit-results'),
       strict: has('strict'),
       filterTools: !has('no-filter-tools'),
       elicitApprovals: !has('no-elicitation'),

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { chained, entry, resultEntry } from '../test/fixtures.js';
 import {
   type AuditRecord,
   cefExtensionValue,
@@ -10,8 +11,30 @@ import {
   matchesFilter,
   parseExportFormat,
   parseOutcome,
+  parseRecordKind,
   parseRecordLine,
 } from './index.js';
+
+/** A call needing approval, its answer, its result, then an allowed call that failed: id-1 … id-5. */
+async function callsWithResults(): Promise<readonly AuditRecord[]> {
+  const ask = entry({ resource: 'write_file', outcome: 'pending_approval', matched_rule: 'ask' });
+  const answer = entry({
+    resource: 'write_file',
+    matched_rule: 'ask',
+    call_id: 'id-1',
+    approval: { approver: 'alice', channel: 'webhook', decision: 'approved', latency_ms: 900 },
+  });
+  const shell = entry({ resource: 'bash' });
+  const error = '-1: no such file, "x"\n= bad';
+  const { records } = await chained([
+    ask,
+    answer,
+    resultEntry(answer, 'id-1', { ok: true, duration_ms: 12 }),
+    shell,
+    resultEntry(shell, 'id-4', { ok: false, error, duration_ms: 7.6 }),
+  ]);
+  return records;
+}
 
 function record(fields: Record<string, string> = {}): AuditRecord {
   const parsed = parseRecordLine(
@@ -44,6 +67,14 @@ describe('parseExportFormat and parseOutcome', () => {
     expect(parseOutcome('allow')).toBe('allowed');
     expect(parseOutcome('constructor')).toBeUndefined();
   });
+
+  it('parseRecordKind takes decisions and results only', () => {
+    expect(parseRecordKind('decisions')).toBe('decisions');
+    expect(parseRecordKind('results')).toBe('results');
+    for (const text of ['result', 'RESULTS', 'all', 'constructor', '']) {
+      expect(parseRecordKind(text)).toBeUndefined();
+    }
+  });
 });
 
 describe('matchesFilter', () => {
@@ -65,6 +96,16 @@ describe('matchesFilter', () => {
     );
     if (!rust.ok) throw new Error(rust.message);
     expect(matchesFilter(rust.record, { server: '' })).toBe(false);
+    expect(matchesFilter(rust.record, { kind: 'decisions' })).toBe(true);
+    expect(matchesFilter(rust.record, { kind: 'results' })).toBe(false);
+  });
+
+  it('tells decisions, approval answers included, from results by kind', async () => {
+    const records = await callsWithResults();
+    const ids = (kind: 'decisions' | 'results') =>
+      records.filter((record) => matchesFilter(record, { kind })).map((record) => record.id);
+    expect(ids('decisions')).toEqual(['id-1', 'id-2', 'id-4']);
+    expect(ids('results')).toEqual(['id-3', 'id-5']);
   });
 });
 
@@ -90,11 +131,22 @@ describe('csv', () => {
 
   it('writes the documented columns, missing ones empty', () => {
     expect(csvRow(record({ reason: 'a, "b"' }))).toBe(
-      'id-1,2026-03-01T10:00:00.000Z,tool_call,bash,agent-1,denied,deny-shell,"a, ""b""",shell,s-1',
+      'id-1,2026-03-01T10:00:00.000Z,tool_call,bash,agent-1,denied,deny-shell,"a, ""b""",shell,s-1,,,,',
     );
     const text = exportRecords([record()], 'csv', { version: '1' }).text;
     expect(text.split('\r\n')[0]).toBe(
-      'id,timestamp,action_type,resource,agent_id,outcome,matched_rule,reason,server,session',
+      'id,timestamp,action_type,resource,agent_id,outcome,matched_rule,reason,server,session,call_id,upstream_ok,upstream_error,duration_ms',
+    );
+  });
+
+  it("fills call_id and the upstream columns of results, escaping the server's error", async () => {
+    const rows = (await callsWithResults()).map(csvRow);
+    const call = 'tool_call,write_file,claude-desktop,allowed,ask,,filesystem,session-1';
+    expect(rows[1]).toBe(`id-2,2025-03-01T12:00:01.000Z,${call},id-1,,,`);
+    expect(rows[2]).toBe(`id-3,2025-03-01T12:00:02.000Z,${call},id-1,true,,12`);
+    expect(rows[4]).toBe(
+      'id-5,2025-03-01T12:00:04.000Z,tool_call,bash,claude-desktop,allowed,allow-reads,,filesystem,session-1,' +
+        `id-4,false,"'-1: no such file, ""x""\n= bad",7.6`,
     );
   });
 });
@@ -121,6 +173,22 @@ describe('CEF', () => {
     expect(cefLine(record({ outcome: 'allowed' }), '1')).toContain('|allowed|tool_call/bash|1|');
     expect(cefLine(record({ outcome: 'pending_approval' }), '1')).toContain('|5|');
   });
+
+  it("names a result upstream_ok or upstream_error, with the call's id, duration and error", async () => {
+    const lines = (await callsWithResults()).map((r) => cefLine(r, '1'));
+    const head = 'CEF:0|Kvlar|PolicyEngine|1';
+    const who = 'act=tool_call suser=claude-desktop';
+    const where = 'cs2=filesystem cs2Label=server cs3=session-1 cs3Label=session';
+    const write = `request=write_file cs1=ask cs1Label=matchedRule ${where}`;
+    const bash = `request=bash cs1=allow-reads cs1Label=matchedRule ${where}`;
+    expect(lines).toEqual([
+      `${head}|pending_approval|tool_call/write_file|5|rt=1740830400000 externalId=id-1 ${who} outcome=pending_approval ${write} msg=`,
+      `${head}|allowed|tool_call/write_file|1|rt=1740830401000 externalId=id-2 ${who} outcome=allowed ${write} cs4=id-1 cs4Label=callId msg=`,
+      `${head}|upstream_ok|tool_call/write_file|1|rt=1740830402000 externalId=id-3 ${who} outcome=allowed ${write} cs4=id-1 cs4Label=callId cn1=12 cn1Label=durationMs msg=`,
+      `${head}|allowed|tool_call/bash|1|rt=1740830403000 externalId=id-4 ${who} outcome=allowed ${bash} msg=`,
+      `${head}|upstream_error|tool_call/bash|3|rt=1740830404000 externalId=id-5 ${who} outcome=allowed ${bash} cs4=id-4 cs4Label=callId cn1=8 cn1Label=durationMs msg=-1: no such file, "x"\\n\\= bad`,
+    ]);
+  });
 });
 
 describe('exportRecords', () => {
@@ -133,5 +201,11 @@ describe('exportRecords', () => {
     expect(result.count).toBe(1);
     expect(result.text).toBe(`${records[1]?.line}\n`);
     expect(exportRecords([], 'cef', { version: '1' })).toEqual({ text: '', count: 0 });
+  });
+
+  it('exports only the results with kind results', async () => {
+    const records = await callsWithResults();
+    const result = exportRecords(records, 'jsonl', { version: '1', filter: { kind: 'results' } });
+    expect(result).toEqual({ text: `${records[2]?.line}\n${records[4]?.line}\n`, count: 2 });
   });
 });

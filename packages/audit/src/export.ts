@@ -1,6 +1,6 @@
 /**
  * Export of audit records: the filter (`--since`, `--until`, `--outcome`, `--resource`,
- * `--agent`, `--server`) and the jsonl, csv and CEF formatters. Pure: text in, text out.
+ * `--agent`, `--server`, `--kind`) and the jsonl, csv and CEF formatters. Pure: text in, text out.
  */
 import type { AuditOutcome } from './event.js';
 import type { AuditRecord } from './records.js';
@@ -33,6 +33,16 @@ export function parseOutcome(text: string): AuditOutcome | undefined {
   return OUTCOME_ALIASES.get(text);
 }
 
+/** `decisions`: records without `upstream`; `results`: result records (with `upstream`). */
+export type RecordKind = 'decisions' | 'results';
+export const RECORD_KINDS: readonly RecordKind[] = ['decisions', 'results'];
+
+const KINDS: ReadonlySet<string> = new Set(RECORD_KINDS);
+
+export function parseRecordKind(text: string): RecordKind | undefined {
+  return KINDS.has(text) ? (text as RecordKind) : undefined;
+}
+
 export interface ExportFilter {
   /** Milliseconds since the epoch; records before it are left out. */
   readonly since?: number;
@@ -44,6 +54,8 @@ export interface ExportFilter {
   readonly agent?: string;
   /** A record without a `server` (a Rust-era record) never matches. */
   readonly server?: string;
+  /** Absent: every record. */
+  readonly kind?: RecordKind;
 }
 
 export function matchesFilter(record: AuditRecord, filter: ExportFilter): boolean {
@@ -53,6 +65,12 @@ export function matchesFilter(record: AuditRecord, filter: ExportFilter): boolea
   if (filter.resource !== undefined && !record.resource.includes(filter.resource)) return false;
   if (filter.agent !== undefined && !record.agent_id.includes(filter.agent)) return false;
   if (filter.server !== undefined && !(record.server?.includes(filter.server) ?? false)) {
+    return false;
+  }
+  if (
+    filter.kind !== undefined &&
+    (record.upstream !== undefined) !== (filter.kind === 'results')
+  ) {
     return false;
   }
   return true;
@@ -67,7 +85,10 @@ export function jsonlLine(record: AuditRecord): string {
 
 // ── csv ─────────────────────────────────────────────────────────────────────────────────────
 
-/** The Rust Kvlar's eight columns, then the ones this version added. Fixed: documented in docs/audit.md. */
+/**
+ * The Rust Kvlar's eight columns, then the ones this version added, new ones always last.
+ * Fixed: documented in docs/audit.md.
+ */
 export const CSV_COLUMNS = [
   'id',
   'timestamp',
@@ -79,7 +100,13 @@ export const CSV_COLUMNS = [
   'reason',
   'server',
   'session',
+  'call_id',
+  'upstream_ok',
+  'upstream_error',
+  'duration_ms',
 ] as const;
+
+type CsvColumn = (typeof CSV_COLUMNS)[number];
 
 // What spreadsheets read as the start of a formula (OWASP "CSV injection"): =, +, -, @, and tab
 // and carriage return, which some programs skip before looking for one.
@@ -100,7 +127,22 @@ export function csvHeader(): string {
 }
 
 export function csvRow(record: AuditRecord): string {
-  return CSV_COLUMNS.map((column) => csvField(record[column] ?? '')).join(',');
+  return CSV_COLUMNS.map((column) => csvField(csvValue(record, column))).join(',');
+}
+
+/** The `upstream` columns are empty for a decision; `upstream_ok` is `true` or `false`. */
+function csvValue(record: AuditRecord, column: CsvColumn): string {
+  const { upstream } = record;
+  switch (column) {
+    case 'upstream_ok':
+      return upstream === undefined ? '' : String(upstream.ok);
+    case 'upstream_error':
+      return upstream?.error ?? '';
+    case 'duration_ms':
+      return upstream === undefined ? '' : String(upstream.duration_ms);
+    default:
+      return record[column] ?? '';
+  }
 }
 
 // ── CEF ─────────────────────────────────────────────────────────────────────────────────────
@@ -110,6 +152,12 @@ export const CEF_SEVERITY: Readonly<Record<AuditOutcome, number>> = {
   allowed: 1,
   pending_approval: 5,
   denied: 8,
+};
+
+/** A result record's signature id and severity: the server answered (1) or failed (3). */
+export const CEF_RESULT_SEVERITY: Readonly<Record<'upstream_ok' | 'upstream_error', number>> = {
+  upstream_ok: 1,
+  upstream_error: 3,
 };
 
 /** A CEF header field: `\` and `|` escaped; CR and LF (not allowed in a header) become spaces. */
@@ -128,17 +176,23 @@ export function cefExtensionValue(value: string): string {
 /**
  * `CEF:0|Kvlar|PolicyEngine|<version>|<outcome>|<action_type>/<resource>|<severity>|<extensions>`.
  * The signature id is the outcome (one per kind of event, as CEF intends; the record's own id is
- * `externalId`); `rt` is milliseconds since the epoch, one of the two forms CEF defines.
+ * `externalId`), or `upstream_ok`/`upstream_error` for a result record; `rt` is milliseconds
+ * since the epoch, one of the two forms CEF defines.
  */
 export function cefLine(record: AuditRecord, version: string): string {
+  const { upstream } = record;
+  const result =
+    upstream === undefined ? undefined : upstream.ok ? 'upstream_ok' : 'upstream_error';
+  const severity =
+    result === undefined ? CEF_SEVERITY[record.outcome] : CEF_RESULT_SEVERITY[result];
   const header = [
     'CEF:0',
     'Kvlar',
     'PolicyEngine',
     cefHeaderField(version),
-    record.outcome,
+    result ?? record.outcome,
     cefHeaderField(`${record.action_type}/${record.resource}`),
-    String(CEF_SEVERITY[record.outcome]),
+    String(severity),
   ].join('|');
   const extensions: [string, string | undefined][] = [
     ['rt', String(record.time)],
@@ -153,7 +207,12 @@ export function cefLine(record: AuditRecord, version: string): string {
     ['cs2Label', record.server === undefined ? undefined : 'server'],
     ['cs3', record.session],
     ['cs3Label', record.session === undefined ? undefined : 'session'],
-    ['msg', record.reason ?? ''],
+    ['cs4', record.call_id],
+    ['cs4Label', record.call_id === undefined ? undefined : 'callId'],
+    // cn1 is an integer field in CEF.
+    ['cn1', upstream === undefined ? undefined : String(Math.round(upstream.duration_ms))],
+    ['cn1Label', upstream === undefined ? undefined : 'durationMs'],
+    ['msg', upstream === undefined ? (record.reason ?? '') : (upstream.error ?? '')],
   ];
   const text = extensions
     .filter((entry): entry is [string, string] => entry[1] !== undefined)

@@ -1,11 +1,21 @@
-import type { AuditApproval, AuditEvent, AuditOutcome, AuditUpstream } from './event.js';
+import type { AuditApproval, AuditEvent, AuditOutcome } from './event.js';
 import type { AuditRecord } from './records.js';
 
-const LABELS: Readonly<Record<AuditOutcome, { readonly text: string; readonly color: string }>> = {
+interface Label {
+  readonly text: string;
+  readonly color: string;
+}
+
+const LABELS: Readonly<Record<AuditOutcome, Label>> = {
   allowed: { text: 'ALLOW   ', color: '32' },
   denied: { text: 'DENY    ', color: '31' },
   pending_approval: { text: 'APPROVAL', color: '33' },
 };
+
+// A result record repeats its call's outcome; its label says it is the server's answer instead,
+// so a tail does not read as two decisions for one call.
+const RESULT_OK: Label = { text: 'RESULT  ', color: '32' };
+const RESULT_ERROR: Label = { text: 'RESULT  ', color: '31' };
 
 // Tool names, reasons and errors come from clients and servers: a newline would forge a second
 // line, an escape sequence would rewrite the terminal, a bidi override would reorder what is read.
@@ -34,10 +44,18 @@ export type HumanFields = Pick<
   | 'shadow'
 > & { readonly server?: string | undefined };
 
-/** One line (no newline) for a person watching decisions go by. */
+/**
+ * One line (no newline) for a person watching decisions go by. A result record (with `upstream`)
+ * is labelled `RESULT`, green when the server answered and red when it failed.
+ */
 export function formatHuman(event: HumanFields, color: boolean): string {
   const paint = (code: string, text: string) => (color ? `\u001b[${code}m${text}\u001b[0m` : text);
-  const label = LABELS[event.outcome];
+  const label =
+    event.upstream === undefined
+      ? LABELS[event.outcome]
+      : event.upstream.ok
+        ? RESULT_OK
+        : RESULT_ERROR;
   const parts = [
     paint('2', event.timestamp),
     paint(label.color, label.text),
@@ -60,15 +78,18 @@ export function formatHuman(event: HumanFields, color: boolean): string {
   return parts.join('  ');
 }
 
-/** A record read leniently (any Kvlar version) in the human format; odd optional parts are left out. */
+/**
+ * A record read leniently (any Kvlar version) in the human format; an odd `approval` or `shadow`
+ * is left out (the reader has already refused an odd `upstream`).
+ */
 export function formatRecordHuman(record: AuditRecord, color: boolean): string {
   const approval = field(record, 'approval');
-  const upstream = field(record, 'upstream');
   return formatHuman(
     {
       ...record,
       ...(isApproval(approval) ? { approval } : {}),
-      ...(isUpstream(upstream) ? { upstream } : {}),
+      // A shadow-mode result of a denied call must say the denial was not enforced.
+      ...(field(record, 'shadow') === true ? { shadow: true } : {}),
     },
     color,
   );
@@ -91,14 +112,5 @@ function isApproval(value: unknown): value is AuditApproval {
     typeof value.channel === 'string' &&
     DECISIONS.has(String(value.decision)) &&
     typeof value.latency_ms === 'number'
-  );
-}
-
-function isUpstream(value: unknown): value is AuditUpstream {
-  return (
-    isObject(value) &&
-    typeof value.ok === 'boolean' &&
-    typeof value.duration_ms === 'number' &&
-    (value.error === undefined || typeof value.error === 'string')
   );
 }

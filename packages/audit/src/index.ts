@@ -26,6 +26,7 @@ export {
 } from './event.js';
 export { AuditEventSchema, auditEventJsonSchema } from './event-schema.js';
 export {
+  CEF_RESULT_SEVERITY,
   CEF_SEVERITY,
   CSV_COLUMNS,
   cefExtensionValue,
@@ -44,6 +45,9 @@ export {
   OUTCOMES,
   parseExportFormat,
   parseOutcome,
+  parseRecordKind,
+  RECORD_KINDS,
+  type RecordKind,
 } from './export.js';
 export { formatHuman, formatRecordHuman, type HumanFields, safeText } from './format-human.js';
 export {
@@ -65,11 +69,24 @@ export {
   parseRfc3339,
   type SkippedLine,
 } from './records.js';
-export { createRedactor, type RedactionOptions, type Redactor, redactionMarker } from './redact.js';
+export {
+  createRedactor,
+  type RedactionOptions,
+  type Redactor,
+  redactionMarker,
+  type SecretRegex,
+} from './redact.js';
 export { DEFAULT_REDACTED_KEYS } from './redact-keys.js';
 export { DEFAULT_SECRET_PATTERNS, type SecretPattern } from './secret-patterns.js';
 export type { AuditSink } from './sink.js';
-export { type AuditStats, auditStats, type CountedName, formatStats, STATS_TOP } from './stats.js';
+export {
+  type AuditStats,
+  auditStats,
+  type CountedName,
+  formatStats,
+  type ResultStats,
+  STATS_TOP,
+} from './stats.js';
 export { createStderrSink, type StderrSinkOptions, type TextStream } from './stderr-sink.js';
 export { type AuditTail, openAuditTail } from './tail.js';
 export {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { chained, entry, resultEntry } from '../test/fixtures.js';
 import { parseRecordLine, parseRecords, parseRfc3339 } from './index.js';
 
 const RUST_LINE =
@@ -35,6 +36,51 @@ describe('parseRecordLine', () => {
     expect(parsed.record.server).toBeUndefined();
   });
 
+  it('reads the call_id and upstream of a result record, and the call_id of an approval answer', async () => {
+    const decision = entry({ outcome: 'pending_approval', matched_rule: 'ask-first' });
+    const answer = entry({
+      call_id: 'id-1',
+      approval: { approver: 'alice', channel: 'webhook', decision: 'approved', latency_ms: 900 },
+    });
+    const failed = { ok: false, error: 'ENOENT', duration_ms: 12.5 };
+    const { records } = await chained([decision, answer, resultEntry(decision, 'id-1', failed)]);
+    expect(records[0]?.call_id).toBeUndefined();
+    expect(records[0]?.upstream).toBeUndefined();
+    expect(records[1]).toMatchObject({ id: 'id-2', call_id: 'id-1' });
+    expect(records[1]?.upstream).toBeUndefined();
+    expect(records[2]).toMatchObject({ id: 'id-3', call_id: 'id-1', upstream: failed });
+    expect(records[2]?.reason).toBeUndefined();
+  });
+
+  it('skips a line whose upstream is not a result, saying why', async () => {
+    const { lines } = await chained([resultEntry(entry(), 'id-0', { ok: true, duration_ms: 3 })]);
+    const line = lines[0] ?? '';
+    const message = 'upstream is not {ok: boolean, duration_ms: number >= 0, error?: string}';
+    for (const upstream of [
+      'null',
+      '[]',
+      '"ok"',
+      '{"duration_ms":3}',
+      '{"ok":"true","duration_ms":3}',
+      '{"ok":true}',
+      '{"ok":true,"duration_ms":-1}',
+      '{"ok":true,"duration_ms":"3"}',
+      '{"ok":false,"duration_ms":3,"error":{"code":1}}',
+    ]) {
+      const edited = line.replace(
+        '"upstream":{"duration_ms":3,"ok":true}',
+        `"upstream":${upstream}`,
+      );
+      expect(edited).not.toBe(line);
+      expect(parseRecordLine(edited)).toEqual({ ok: false, message });
+    }
+    const withError = line.replace('"ok":true', '"error":"x","ok":false');
+    expect(parseRecordLine(withError)).toMatchObject({
+      ok: true,
+      record: { upstream: { ok: false, error: 'x', duration_ms: 3 } },
+    });
+  });
+
   it('says why a line is not a record', () => {
     expect(parseRecordLine('{"id":')).toEqual({ ok: false, message: 'not JSON' });
     expect(parseRecordLine('[1]')).toEqual({ ok: false, message: 'not a JSON object' });
@@ -53,6 +99,18 @@ describe('parseRecords', () => {
     expect(parsed.skipped).toEqual([
       { file: 'a.jsonl', line: 4, message: 'not JSON' },
       { file: 'a.jsonl', line: 6, message: 'not JSON' },
+    ]);
+  });
+
+  it('lists a line with a malformed upstream as skipped instead of reading it as a decision', () => {
+    const broken = RUST_LINE.replace('}', ',"upstream":{"ok":true}}');
+    const parsed = parseRecords(`${RUST_LINE}\n${broken}\n`);
+    expect(parsed.records).toHaveLength(1);
+    expect(parsed.skipped).toEqual([
+      {
+        line: 2,
+        message: 'upstream is not {ok: boolean, duration_ms: number >= 0, error?: string}',
+      },
     ]);
   });
 });

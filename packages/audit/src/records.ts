@@ -1,9 +1,10 @@
 /**
  * Reading audit lines leniently, for export and stats: both our hash-chained records and Rust-era
  * records (no `prev_hash`/`hash`) are accepted. A line that is not a record is skipped and
- * counted, as the Rust Kvlar skipped it; verification, not this, is what judges a chain.
+ * counted, as the Rust Kvlar skipped it; verification, not this, is what judges a chain. A record
+ * with an `upstream` is a result record (how a forwarded call ended), not a decision.
  */
-import type { AuditOutcome } from './event.js';
+import type { AuditOutcome, AuditUpstream } from './event.js';
 
 /** The fields every Kvlar record has had since the Rust version, plus the line it came from. */
 export interface AuditRecord {
@@ -19,6 +20,13 @@ export interface AuditRecord {
   readonly reason?: string;
   readonly server?: string;
   readonly session?: string;
+  /** On a record that follows up a call (an approval answer, a result): the call's first record's `id`. */
+  readonly call_id?: string;
+  /**
+   * What the MCP server answered: present exactly on **result records**, which say how a
+   * forwarded call ended and are not decisions (stats count them apart).
+   */
+  readonly upstream?: AuditUpstream;
   /** The whole parsed object, fields of later versions included. */
   readonly fields: Readonly<Record<string, unknown>>;
   /** The line as stored, without its newline. */
@@ -104,10 +112,20 @@ export function parseRecordLine(line: string): RecordCheck {
   const timestamp = text('timestamp') ?? '';
   const time = parseRfc3339(timestamp);
   if (time === undefined) return { ok: false, message: 'timestamp is not RFC 3339' };
-  const optional = (name: 'reason' | 'server' | 'session') => {
+  const optional = (name: 'reason' | 'server' | 'session' | 'call_id') => {
     const field = text(name);
     return field === undefined ? {} : { [name]: field };
   };
+  // A line with an `upstream` it cannot read is skipped, not read as a decision: counting a
+  // result as a second decision would be the worse mistake.
+  let upstream: AuditUpstream | undefined;
+  if (Object.hasOwn(fields, 'upstream')) {
+    upstream = upstreamOf(fields.upstream);
+    if (upstream === undefined) {
+      const message = 'upstream is not {ok: boolean, duration_ms: number >= 0, error?: string}';
+      return { ok: false, message };
+    }
+  }
   return {
     ok: true,
     record: {
@@ -122,10 +140,26 @@ export function parseRecordLine(line: string): RecordCheck {
       ...optional('reason'),
       ...optional('server'),
       ...optional('session'),
+      ...optional('call_id'),
+      ...(upstream === undefined ? {} : { upstream }),
       fields,
       line,
     },
   };
+}
+
+/** A result record's `upstream`, copied, or `undefined` when it is not one. */
+function upstreamOf(value: unknown): AuditUpstream | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const fields = value as Readonly<Record<string, unknown>>;
+  const own = (name: string): unknown => (Object.hasOwn(fields, name) ? fields[name] : undefined);
+  const ok = own('ok');
+  const duration = own('duration_ms');
+  const error = own('error');
+  if (typeof ok !== 'boolean') return undefined;
+  if (typeof duration !== 'number' || !Number.isFinite(duration) || duration < 0) return undefined;
+  if (error !== undefined && typeof error !== 'string') return undefined;
+  return { ok, ...(error === undefined ? {} : { error }), duration_ms: duration };
 }
 
 /** The records of a file's text; blank lines are ignored, other non-records skipped and listed. */

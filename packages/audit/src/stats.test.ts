@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { chained, entry, resultEntry } from '../test/fixtures.js';
 import { type AuditRecord, auditStats, formatStats, parseRecordLine } from './index.js';
 
 function record(fields: Partial<Record<string, string>>): AuditRecord {
@@ -39,6 +40,52 @@ describe('auditStats', () => {
         { name: 'agent-1', count: 3 },
         { name: 'agent-2', count: 1 },
       ],
+      results: { ok: 0, error: 0 },
+    });
+  });
+
+  it('counts result records apart, so a call with a recorded result is one event', async () => {
+    const read = entry();
+    const shell = entry({ resource: 'bash', outcome: 'denied', matched_rule: 'deny-shell' });
+    const write = entry({ resource: 'write_file', outcome: 'pending_approval' });
+    const approved = entry({
+      resource: 'write_file',
+      call_id: 'id-3',
+      approval: { approver: 'alice', channel: 'webhook', decision: 'approved', latency_ms: 900 },
+    });
+    const { records } = await chained([
+      read,
+      shell,
+      write,
+      resultEntry(read, 'id-1', { ok: true, duration_ms: 40 }),
+      approved,
+      resultEntry(approved, 'id-3', { ok: false, error: 'disk full', duration_ms: 5 }),
+      // Shadow mode: the denied call was forwarded, and its result says so.
+      resultEntry({ ...shell, shadow: true }, 'id-2', { ok: true, duration_ms: 12 }),
+    ]);
+    expect(auditStats(records)).toEqual({
+      events: 4,
+      outcomes: { allowed: 2, denied: 1, pending_approval: 1 },
+      first: '2025-03-01T12:00:00.000Z',
+      last: '2025-03-01T12:00:06.000Z',
+      resources: [
+        { name: 'write_file', count: 2 },
+        { name: 'bash', count: 1 },
+        { name: 'read_file', count: 1 },
+      ],
+      agents: [{ name: 'claude-desktop', count: 4 }],
+      results: { ok: 2, error: 1, p50_ms: 12, max_ms: 40 },
+    });
+  });
+
+  it('takes the lower middle duration as the median of an even number of results', async () => {
+    const durations = [7, 1, 3, 100];
+    const { records } = await chained(
+      durations.map((duration_ms) => resultEntry(entry(), 'id-0', { ok: true, duration_ms })),
+    );
+    expect(auditStats(records)).toMatchObject({
+      events: 0,
+      results: { ok: 4, error: 0, p50_ms: 3, max_ms: 100 },
     });
   });
 });
@@ -72,6 +119,46 @@ describe('formatStats', () => {
         '  agent-1              3',
       ].join('\n'),
     );
+  });
+
+  it('adds an Upstream Results block after the outcomes when there are results', async () => {
+    const read = entry();
+    const { records } = await chained([
+      read,
+      resultEntry(read, 'id-1', { ok: true, duration_ms: 12 }),
+      entry(),
+      resultEntry(read, 'id-3', { ok: false, error: 'timeout', duration_ms: 30_000 }),
+    ]);
+    expect(formatStats(auditStats(records), 'audit.jsonl')).toEqual([
+      'Audit Log Summary',
+      '─────────────────',
+      'File:     audit.jsonl',
+      'Events:   2',
+      'Period:   2025-03-01 12:00 → 2025-03-01 12:00',
+      '',
+      'Outcomes:',
+      '  Allowed:          2',
+      '  Denied:           0',
+      '  Pending Approval: 0',
+      '',
+      'Upstream Results:',
+      '  OK:               1',
+      '  Error:            1',
+      '  Duration:         p50 12ms, max 30000ms',
+      '',
+      'Top Resources:',
+      '  read_file            2',
+      '',
+      'Top Agents:',
+      '  claude-desktop       2',
+    ]);
+  });
+
+  it('summarises a log of results only instead of calling it empty', async () => {
+    const { records } = await chained([resultEntry(entry(), 'id-0', { ok: true, duration_ms: 1 })]);
+    const lines = formatStats(auditStats(records), 'f');
+    expect(lines).toContain('Events:   0');
+    expect(lines).toContain('  OK:               1');
   });
 
   it('lists at most ten resources', () => {

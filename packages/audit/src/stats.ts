@@ -1,4 +1,8 @@
-/** Summary statistics of audit records, and the Rust Kvlar's text rendering of them. Pure. */
+/**
+ * Summary statistics of audit records, and the Rust Kvlar's text rendering of them. Pure.
+ * Decisions and result records (the server's answers, with `upstream`) are counted apart, so a
+ * call whose result was recorded still counts once.
+ */
 import type { AuditRecord } from './records.js';
 
 export interface CountedName {
@@ -6,41 +10,77 @@ export interface CountedName {
   readonly count: number;
 }
 
+/** The result records: how forwarded calls ended at the MCP server. */
+export interface ResultStats {
+  readonly ok: number;
+  readonly error: number;
+  /**
+   * Median (nearest rank) and largest `upstream.duration_ms` over every result, ok or error;
+   * absent when there are no results.
+   */
+  readonly p50_ms?: number;
+  readonly max_ms?: number;
+}
+
 export interface AuditStats {
+  /** Decision records: every record but the results. */
   readonly events: number;
+  /** Of the decision records. */
   readonly outcomes: {
     readonly allowed: number;
     readonly denied: number;
     readonly pending_approval: number;
   };
-  /** RFC 3339 (UTC, milliseconds) of the earliest and latest records; absent when there are none. */
+  /**
+   * RFC 3339 (UTC, milliseconds) of the earliest and latest records, results included; absent
+   * when there are none.
+   */
   readonly first?: string;
   readonly last?: string;
-  /** Every resource and agent, most frequent first; ties by name, so output is stable. */
+  /** Every resource and agent of the decisions, most frequent first; ties by name, so output is stable. */
   readonly resources: readonly CountedName[];
   readonly agents: readonly CountedName[];
+  readonly results: ResultStats;
 }
 
 export function auditStats(records: readonly AuditRecord[]): AuditStats {
   const outcomes = { allowed: 0, denied: 0, pending_approval: 0 };
   const resources = new Map<string, number>();
   const agents = new Map<string, number>();
+  const durations: number[] = [];
+  let events = 0;
+  let ok = 0;
   let first: number | undefined;
   let last: number | undefined;
   for (const record of records) {
+    if (first === undefined || record.time < first) first = record.time;
+    if (last === undefined || record.time > last) last = record.time;
+    if (record.upstream !== undefined) {
+      if (record.upstream.ok) ok++;
+      durations.push(record.upstream.duration_ms);
+      continue;
+    }
+    events++;
     outcomes[record.outcome]++;
     resources.set(record.resource, (resources.get(record.resource) ?? 0) + 1);
     agents.set(record.agent_id, (agents.get(record.agent_id) ?? 0) + 1);
-    if (first === undefined || record.time < first) first = record.time;
-    if (last === undefined || record.time > last) last = record.time;
   }
+  durations.sort((a, b) => a - b);
+  const p50 = durations[Math.ceil(durations.length / 2) - 1];
+  const max = durations[durations.length - 1];
   return {
-    events: records.length,
+    events,
     outcomes,
     ...(first === undefined ? {} : { first: new Date(first).toISOString() }),
     ...(last === undefined ? {} : { last: new Date(last).toISOString() }),
     resources: ranked(resources),
     agents: ranked(agents),
+    results: {
+      ok,
+      error: durations.length - ok,
+      ...(p50 === undefined ? {} : { p50_ms: p50 }),
+      ...(max === undefined ? {} : { max_ms: max }),
+    },
   };
 }
 
@@ -54,11 +94,15 @@ function ranked(counts: ReadonlyMap<string, number>): CountedName[] {
 export const STATS_TOP = 10;
 
 /**
- * The Rust Kvlar's `audit stats` text, line for line (`file` is shown as given). With no events
+ * The Rust Kvlar's `audit stats` text, line for line (`file` is shown as given), plus an
+ * `Upstream Results:` block after the outcomes when there are result records. With no records
  * it is the single line Rust printed.
  */
 export function formatStats(stats: AuditStats, file: string): string[] {
-  if (stats.events === 0) return [`No audit events found in ${file}`];
+  const { results } = stats;
+  if (stats.events === 0 && results.ok + results.error === 0) {
+    return [`No audit events found in ${file}`];
+  }
   const lines = ['Audit Log Summary', '─────────────────', `File:     ${file}`];
   lines.push(`Events:   ${stats.events}`);
   if (stats.first !== undefined && stats.last !== undefined) {
@@ -70,6 +114,19 @@ export function formatStats(stats: AuditStats, file: string): string[] {
     `  Allowed:          ${stats.outcomes.allowed}`,
     `  Denied:           ${stats.outcomes.denied}`,
     `  Pending Approval: ${stats.outcomes.pending_approval}`,
+  );
+  if (results.ok + results.error > 0) {
+    lines.push(
+      '',
+      'Upstream Results:',
+      `  OK:               ${results.ok}`,
+      `  Error:            ${results.error}`,
+    );
+    if (results.p50_ms !== undefined && results.max_ms !== undefined) {
+      lines.push(`  Duration:         p50 ${results.p50_ms}ms, max ${results.max_ms}ms`);
+    }
+  }
+  lines.push(
     '',
     'Top Resources:',
     ...top(stats.resources),

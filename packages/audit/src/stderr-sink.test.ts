@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { entry, fixedRecordOptions } from '../test/fixtures.js';
+import { entry, fixedRecordOptions, resultEntry } from '../test/fixtures.js';
 import { describeSinkContract } from './contract.js';
 import { AuditError, createStderrSink, type TextStream, verifyChain } from './index.js';
 
@@ -59,19 +59,21 @@ describe('createStderrSink', () => {
     ]);
   });
 
-  it('colours the outcome on a terminal and shows approval and upstream results', async () => {
+  it('colours the outcome on a terminal and shows approval answers and upstream results', async () => {
     const { stream, lines } = fakeStream(true);
     const sink = createStderrSink({ ...fixedRecordOptions(), stream });
-    await sink.write(
-      entry({
-        outcome: 'allowed',
-        approval: { approver: 'alice', channel: 'webhook', decision: 'approved', latency_ms: 1200 },
-        upstream: { ok: true, duration_ms: 35 },
-      }),
-    );
-    const [line] = await lines();
-    expect(line).toContain('\u001b[32mALLOW   \u001b[0m');
-    expect(line).toContain('[approval approved by alice via webhook, 1200ms]  [upstream ok, 35ms]');
+    const approved = entry({
+      outcome: 'allowed',
+      call_id: 'id-0',
+      approval: { approver: 'alice', channel: 'webhook', decision: 'approved', latency_ms: 1200 },
+    });
+    await sink.write(approved);
+    await sink.write(resultEntry(approved, 'id-0', { ok: true, duration_ms: 35 }));
+    const [answer, result] = await lines();
+    expect(answer).toContain('\u001b[32mALLOW   \u001b[0m');
+    expect(answer).toContain('[approval approved by alice via webhook, 1200ms]');
+    expect(result).toContain('\u001b[32mRESULT  \u001b[0m');
+    expect(result).toContain('rule=allow-reads  [upstream ok, 35ms]');
   });
 
   it('escapes control characters so a tool name cannot forge a line or drive the terminal', async () => {

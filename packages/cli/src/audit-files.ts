@@ -1,5 +1,12 @@
 /** Reading audit logs for the `kvlar audit` commands: paths as the user typed them, errors as CliErrors. */
-import { type RecordsRead, readAuditRecords, type SkippedLine } from '@kvlar/audit';
+import {
+  parseRecordKind,
+  RECORD_KINDS,
+  type RecordKind,
+  type RecordsRead,
+  readAuditRecords,
+  type SkippedLine,
+} from '@kvlar/audit';
 import { CliError } from './errors.js';
 import { absoluteFrom, displayPath } from './paths.js';
 import { describeFsError } from './read-text.js';
@@ -44,3 +51,22 @@ export const auditLogArg = {
   valueHint: 'file|dir',
   description: 'An audit log (with its rotated files), or a directory of logs',
 } as const;
+
+/** `--kind decisions|results`, as `kvlar audit export` and `tail` declare it. */
+export const auditKindArg = {
+  type: 'string',
+  valueHint: 'kind',
+  description: "Only this kind of record: decisions, or results (the server's answers)",
+} as const;
+
+/** The `--kind` value, or a usage error of `command` that lists the valid ones. */
+export function kindFlag(text: string | undefined, command: string): RecordKind | undefined {
+  if (text === undefined) return undefined;
+  const kind = parseRecordKind(text);
+  if (kind === undefined) {
+    throw new CliError('usage', `unknown kind '${text}' (use one of: ${RECORD_KINDS.join(', ')})`, {
+      command,
+    });
+  }
+  return kind;
+}

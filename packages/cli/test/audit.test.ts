@@ -1,6 +1,6 @@
 import { appendFile, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type AuditEntry, createJsonlSink } from '@kvlar/audit';
+import { type AuditEntry, type AuditUpstream, createJsonlSink } from '@kvlar/audit';
 import { describe, expect, it } from 'vitest';
 import { kvlar, lines, spawnKvlar, tempDir } from './helpers.js';
 
@@ -27,6 +27,32 @@ const ENTRIES: readonly AuditEntry[] = [
   entry('write_file', 'pending_approval', 'cursor'),
   entry('bash', 'denied'),
   entry('read_file', 'allowed'),
+];
+
+/** The result record of `decision`'s call (the fields the proxy keeps), with the server's answer. */
+function result(decision: AuditEntry, callId: string, upstream: AuditUpstream): AuditEntry {
+  const { action_type, resource, agent_id, outcome, matched_rule, session, server, policy } =
+    decision;
+  const call = { action_type, resource, agent_id, outcome, matched_rule, session, server, policy };
+  return { ...call, call_id: callId, upstream };
+}
+
+const READ = entry('read_file', 'allowed');
+const APPROVED: AuditEntry = {
+  ...entry('write_file', 'allowed', 'cursor'),
+  matched_rule: 'ask-writes',
+  call_id: 'id-4',
+  approval: { approver: 'alice', channel: 'webhook', decision: 'approved', latency_ms: 900 },
+};
+
+/** Four decisions (one an approval answer) and the results of the two forwarded calls: id-1 … id-6. */
+const WITH_RESULTS: readonly AuditEntry[] = [
+  READ,
+  result(READ, 'id-1', { ok: true, duration_ms: 12 }),
+  entry('bash', 'denied'),
+  { ...entry('write_file', 'pending_approval', 'cursor'), matched_rule: 'ask-writes' },
+  APPROVED,
+  result(APPROVED, 'id-4', { ok: false, error: 'disk full', duration_ms: 40 }),
 ];
 
 /** A real chained log written by the JSONL sink, one record a minute from 10:00. */
@@ -197,6 +223,66 @@ Top Agents:
         { name: 'read_file', count: 1 },
       ],
       agents: [{ name: 'mcp-agent', count: 2 }],
+      results: { ok: 0, error: 0 },
+    });
+  });
+
+  it('counts result records apart from the decisions, in text and JSON', async () => {
+    const dir = await tempDir();
+    await writeLog(dir, { entries: WITH_RESULTS });
+    const text = await kvlar(['audit', 'stats', '-f', 'audit.jsonl'], { cwd: dir });
+    expect(text).toEqual({
+      code: 0,
+      stdout: `Audit Log Summary
+─────────────────
+File:     audit.jsonl
+Events:   4
+Period:   2026-03-01 10:00 → 2026-03-01 10:05
+
+Outcomes:
+  Allowed:          2
+  Denied:           1
+  Pending Approval: 1
+
+Upstream Results:
+  OK:               1
+  Error:            1
+  Duration:         p50 12ms, max 40ms
+
+Top Resources:
+  write_file           2
+  bash                 1
+  read_file            1
+
+Top Agents:
+  claude               2
+  cursor               2
+`,
+      stderr: '',
+    });
+    const json = await kvlar(['audit', 'stats', '-f', 'audit.jsonl', '--json'], { cwd: dir });
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      events: 4,
+      outcomes: { allowed: 2, denied: 1, pending_approval: 1 },
+      last: '2026-03-01T10:05:00.000Z',
+      results: { ok: 1, error: 1, p50_ms: 12, max_ms: 40 },
+    });
+  });
+
+  it('skips a record with a malformed upstream, saying so, instead of counting a decision', async () => {
+    const dir = await tempDir();
+    const log = await writeLog(dir, { entries: WITH_RESULTS });
+    log[1] = log[1]!.replace('"upstream":{"duration_ms":12,"ok":true}', '"upstream":{"ok":1}');
+    await writeFile(join(dir, 'audit.jsonl'), `${log.join('\n')}\n`);
+    const result = await kvlar(['audit', 'stats', '-f', 'audit.jsonl', '--json'], { cwd: dir });
+    expect(result.code).toBe(0);
+    expect(result.stderr).toBe(
+      'warning: skipped 1 line that is not an audit record (first: audit.jsonl:2: upstream is not {ok: boolean, duration_ms: number >= 0, error?: string})\n',
+    );
+    expect(JSON.parse(result.stdout)).toMatchObject({
+      skipped: 1,
+      events: 4,
+      results: { ok: 0, error: 1 },
     });
   });
 
@@ -230,6 +316,8 @@ describe('kvlar audit export', () => {
     expect(await run('--outcome', 'deny')).toEqual(['id-2', 'id-4']);
     expect(await run('--resource', 'file', '--agent', 'clau')).toEqual(['id-1', 'id-5']);
     expect(await run('--server', 'shell')).toEqual(['id-2', 'id-4']);
+    expect(await run('--kind', 'decisions')).toEqual(['id-1', 'id-2', 'id-3', 'id-4', 'id-5']);
+    expect(await run('--kind', 'results')).toEqual([]);
     expect(
       await run('--since', '2026-03-01T10:01:00Z', '--until', '2026-03-01T11:03:00+01:00'),
     ).toEqual(['id-2', 'id-3', 'id-4']);
@@ -256,9 +344,9 @@ describe('kvlar audit export', () => {
     expect(result).toEqual({ code: 0, stdout: '', stderr: '✓ Exported 2 events (CSV format)\n' });
     const csv = await readFile(join(dir, 'out.csv'), 'utf8');
     const row =
-      'tool_call,bash,claude,denied,deny-shell,"no shell, ""ever""\n=SUM(A1)",shell,session-1';
+      'tool_call,bash,claude,denied,deny-shell,"no shell, ""ever""\n=SUM(A1)",shell,session-1,,,,';
     expect(csv).toBe(
-      'id,timestamp,action_type,resource,agent_id,outcome,matched_rule,reason,server,session\r\n' +
+      'id,timestamp,action_type,resource,agent_id,outcome,matched_rule,reason,server,session,call_id,upstream_ok,upstream_error,duration_ms\r\n' +
         `id-2,2026-03-01T10:01:00.000Z,${row}\r\n` +
         `id-4,2026-03-01T10:03:00.000Z,${row}\r\n`,
     );
@@ -280,6 +368,33 @@ describe('kvlar audit export', () => {
     expect(cef[1]).toMatch(/\|allowed\|tool_call\/read_file\|1\|/);
   });
 
+  it('exports only the result records with --kind results, in csv and CEF', async () => {
+    const dir = await tempDir();
+    const log = await writeLog(dir, { entries: WITH_RESULTS });
+    const run = async (...flags: string[]) => {
+      const result = await kvlar(['audit', 'export', '-f', 'audit.jsonl', ...flags], { cwd: dir });
+      expect(result.stderr).toBe('');
+      expect(result.code).toBe(0);
+      return lines(result.stdout);
+    };
+    expect(await run('--kind', 'results')).toEqual([log[1], log[5]]);
+    expect(await run('--kind', 'decisions', '--outcome', 'allowed')).toEqual([log[0], log[4]]);
+    expect((await run('--kind', 'results', '--format', 'csv')).join('\n')).toBe(
+      [
+        'id,timestamp,action_type,resource,agent_id,outcome,matched_rule,reason,server,session,call_id,upstream_ok,upstream_error,duration_ms\r',
+        'id-2,2026-03-01T10:01:00.000Z,tool_call,read_file,claude,allowed,allow-read,,filesystem,session-1,id-1,true,,12\r',
+        'id-6,2026-03-01T10:05:00.000Z,tool_call,write_file,cursor,allowed,ask-writes,,filesystem,session-1,id-4,false,disk full,40\r',
+      ].join('\n'),
+    );
+    const cef = await run('--kind', 'results', '--format', 'cef');
+    expect(cef[0]).toMatch(
+      /\|upstream_ok\|tool_call\/read_file\|1\|rt=1772359260000 externalId=id-2 /,
+    );
+    expect(cef[0]).toMatch(/ cs4=id-1 cs4Label=callId cn1=12 cn1Label=durationMs msg=$/);
+    expect(cef[1]).toMatch(/\|upstream_error\|tool_call\/write_file\|3\|/);
+    expect(cef[1]).toMatch(/ cs4=id-4 cs4Label=callId cn1=40 cn1Label=durationMs msg=disk full$/);
+  });
+
   it('refuses bad flag values, listing the valid ones', async () => {
     const dir = await tempDir();
     await writeLog(dir);
@@ -290,6 +405,7 @@ describe('kvlar audit export', () => {
         "unknown outcome 'maybe' (use one of: allowed, denied, pending_approval)",
       ],
       [['--since', '2026-03-01'], "--since '2026-03-01' is not an RFC 3339 time"],
+      [['--kind', 'result'], "unknown kind 'result' (use one of: decisions, results)"],
     ];
     for (const [flags, message] of cases) {
       const result = await kvlar(['audit', 'export', '-f', 'audit.jsonl', ...flags], { cwd: dir });
@@ -350,6 +466,36 @@ describe('kvlar audit tail', () => {
       '2026-02-01T09:30:00+00:00  ALLOW     read_file  agent=mcp-agent  rule=allow-read',
     ]);
     expect(result.stderr).toMatch(/skipped 1 line that is not an audit record/);
+  });
+
+  it('labels results RESULT, and shows only decisions or only results with --kind', async () => {
+    const dir = await tempDir();
+    await writeLog(dir, { entries: WITH_RESULTS });
+    const tail = async (...flags: string[]) => {
+      const result = await kvlar(['audit', 'tail', '-f', 'audit.jsonl', ...flags], { cwd: dir });
+      expect(result.stderr).toBe('');
+      expect(result.code).toBe(0);
+      return lines(result.stdout);
+    };
+    expect(await tail('-n', '2')).toEqual([
+      '2026-03-01T10:04:00.000Z  ALLOW     filesystem/write_file  agent=cursor  rule=ask-writes  [approval approved by alice via webhook, 900ms]',
+      '2026-03-01T10:05:00.000Z  RESULT    filesystem/write_file  agent=cursor  rule=ask-writes  [upstream error: disk full, 40ms]',
+    ]);
+    expect(await tail('--kind', 'results', '-n', '1', '--json')).toEqual(
+      (await tail('-n', '1', '--json')).slice(-1),
+    );
+    expect(await tail('--kind', 'results')).toEqual([
+      '2026-03-01T10:01:00.000Z  RESULT    filesystem/read_file  agent=claude  rule=allow-read  [upstream ok, 12ms]',
+      '2026-03-01T10:05:00.000Z  RESULT    filesystem/write_file  agent=cursor  rule=ask-writes  [upstream error: disk full, 40ms]',
+    ]);
+    const decisions = await tail('--kind', 'decisions', '-n', '2');
+    expect(decisions.map((line) => line.slice(0, 34))).toEqual([
+      '2026-03-01T10:03:00.000Z  APPROVAL',
+      '2026-03-01T10:04:00.000Z  ALLOW   ',
+    ]);
+    const bad = await kvlar(['audit', 'tail', '-f', 'audit.jsonl', '--kind', 'all'], { cwd: dir });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("error: unknown kind 'all' (use one of: decisions, results)");
   });
 
   it('rejects a count that is not a whole number', async () => {

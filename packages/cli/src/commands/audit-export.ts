@@ -8,7 +8,13 @@ import {
   parseRfc3339,
 } from '@kvlar/audit';
 import { defineCommand } from 'citty';
-import { auditLogArg, readRecordsFor, reportSkipped } from '../audit-files.js';
+import {
+  auditKindArg,
+  auditLogArg,
+  kindFlag,
+  readRecordsFor,
+  reportSkipped,
+} from '../audit-files.js';
 import { CliError, ExitCode } from '../errors.js';
 import { absoluteFrom, displayPath } from '../paths.js';
 import { describeFsError } from '../read-text.js';
@@ -59,6 +65,7 @@ export const auditExportCommand = defineCommand({
       description: 'Only agent ids containing this text',
     },
     server: { type: 'string', valueHint: 'text', description: 'Only servers containing this text' },
+    kind: auditKindArg,
   },
   async run(context) {
     const runtime = runtimeOf(context);
@@ -83,6 +90,7 @@ export const auditExportCommand = defineCommand({
     }
     const since = time('since');
     const until = time('until');
+    const kind = kindFlag(args.kind, COMMAND);
     const filter: ExportFilter = {
       ...(since === undefined ? {} : { since }),
       ...(until === undefined ? {} : { until }),
@@ -90,6 +98,7 @@ export const auditExportCommand = defineCommand({
       ...(args.resource === undefined ? {} : { resource: args.resource }),
       ...(args.agent === undefined ? {} : { agent: args.agent }),
       ...(args.server === undefined ? {} : { server: args.server }),
+      ...(kind === undefined ? {} : { kind }),
     };
 
     const read = await readRecordsFor(runtime, args.file);

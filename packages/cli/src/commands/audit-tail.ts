@@ -1,6 +1,12 @@
-import { type AuditRecord, type AuditTail, formatRecordHuman, openAuditTail } from '@kvlar/audit';
+import {
+  type AuditRecord,
+  type AuditTail,
+  formatRecordHuman,
+  matchesFilter,
+  openAuditTail,
+} from '@kvlar/audit';
 import { defineCommand } from 'citty';
-import { auditLogArg, reportSkipped, unreadable } from '../audit-files.js';
+import { auditKindArg, auditLogArg, kindFlag, reportSkipped, unreadable } from '../audit-files.js';
 import { CliError, ExitCode } from '../errors.js';
 import { absoluteFrom } from '../paths.js';
 import { runtimeOf } from '../runtime.js';
@@ -29,14 +35,19 @@ export const auditTailCommand = defineCommand({
       description: `How many of the last events to print first (default: ${DEFAULT_LINES})`,
     },
     json: { type: 'boolean', description: 'Print the events as the stored JSON lines' },
+    kind: auditKindArg,
   },
   async run(context) {
     const runtime = runtimeOf(context);
     const { args } = context;
     const count = args.lines === undefined ? DEFAULT_LINES : parseCount(args.lines);
+    const kind = kindFlag(args.kind, COMMAND);
+    const filter = kind === undefined ? {} : { kind };
     const color = runtime.colors.stdout.enabled;
-    const show = (record: AuditRecord) =>
+    const show = (record: AuditRecord) => {
+      if (!matchesFilter(record, filter)) return;
       runtime.print(args.json === true ? record.line : formatRecordHuman(record, color));
+    };
 
     const target = absoluteFrom(runtime.cwd, args.file);
     let tail: AuditTail;
@@ -47,7 +58,9 @@ export const auditTailCommand = defineCommand({
     }
     try {
       reportSkipped(runtime, tail.skipped);
-      for (const record of count === 0 ? [] : tail.records.slice(-count)) show(record);
+      // -n counts the records --kind keeps.
+      const kept = tail.records.filter((record) => matchesFilter(record, filter));
+      for (const record of count === 0 ? [] : kept.slice(-count)) show(record);
       if (args.follow === true)
         await follow(tail, show, (skipped) => reportSkipped(runtime, skipped));
     } finally {

@@ -29,6 +29,7 @@ export {
   parsePolicy,
   validatePolicy,
 } from './policy.js';
+export { compileFinder, type FinderResult, type RegexFinder, type RegexSpan } from './regex.js';
 export {
   type LoadResult,
   type PolicyLoader,

@@ -50,7 +50,7 @@ export function compileRegex(
     prefilter?: boolean;
   },
 ): RegexResult {
-  const translated = UNICODE_OFF.test(source) ? withoutUnicodeFlag(source) : unicodeClasses(source);
+  const translated = translate(source);
   try {
     const compiled = RE2JS.compile(options?.ignoreCase ? `(?i)${translated}` : translated);
     const fast = options?.prefilter !== false;
@@ -70,6 +70,68 @@ export function compileRegex(
       message: `invalid regex "${source}": ${message.replace(/^error parsing regexp: /, '')}`,
     };
   }
+}
+
+/** Where a regex matches in a text: UTF-16 offsets, `end` after the last unit. */
+export interface RegexSpan {
+  readonly start: number;
+  readonly end: number;
+}
+
+/** A regex that says where it matches (for redaction), in the policy syntax and linear time. */
+export interface RegexFinder {
+  readonly source: string;
+  /**
+   * Every non-empty match, left to right, not overlapping: the span of the group named `secret`
+   * when the regex has one (and it took part), else the whole match.
+   */
+  spans(text: string): RegexSpan[];
+}
+
+export type FinderResult =
+  | { readonly ok: true; readonly finder: RegexFinder }
+  | { readonly ok: false; readonly message: string };
+
+/** `compileRegex`'s syntax and engine, for finding matches rather than testing for one. */
+export function compileFinder(source: string): FinderResult {
+  let compiled: RE2JS;
+  try {
+    compiled = RE2JS.compile(translate(source));
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    return {
+      ok: false,
+      message: `invalid regex "${source}": ${message.replace(/^error parsing regexp: /, '')}`,
+    };
+  }
+  const hasSecret = Object.hasOwn(compiled.namedGroups(), 'secret');
+  const literal = requiredLiteral(source);
+  const mayMatch = literal === undefined ? undefined : prefilter(literal);
+  return {
+    ok: true,
+    finder: {
+      source,
+      spans(text) {
+        const spans: RegexSpan[] = [];
+        if (mayMatch !== undefined && !mayMatch(text)) return spans;
+        const matcher = compiled.matcher(text);
+        while (matcher.find()) {
+          let start = matcher.start();
+          let end = matcher.end();
+          if (hasSecret && matcher.start('secret') >= 0) {
+            start = matcher.start('secret');
+            end = matcher.end('secret');
+          }
+          if (end > start) spans.push({ start, end });
+        }
+        return spans;
+      },
+    },
+  };
+}
+
+function translate(source: string): string {
+  return UNICODE_OFF.test(source) ? withoutUnicodeFlag(source) : unicodeClasses(source);
 }
 
 /**

@@ -293,3 +293,52 @@ describe('a secret pattern that names what it contains', () => {
     expect(DEFAULT_SECRET_PATTERNS.find((p) => p.kind === 'url_credentials')?.contains).toBe('://');
   });
 });
+
+describe('value patterns from configuration (SecretRegex)', () => {
+  it('redact what they match, the secret group only when there is one, after the defaults', () => {
+    const configured = createRedactor({
+      values: [
+        ...DEFAULT_SECRET_PATTERNS,
+        { kind: 'employee_id', regex: 'EMP-\\d{6}' },
+        { kind: 'pin', regex: '(?i)pin[:= ]+(?P<secret>\\d{4,8})' },
+      ],
+    });
+    expect(
+      configured.value({
+        note: `ask EMP-123456 or EMP-٣٤٥٦٧٨, PIN: 4321, key ${SAMPLES.aws}`,
+        list: ['pin=98765'],
+      }),
+    ).toEqual({
+      note: 'ask [REDACTED:employee_id] or [REDACTED:employee_id], PIN: [REDACTED:pin], key [REDACTED:aws_access_key_id]',
+      list: ['pin=[REDACTED:pin]'],
+    });
+    expect(configured.text('EMP-12345 is too short')).toBe('EMP-12345 is too short');
+  });
+
+  it('are refused with the kind and the problem named when they do not compile', () => {
+    const broken = () => createRedactor({ values: [{ kind: 'ticket', regex: 'T-(\\d+' }] });
+    expect(broken).toThrow(expect.objectContaining({ code: 'invalid_input' }));
+    expect(broken).toThrow(
+      /redaction pattern ticket: invalid regex "T-\(\\d\+": missing closing \)/,
+    );
+    // Look-around is JavaScript's, not the policy syntax's (nor linear-time).
+    expect(() => createRedactor({ values: [{ kind: 'x', regex: '(?<=a)b' }] })).toThrow(
+      /redaction pattern x: invalid regex/,
+    );
+  });
+
+  it('take a kind that reads well inside the marker, nothing else', () => {
+    for (const kind of ['', 'a b', 'x]', 'k'.repeat(65)]) {
+      expect(() => createRedactor({ values: [{ kind, regex: 'x' }] })).toThrow(
+        /a redaction kind is 1 to 64 letters/,
+      );
+    }
+  });
+
+  it('run in linear time on text a backtracking engine never finishes', () => {
+    const hostile = `${'a'.repeat(200_000)}!`;
+    const configured = createRedactor({ values: [{ kind: 'slow', regex: '(a|aa)+b' }] });
+    // /(a|aa)+b/ in JavaScript's engine would not return on this text.
+    expect(configured.text(hostile)).toBe(hostile);
+  });
+});

@@ -1,12 +1,74 @@
+import { compileFinder, type RegexFinder } from '@kvlar/core';
 import { assertJson, invalid } from './canonical.js';
+import { AuditError } from './errors.js';
 import { createKeyMatcher, DEFAULT_REDACTED_KEYS } from './redact-keys.js';
 import { DEFAULT_SECRET_PATTERNS, type SecretPattern } from './secret-patterns.js';
 
 export interface RedactionOptions {
   /** Key patterns (docs/audit.md). Default `DEFAULT_REDACTED_KEYS`; spread it to extend it. */
   readonly keys?: readonly string[];
-  /** Value patterns. Default `DEFAULT_SECRET_PATTERNS`. */
-  readonly values?: readonly SecretPattern[];
+  /**
+   * Value patterns: Kvlar's own (`SecretPattern`, a JavaScript RegExp written to run in linear
+   * time) or a user's (`SecretRegex`, run by the policy regex engine, linear whatever it says).
+   * Default `DEFAULT_SECRET_PATTERNS`; spread it to extend it.
+   */
+  readonly values?: readonly (SecretPattern | SecretRegex)[];
+}
+
+/**
+ * A value pattern from configuration: `regex` in the policy regex syntax (RE2: no look-around,
+ * no backreferences), matched in time linear in the text. A group named `secret`, when it takes
+ * part in a match, is the only part replaced.
+ */
+export interface SecretRegex {
+  /** Goes into the marker: letters, digits, `_`, `-`, `.`. */
+  readonly kind: string;
+  readonly regex: string;
+}
+
+const KIND = /^[A-Za-z0-9_.-]{1,64}$/;
+
+/** One compiled value pattern: whether a text may hold a match, and the text with it replaced. */
+interface ValuePattern {
+  readonly contains: string | undefined;
+  test(text: string): boolean;
+  replace(text: string): string;
+}
+
+function valuePattern(pattern: SecretPattern | SecretRegex): ValuePattern {
+  if (!KIND.test(pattern.kind)) {
+    throw new AuditError(
+      'invalid_input',
+      `a redaction kind is 1 to 64 letters, digits, '_', '-' or '.', not ${JSON.stringify(pattern.kind)}`,
+    );
+  }
+  const marker = redactionMarker(pattern.kind);
+  if ('regex' in pattern) {
+    const compiled = compileFinder(pattern.regex);
+    if (!compiled.ok) {
+      throw new AuditError(
+        'invalid_input',
+        `redaction pattern ${pattern.kind}: ${compiled.message}`,
+      );
+    }
+    const { finder } = compiled;
+    return {
+      contains: undefined,
+      test: () => true,
+      replace: (text) => replaceSpans(text, finder, marker),
+    };
+  }
+  // `g` to find every occurrence, `d` for the `secret` group's offsets.
+  const global = new RegExp(
+    pattern.pattern.source,
+    `${pattern.pattern.flags.replace(/[gdy]/g, '')}gd`,
+  );
+  const probe = new RegExp(pattern.pattern.source, pattern.pattern.flags.replace(/[gdy]/g, ''));
+  return {
+    contains: pattern.contains,
+    test: (text) => probe.test(text),
+    replace: (text) => replaceAll(text, global, marker),
+  };
 }
 
 /** Replaces secrets in what a record holds. Pure; compiled once. */
@@ -32,22 +94,14 @@ export function redactionMarker(kind: string): string {
 
 export function createRedactor(options: RedactionOptions = {}): Redactor {
   const keyKind = createKeyMatcher(options.keys ?? DEFAULT_REDACTED_KEYS);
-  const patterns = (options.values ?? DEFAULT_SECRET_PATTERNS).map(
-    ({ kind, pattern, contains }) => ({
-      marker: redactionMarker(kind),
-      contains,
-      // `g` to find every occurrence, `d` for the `secret` group's offsets.
-      pattern: new RegExp(pattern.source, `${pattern.flags.replace(/[gdy]/g, '')}gd`),
-      probe: new RegExp(pattern.source, pattern.flags.replace(/[gdy]/g, '')),
-    }),
-  );
+  const patterns = (options.values ?? DEFAULT_SECRET_PATTERNS).map(valuePattern);
 
   const text = (input: string): string => {
     let output = input;
-    for (const { marker, pattern, probe, contains } of patterns) {
-      if (contains !== undefined && !output.includes(contains)) continue;
+    for (const pattern of patterns) {
+      if (pattern.contains !== undefined && !output.includes(pattern.contains)) continue;
       // matchAll clones its regex on every call: ask the cheap question first.
-      if (probe.test(output)) output = replaceAll(output, pattern, marker);
+      if (pattern.test(output)) output = pattern.replace(output);
     }
     return output;
   };
@@ -104,6 +158,18 @@ export function createRedactor(options: RedactionOptions = {}): Redactor {
     value: (input) => value(input, 0),
     check: (input) => check(input, 0),
   };
+}
+
+function replaceSpans(input: string, finder: RegexFinder, marker: string): string {
+  const spans = finder.spans(input);
+  if (spans.length === 0) return input;
+  let output = '';
+  let copied = 0;
+  for (const { start, end } of spans) {
+    output += input.slice(copied, start) + marker;
+    copied = end;
+  }
+  return output + input.slice(copied);
 }
 
 function replaceAll(input: string, pattern: RegExp, marker: string): string {

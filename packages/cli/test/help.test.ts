@@ -82,6 +82,7 @@ describe('--help', () => {
             --audit-sync <background|always>     background: each record in the kernel before its call goes on, flushed to disk behind (default); always: on disk first
             --audit-torn-line <refuse|rotate>    A log ending in a torn line (a crash mid-write): refuse to start (default) or move it aside
             --redact-key <name>                  Also redact arguments named like this in the audit (repeatable; adds to the defaults)
+            --redact-value <kind=regex>          Also redact text matching this regex (policy regex syntax; a (?P<secret>…) group limits it) as [REDACTED:kind] (repeatable)
             --audit-results                      Also record what became of each forwarded call (ok or its error, how long), linked to its decision
             --audit-failure <deny|allow>         When the audit log cannot be written: deny the call (default) or allow it
             --max-message-bytes <bytes>          Refuse longer JSON-RPC messages (default 33554432)

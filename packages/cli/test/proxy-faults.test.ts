@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { kvlar } from './helpers.js';
 import {
@@ -163,6 +164,50 @@ describe('kvlar proxy --stdio and its audit log', () => {
     const [call] = await recordedCalls(proxy.recordFile);
     expect(JSON.stringify(call)).toContain('078-05-1120');
   });
+
+  it('redacts text matching the patterns given with --redact-value, besides the default ones', async () => {
+    const proxy = await start({
+      flags: [
+        '--redact-value',
+        'employee_id=EMP-\\d{6}',
+        '--redact-value',
+        'pin=PIN (?P<secret>\\d{4})',
+      ],
+    });
+    proxy.send(
+      toolCall(8, 'safe', { note: 'EMP-123456 forgot PIN 4321', key: 'AKIAIOSFODNN7EXAMPLE' }),
+    );
+    await proxy.answerTo(8);
+    proxy.closeInput();
+    await proxy.exited;
+    const [record] = await auditRecords(proxy.auditFile);
+    expect(record?.parameters).toEqual({
+      note: '[REDACTED:employee_id] forgot PIN [REDACTED:pin]',
+      key: '[REDACTED:aws_access_key_id]',
+    });
+    const [call] = await recordedCalls(proxy.recordFile);
+    expect(JSON.stringify(call)).toContain('EMP-123456 forgot PIN 4321');
+  });
+
+  it.each([
+    ['no kind', '=EMP-\\d+', "--redact-value takes kind=regex, not '=EMP-\\d+'"],
+    [
+      'a bad regex',
+      'ticket=T-(\\d+',
+      '--redact-value: redaction pattern ticket: invalid regex "T-(\\d+"',
+    ],
+    ['a bad kind', 'a b=x', '--redact-value: a redaction kind is 1 to 64 letters'],
+  ])(
+    'refuses --redact-value with %s, naming it, before starting anything',
+    async (_, value, message) => {
+      const result = await kvlar(
+        ['proxy', '--stdio', '--policy', 'p.yaml', '--redact-value', value, '--', 'true'],
+        { cwd: tmpdir() },
+      );
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain(message);
+    },
+  );
 
   it('refuses to start on an audit log another kvlar is writing, naming it', async () => {
     const first = await start();

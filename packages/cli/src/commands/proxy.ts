@@ -6,6 +6,8 @@ import {
   createRedactor,
   createStderrSink,
   DEFAULT_REDACTED_KEYS,
+  DEFAULT_SECRET_PATTERNS,
+  type SecretRegex,
 } from '@kvlar/audit';
 import {
   type AdminServer,
@@ -132,6 +134,12 @@ export const proxyCommand = defineCommand({
       description:
         'Also redact arguments named like this in the audit (repeatable; adds to the defaults)',
     },
+    'redact-value': {
+      type: 'string',
+      valueHint: 'kind=regex',
+      description:
+        'Also redact text matching this regex (policy regex syntax; a (?P<secret>…) group limits it) as [REDACTED:kind] (repeatable)',
+    },
     'audit-results': {
       type: 'boolean',
       description:
@@ -203,6 +211,7 @@ interface Plan {
   readonly adminToken: string | undefined;
   readonly watch: boolean;
   readonly redactKeys: readonly string[];
+  readonly redactValues: readonly SecretRegex[];
   readonly session: Omit<SessionOptions, 'engine' | 'audit'>;
   readonly maxMessageBytes: number | undefined;
 }
@@ -341,12 +350,24 @@ function planFrom(rawArgs: readonly string[], runtime: Runtime): Plan | undefine
     if (!/[\p{L}\p{N}]/u.test(key))
       throw usage(`--redact-key '${key}' has no letters or digits to match`);
   }
+  const redactValues = (values.get('redact-value') ?? []).map((text) => {
+    const equals = text.indexOf('=');
+    if (equals < 1) throw usage(`--redact-value takes kind=regex, not '${text}'`);
+    const pattern = { kind: text.slice(0, equals), regex: text.slice(equals + 1) };
+    try {
+      createRedactor({ values: [pattern] });
+    } catch (error) {
+      throw usage(`--redact-value: ${messageOf(error)}`);
+    }
+    return pattern;
+  });
   return {
     policies,
     watch,
     admin,
     adminToken,
     redactKeys,
+    redactValues,
     server,
     listen,
     upstream,
@@ -420,7 +441,10 @@ async function runProxy(plan: Plan, runtime: Runtime): Promise<number> {
   }
   reportIssues(runtime, initial.warnings);
   let engine = initial.engine;
-  const redactor = createRedactor({ keys: [...DEFAULT_REDACTED_KEYS, ...plan.redactKeys] });
+  const redactor = createRedactor({
+    keys: [...DEFAULT_REDACTED_KEYS, ...plan.redactKeys],
+    values: [...DEFAULT_SECRET_PATTERNS, ...plan.redactValues],
+  });
   const audit: AuditSink =
     plan.audit === undefined
       ? createStderrSink({ stream: process.stderr, redactor })

@@ -5,7 +5,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, kvlar, REPO_POLICIES, tempDir } from './helpers.js';
-import { auditRecords } from './proxy-helpers.js';
+import { auditRecords, type JsonObject } from './proxy-helpers.js';
 
 const FS_SERVER = fileURLToPath(
   new URL('../node_modules/@modelcontextprotocol/server-filesystem/dist/index.js', import.meta.url),
@@ -75,10 +75,12 @@ describe('kvlar proxy --audit-results', () => {
     const [okCall, okResult, failedCall, failedResult] = calls;
     expect(okResult).toMatchObject({ call_id: okCall?.id, upstream: { ok: true } });
     expect(failedResult).toMatchObject({ call_id: failedCall?.id, upstream: { ok: false } });
-    expect(String((failedResult?.upstream as { error: string }).error)).toMatch(/ENOENT|no such/i);
+    const upstreamOf = (record: JsonObject | undefined) =>
+      record?.upstream as { error?: string; duration_ms: number } | undefined;
+    expect(upstreamOf(failedResult)?.error).toMatch(/ENOENT|no such/i);
     for (const result of [okResult, failedResult]) {
       expect(result).not.toHaveProperty('parameters');
-      expect((result?.upstream as { duration_ms: number }).duration_ms).toBeGreaterThanOrEqual(0);
+      expect(upstreamOf(result)?.duration_ms).toBeGreaterThanOrEqual(0);
     }
     const verified = await kvlar(['audit', 'verify', auditFile], { cwd: root });
     expect(verified.code).toBe(0);

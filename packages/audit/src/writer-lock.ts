@@ -1,8 +1,8 @@
 /**
  * One writer per audit log. Two processes appending to one file would interleave two chains and
  * break both, so the JSONL sink holds `FILE.lock` (created exclusively, holding its pid and host)
- * for as long as it is open. A lock left by a process that died (a crash, SIGKILL) on this host
- * is taken over; a live holder is an error naming it.
+ * for as long as it is open; the HTTP sink holds one on its spill file. A lock left by a process
+ * that died (a crash, SIGKILL) on this host is taken over; a live holder is an error naming it.
  */
 import { randomBytes } from 'node:crypto';
 import { link, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
@@ -15,13 +15,29 @@ export interface WriterLock {
   release(): Promise<void>;
 }
 
+/** How the `audit_locked` error names the file and what to do instead of sharing it. */
+export interface LockedFile {
+  /** E.g. `the audit log`. */
+  readonly what: string;
+  /** Why one writer, and the remedy, e.g. `two writers would break its chain. Give each …`. */
+  readonly advice: string;
+}
+
+const AUDIT_LOG: LockedFile = {
+  what: 'the audit log',
+  advice: 'two writers would break its chain. Give each proxy its own --audit file',
+};
+
 interface LockOwner {
   readonly pid: number;
   readonly host: string;
   readonly since: string;
 }
 
-export async function acquireWriterLock(logPath: string): Promise<WriterLock> {
+export async function acquireWriterLock(
+  logPath: string,
+  file: LockedFile = AUDIT_LOG,
+): Promise<WriterLock> {
   const path = `${logPath}.lock`;
   // A device (`/dev/null`, `/dev/full` in tests) has no chain to protect, and no place for a lock.
   const existing = await stat(logPath).catch(() => undefined);
@@ -36,9 +52,9 @@ export async function acquireWriterLock(logPath: string): Promise<WriterLock> {
     if (seen === undefined) continue; // released meanwhile: try again
     const owner = parseOwner(seen);
     if (owner !== undefined && (owner.host !== mine.host || isAlive(owner.pid))) {
-      throw inUse(logPath, path, owner);
+      throw inUse(logPath, path, owner, file);
     }
-    if (attempt >= MAX_TAKEOVER_ATTEMPTS) throw inUse(logPath, path, owner);
+    if (attempt >= MAX_TAKEOVER_ATTEMPTS) throw inUse(logPath, path, owner, file);
     // Its writer is gone (or the file is unreadable garbage): the lock is stale. It is moved
     // aside, which only one of several racing processes can do, and only if it is still the
     // stale file read above: a fresh lock moved by mistake is put back.
@@ -127,14 +143,19 @@ function isAlive(pid: number): boolean {
   }
 }
 
-function inUse(logPath: string, lockPath: string, owner: LockOwner | undefined): AuditError {
+function inUse(
+  logPath: string,
+  lockPath: string,
+  owner: LockOwner | undefined,
+  file: LockedFile,
+): AuditError {
   const who =
     owner === undefined
       ? 'another writer'
       : `process ${owner.pid} on ${owner.host} (since ${owner.since})`;
   return new AuditError(
     'audit_locked',
-    `the audit log ${logPath} is being written by ${who}; two writers would break its chain. ` +
-      `Give each proxy its own --audit file, or remove ${lockPath} if that process is gone.`,
+    `${file.what} ${logPath} is being written by ${who}; ${file.advice}, ` +
+      `or remove ${lockPath} if that process is gone.`,
   );
 }

@@ -1,7 +1,9 @@
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
+import { hostname } from 'node:os';
+import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { entry, fixedRecordOptions, tempDirectory } from '../test/fixtures.js';
 import { describeSinkContract } from './contract.js';
@@ -462,6 +464,159 @@ describe('createHttpSink with the collector down', () => {
   });
 });
 
+describe('createHttpSink: one sink per spill file', () => {
+  it('refuses a spill file another live sink holds: every write rejects with audit_locked, nothing is sent or spilled', async () => {
+    const port = await closedPort();
+    const first = await setup(`http://127.0.0.1:${port}/ingest`, { acceptWithinMs: 50 });
+    await first.sink.write(entry({ resource: 'first' }));
+
+    const collector = await startCollector();
+    const errors: AuditError[] = [];
+    const second = createHttpSink({
+      ...fixedRecordOptions(),
+      url: collector.url,
+      spillPath: first.spillPath,
+      flushIntervalMs: 5,
+      acceptWithinMs: 50,
+      onError: (error) => errors.push(error),
+    });
+    const namesTheHolder = (error: unknown) =>
+      isCode('audit_locked')(error) &&
+      (error as AuditError).message.includes(`process ${process.pid}`) &&
+      (error as AuditError).message.includes(`${first.spillPath}.lock`);
+    // The first write comes before the lock was checked, the second after.
+    await expect(second.write(entry({ resource: 'second_1' }))).rejects.toSatisfy(namesTheHolder);
+    await expect(second.write(entry({ resource: 'second_2' }))).rejects.toSatisfy(namesTheHolder);
+    expect(second.stats()).toMatchObject({ dropped: 2, sent: 0, spilled: 0, buffered: 0 });
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toSatisfy(namesTheHolder);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await second.close();
+    expect(collector.requests).toHaveLength(0);
+    expect(resources(await fileLines(first.spillPath))).toEqual(['first']);
+
+    // The second sink's close leaves the holder's lock alone; the holder's own close removes it,
+    // and the next sink sends what it spilled.
+    expect(await readdir(dirname(first.spillPath))).toContain('audit-spill.jsonl.lock');
+    await first.sink.close();
+    expect(await readdir(dirname(first.spillPath))).toEqual(['audit-spill.jsonl']);
+    const third = createHttpSink({
+      url: collector.url,
+      spillPath: first.spillPath,
+      flushIntervalMs: 5,
+    });
+    await third.write(entry({ resource: 'third' }));
+    await waitFor(() => collector.lines.length === 2);
+    expect(resources(collector.lines)).toEqual(['first', 'third']);
+    await third.close();
+  });
+
+  it('takes over the spill file lock of a process that died, sends what it left, and removes the lock on close', async () => {
+    const port = await closedPort();
+    const earlier = await setup(`http://127.0.0.1:${port}/ingest`, { acceptWithinMs: 50 });
+    await earlier.sink.write(entry({ resource: 'earlier' }));
+    await earlier.sink.close();
+    // As if that run had been killed: its lock is still there, naming a process that has exited.
+    const dead = spawn(process.execPath, ['-e', '0']);
+    await new Promise((resolve) => dead.once('exit', resolve));
+    const stale = { pid: dead.pid, host: hostname(), since: '2026-01-01T00:00:00.000Z' };
+    await writeFile(`${earlier.spillPath}.lock`, `${JSON.stringify(stale)}\n`);
+
+    const collector = await startCollector();
+    const later = await setup(collector.url, { spillPath: earlier.spillPath });
+    await later.sink.write(entry({ resource: 'later' }));
+    await waitFor(() => collector.lines.length === 2);
+    expect(resources(collector.lines)).toEqual(['earlier', 'later']);
+    expect(later.errors).toEqual([]);
+    const held = JSON.parse(await readFile(`${earlier.spillPath}.lock`, 'utf8')) as { pid: number };
+    expect(held.pid).toBe(process.pid);
+    await later.sink.close();
+    expect(await readdir(dirname(earlier.spillPath))).toEqual(['audit-spill.jsonl']);
+  });
+});
+
+describe('createHttpSink: maxSpillBytes', () => {
+  it('drops what would take the spill file past maxSpillBytes, reports spill_full once, and spills again once the file is emptied', async () => {
+    const port = await closedPort();
+    const maxSpillBytes = 1600; // a few records
+    const { sink, spillPath, warnings, errors } = await setup(`http://127.0.0.1:${port}/ingest`, {
+      acceptWithinMs: 50,
+      requestTimeoutMs: 300,
+      maxSpillBytes,
+    });
+    const names = ['a', 'b', 'c', 'd', 'e', 'f'];
+    const outcomes: unknown[] = [];
+    for (const resource of names) {
+      outcomes.push(
+        await sink.write(entry({ resource })).then(
+          () => 'kept',
+          (error) => error,
+        ),
+      );
+      expect((await stat(spillPath)).size).toBeLessThanOrEqual(maxSpillBytes);
+    }
+    // Written one at a time: those that fit are spilled, and every later one is dropped.
+    const kept = outcomes.findIndex((outcome) => outcome !== 'kept');
+    expect(kept).toBeGreaterThanOrEqual(2);
+    expect(resources(await fileLines(spillPath))).toEqual(names.slice(0, kept));
+    const lineBytes = (await stat(spillPath)).size / kept;
+    expect(kept).toBe(Math.floor(maxSpillBytes / lineBytes));
+    for (const outcome of outcomes.slice(kept)) {
+      expect(outcome).toSatisfy(isCode('audit_write_failed'));
+      expect((outcome as AuditError).message).toContain(`the spill file ${spillPath} is full`);
+    }
+    expect(sink.stats()).toMatchObject({ spilled: kept, dropped: names.length - kept, sent: 0 });
+    expect(errors).toHaveLength(names.length - kept);
+    expect(errors.every(isCode('audit_write_failed'))).toBe(true);
+    expect(warnings.filter((warning) => warning.reason === 'spill_full')).toHaveLength(1);
+
+    // The collector is back: the file is delivered and emptied, and records spill again.
+    const collector = await startCollector(port);
+    await waitFor(async () => (await stat(spillPath)).size === 0);
+    expect(resources(collector.lines)).toEqual(names.slice(0, kept));
+    collector.replies.push('hang');
+    await sink.write(entry({ resource: 'g' }));
+    expect(resources(await fileLines(spillPath))).toEqual(['g']);
+    await waitFor(() => sink.stats().resent === kept + 1);
+    expect(resources(collector.lines)).toEqual([...names.slice(0, kept), 'g']);
+    expect(sink.stats()).toMatchObject({
+      spilled: kept + 1,
+      resent: kept + 1,
+      dropped: names.length - kept,
+    });
+    expect(warnings.filter((warning) => warning.reason === 'spill_full')).toHaveLength(1);
+    await sink.close();
+  });
+
+  it('counts what an earlier run left in the spill file against maxSpillBytes', async () => {
+    const port = await closedPort();
+    const url = `http://127.0.0.1:${port}/ingest`;
+    const earlier = await setup(url, { acceptWithinMs: 50 });
+    await earlier.sink.write(entry({ resource: 'earlier_1' }));
+    await earlier.sink.write(entry({ resource: 'earlier_2' }));
+    await earlier.sink.close();
+    const left = (await stat(earlier.spillPath)).size;
+
+    const later = await setup(url, {
+      spillPath: earlier.spillPath,
+      acceptWithinMs: 50,
+      maxSpillBytes: left + 100,
+    });
+    await expect(later.sink.write(entry({ resource: 'later_1' }))).rejects.toSatisfy(
+      isCode('audit_write_failed'),
+    );
+    expect((await stat(earlier.spillPath)).size).toBe(left);
+    expect(later.sink.stats()).toMatchObject({ spilled: 0, dropped: 1 });
+    expect(later.warnings.map((warning) => warning.reason)).toContain('spill_full');
+
+    const collector = await startCollector(port);
+    await waitFor(async () => (await stat(earlier.spillPath)).size === 0);
+    await later.sink.write(entry({ resource: 'later_2' }));
+    expect(resources(collector.lines)).toEqual(['earlier_1', 'earlier_2', 'later_2']);
+    await later.sink.close();
+  });
+});
+
 describe('createHttpSink options', () => {
   it('refuses a url that is not a URL and a non-positive limit', async () => {
     const spillPath = join(await tempDirectory(), 'spill.jsonl');
@@ -470,6 +625,9 @@ describe('createHttpSink options', () => {
     );
     expect(() =>
       createHttpSink({ url: 'http://127.0.0.1:1/', spillPath, maxBatchRecords: 0 }),
+    ).toThrow(expect.objectContaining({ code: 'invalid_input' }));
+    expect(() =>
+      createHttpSink({ url: 'http://127.0.0.1:1/', spillPath, maxSpillBytes: -1 }),
     ).toThrow(expect.objectContaining({ code: 'invalid_input' }));
   });
 });

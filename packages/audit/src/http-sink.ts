@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import { AuditError, sinkClosedError } from './errors.js';
 import { createRecorder, type RecordOptions } from './record.js';
 import type { AuditSink } from './sink.js';
+import { acquireWriterLock, type LockedFile, type WriterLock } from './writer-lock.js';
 
 export interface HttpSinkOptions extends RecordOptions {
   /** The collector's endpoint. Each batch is one `POST` of `application/x-ndjson`. */
@@ -10,9 +11,18 @@ export interface HttpSinkOptions extends RecordOptions {
   /**
    * The local JSONL file records go to while the collector cannot take them (required). Records
    * in it are sent first, in order, when the collector answers again, including records an
-   * earlier run left there. One sink per file.
+   * earlier run left there. One sink per file: the sink holds `${spillPath}.lock` from start-up
+   * to the end of `close`. If a live process holds it, the sink sends and spills nothing and every
+   * write rejects with `audit_locked`.
    */
   readonly spillPath: string;
+  /**
+   * The spill file never grows past this, counting what an earlier run left in it. Records that
+   * would take it past are kept nowhere (their writes reject with `audit_write_failed`, counted
+   * in `dropped`), and so is every record that would spill after them, until the collector has
+   * taken the file's records and it is emptied. Default 1 GiB.
+   */
+  readonly maxSpillBytes?: number;
   /**
    * Where batches the collector refused for good (a 4xx other than 408 and 429) are kept for a
    * person: they are never sent again automatically. Default `${spillPath}.rejected`.
@@ -48,7 +58,8 @@ export interface HttpSinkOptions extends RecordOptions {
   readonly onWarning?: (warning: HttpSinkWarning) => void;
   /**
    * Records the collector refused (`audit_collector_rejected`: they are in `rejectedPath`) or
-   * that could be kept nowhere (`audit_write_failed`: counted in `dropped`, their writes reject).
+   * that could be kept nowhere (`audit_write_failed`: counted in `dropped`, their writes reject);
+   * once, `audit_locked` when another live process holds the spill file.
    */
   readonly onError?: (error: AuditError) => void;
 }
@@ -63,7 +74,12 @@ export interface HttpSinkWarning {
     /** The spill file ended in an incomplete line (a crash during a spill): it was cut off. */
     | 'spill_torn_line'
     /** The spill file could not be emptied after delivery; its records may be sent again. */
-    | 'spill_not_truncated';
+    | 'spill_not_truncated'
+    /**
+     * The spill file reached `maxSpillBytes`: records that would spill are dropped until it is
+     * emptied. Reported once per episode (each dropped batch also goes to `onError`).
+     */
+    | 'spill_full';
   readonly message: string;
   readonly cause?: unknown;
 }
@@ -77,7 +93,10 @@ export interface HttpSinkStats {
   readonly spilled: number;
   /** Records the collector refused for good, kept in `rejectedPath`. */
   readonly rejected: number;
-  /** Records that reached neither the collector nor a file (their writes rejected). */
+  /**
+   * Records that reached neither the collector nor a file (their writes rejected): the spill file
+   * could not be written, was full, or is locked by another sink.
+   */
   readonly dropped: number;
   /** Requests repeated after a network error, a timeout, 408, 429 or 5xx. */
   readonly retries: number;
@@ -125,6 +144,19 @@ type Attempt =
 
 const MiB = 1024 * 1024;
 
+const SPILL_FILE: LockedFile = {
+  what: "the HTTP sink's spill file",
+  advice:
+    "two sinks would interleave their records in it and send each other's. Give each sink its own spillPath",
+};
+
+/** What became of a batch handed to the spill file: its first `kept` records are in it. */
+interface SpillOutcome {
+  readonly kept: number;
+  /** Why the rest are not: an I/O error or the lock; none when the file is full. */
+  readonly error?: unknown;
+}
+
 /**
  * An `AuditSink` that ships hash-chained records to a collector (a SIEM, a log pipeline) in
  * batches of `application/x-ndjson`, one record line per line, in `write` order.
@@ -135,6 +167,10 @@ const MiB = 1024 * 1024;
  * accept it within `acceptWithinMs`, when the memory buffer is full, or while older records
  * still wait in the spill file). If neither is possible, the write rejects with
  * `audit_write_failed` and the record is counted in `dropped`.
+ *
+ * One sink per spill file, enforced by a lock taken at start-up. A sink that finds the file held
+ * by a live process fails closed: it sends nothing, spills nothing, and every write rejects with
+ * that `audit_locked` error.
  *
  * Delivery is at least once: a request that timed out may have reached the collector, and the
  * spill file is emptied only once all of it was accepted, so after a crash it is sent again from
@@ -153,6 +189,7 @@ export function createHttpSink(options: HttpSinkOptions): HttpSink {
   const retryBaseMs = positive(options.retryBaseMs, 250, 'retryBaseMs');
   const retryMaxMs = positive(options.retryMaxMs, 30_000, 'retryMaxMs');
   const closeTimeoutMs = positive(options.closeTimeoutMs, 5000, 'closeTimeoutMs');
+  const maxSpillBytes = positive(options.maxSpillBytes, 1024 * MiB, 'maxSpillBytes');
   const random = options.random ?? Math.random;
   const headers = new Headers(options.headers);
   if (!headers.has('content-type')) headers.set('content-type', 'application/x-ndjson');
@@ -180,9 +217,17 @@ export function createHttpSink(options: HttpSinkOptions): HttpSink {
   let spillQueue: Item[] = [];
   let spillQueuedBytes = 0;
   let spillDraining: Promise<void> | undefined;
-  /** Set when a failed append left bytes that could not be cut off: nothing more is appended. */
+  /**
+   * Set when a failed append left bytes that could not be cut off, or when the lock could not be
+   * taken for a reason other than another writer: nothing (more) is appended.
+   */
   let spillBroken: unknown;
+  /** From `maxSpillBytes` reached until the file is found empty: nothing is appended. */
+  let spillFull = false;
   let rejectedHandle: FileHandle | undefined;
+  let lock: WriterLock | undefined;
+  /** Another live process holds the spill file: the sink does nothing but reject writes. */
+  let lockedOut: AuditError | undefined;
 
   let closed = false;
   let closing = false;
@@ -274,41 +319,81 @@ export function createHttpSink(options: HttpSinkOptions): HttpSink {
     while (spillQueue.length > 0) {
       const batch = spillQueue;
       spillQueue = [];
-      const text = batch.map((item) => item.line).join('');
       const bytes = batch.reduce((sum, item) => sum + item.bytes, 0);
-      const error = await onFile(() => appendSpill(text));
+      const { kept, error } = await onFile(() => appendSpill(batch));
       spillQueuedBytes -= bytes;
-      if (error === undefined) {
-        spillSize += bytes;
-        counts.spilled += batch.length;
-        for (const item of batch) {
-          if (item.state === 'spilling') item.state = 'spilled';
-          item.resolve();
-        }
-      } else {
-        const dropped = new AuditError(
-          'audit_write_failed',
-          `${batch.length} audit record(s) reached neither ${url.href} nor the spill file ${spillPath}`,
-          { cause: error },
-        );
-        counts.dropped += batch.length;
-        for (const item of batch) {
-          if (item.state === 'spilling') item.state = 'dropped';
-          item.reject(dropped);
-        }
-        fail(dropped);
+      counts.spilled += kept;
+      for (const item of batch.slice(0, kept)) {
+        if (item.state === 'spilling') item.state = 'spilled';
+        item.resolve();
       }
+      const lost = batch.slice(kept);
+      if (lost.length > 0) dropUnspilled(lost, error);
       notify();
     }
     spillDraining = undefined;
   };
 
-  const appendSpill = async (text: string): Promise<unknown> => {
-    if (spillBroken !== undefined) return spillBroken;
+  /** Records the spill file did not take (`error` undefined: it is full) are kept nowhere. */
+  const dropUnspilled = (items: readonly Item[], error: unknown) => {
+    let dropped: AuditError;
+    if (lockedOut !== undefined && error === lockedOut) {
+      dropped = lockedOut; // reported once, when it was found
+    } else if (error === undefined) {
+      dropped = new AuditError(
+        'audit_write_failed',
+        `the spill file ${spillPath} is full (maxSpillBytes ${maxSpillBytes}): ` +
+          `${items.length} audit record(s) reached neither ${url.href} nor it`,
+      );
+      fail(dropped);
+    } else {
+      dropped = new AuditError(
+        'audit_write_failed',
+        `${items.length} audit record(s) reached neither ${url.href} nor the spill file ${spillPath}`,
+        { cause: error },
+      );
+      fail(dropped);
+    }
+    counts.dropped += items.length;
+    for (const item of items) {
+      if (item.state === 'spilling') item.state = 'dropped';
+      item.reject(dropped);
+    }
+  };
+
+  /** Appends the longest head of `batch` that fits under `maxSpillBytes` (all of it, normally). */
+  const appendSpill = async (batch: readonly Item[]): Promise<SpillOutcome> => {
+    if (lockedOut !== undefined) return { kept: 0, error: lockedOut };
+    if (spillBroken !== undefined) return { kept: 0, error: spillBroken };
     try {
       spillHandle ??= await openSpill();
+      // Empty again (delivered and truncated): the full episode is over.
+      if (spillSize === 0) spillFull = false;
+      let kept = 0;
+      let bytes = 0;
+      if (!spillFull) {
+        for (const item of batch) {
+          if (spillSize + bytes + item.bytes > maxSpillBytes) break;
+          bytes += item.bytes;
+          kept++;
+        }
+      }
+      if (kept < batch.length && !spillFull) {
+        spillFull = true;
+        warn({
+          reason: 'spill_full',
+          message: `${spillPath} holds ${spillSize} bytes and maxSpillBytes is ${maxSpillBytes}: audit records that cannot reach ${url.href} in time are dropped (their calls fail) until it is delivered and emptied`,
+        });
+      }
+      if (kept === 0) return { kept };
+      const text = batch
+        .slice(0, kept)
+        .map((item) => item.line)
+        .join('');
       await appendAll(spillHandle, text);
-      return undefined;
+      // The file's end moves with the append, before the next file operation checks its room.
+      spillSize += bytes;
+      return { kept };
     } catch (error) {
       // Cut off whatever part of the append reached the file, so the next append does not merge
       // with it; if that fails too, the file's end is unknown and nothing more goes into it.
@@ -317,7 +402,7 @@ export function createHttpSink(options: HttpSinkOptions): HttpSink {
       } catch {
         spillBroken = error;
       }
-      return error;
+      return { kept: 0, error };
     }
   };
 
@@ -333,6 +418,47 @@ export function createHttpSink(options: HttpSinkOptions): HttpSink {
       throw error;
     }
     return handle;
+  };
+
+  /** Start-up, before anything touches the spill file: its lock, then what is in it. */
+  const start = async () => {
+    try {
+      await mkdir(dirname(spillPath), { recursive: true });
+      lock = await acquireWriterLock(spillPath, SPILL_FILE);
+    } catch (error) {
+      if (AuditError.isInstance(error) && error.code === 'audit_locked') return lockOut(error);
+      // Not another writer, but the lock (and so the file) cannot be had: as with a file that
+      // cannot be written, only records the collector takes in time are kept.
+      spillBroken = error;
+      fail(
+        new AuditError(
+          'audit_write_failed',
+          `cannot lock the spill file ${spillPath}, so nothing is spilled: records ${url.href} does not accept within ${acceptWithinMs} ms are dropped`,
+          { cause: error },
+        ),
+      );
+      return;
+    }
+    await resumeSpill();
+  };
+
+  /**
+   * Another live sink owns the spill file. Sending from memory would keep calls going only while
+   * the collector is quick, and hide the mistake until an outage; so nothing is kept at all.
+   */
+  const lockOut = (error: AuditError) => {
+    lockedOut = error;
+    fail(error);
+    const items = memory;
+    memory = [];
+    memoryBytes = 0;
+    clearDeadline();
+    counts.dropped += items.length;
+    for (const item of items) {
+      item.state = 'dropped';
+      item.reject(error);
+    }
+    notify();
   };
 
   /** Records an earlier run left in the spill file go first. A torn last line is cut off. */
@@ -599,7 +725,8 @@ export function createHttpSink(options: HttpSinkOptions): HttpSink {
 
   /** The one sender: a batch at a time, in order; spilled records before memory. */
   const pump = async () => {
-    await onFile(resumeSpill);
+    await onFile(start);
+    if (lockedOut !== undefined) return;
     let attempt = 0;
     for (;;) {
       if (stopped) return;
@@ -677,6 +804,10 @@ export function createHttpSink(options: HttpSinkOptions): HttpSink {
     },
     write(entry) {
       if (closed) return Promise.reject(sinkClosedError());
+      if (lockedOut !== undefined) {
+        counts.dropped++;
+        return Promise.reject(lockedOut);
+      }
       let line: string;
       try {
         line = `${recorder.record(entry).line}\n`;
@@ -730,6 +861,8 @@ export function createHttpSink(options: HttpSinkOptions): HttpSink {
         await fileChain;
         await spillHandle?.close().catch(() => undefined);
         await rejectedHandle?.close().catch(() => undefined);
+        // After the last append: a sink that starts now finds everything this one spilled.
+        await lock?.release();
       })();
       return closePromise;
     },

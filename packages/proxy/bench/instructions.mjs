@@ -2,7 +2,7 @@
  * Instructions per proxied call, counted by valgrind's callgrind: a measure that does not move
  * with the machine's load, for before/after comparisons of the proxy's own work.
  *
- *   node packages/proxy/bench/instructions.mjs [--calls N] [--warm-up N] [--cli FILE]
+ *   node packages/proxy/bench/instructions.mjs [--calls N] [--warm-up N] [--cli FILE] [--modes a,b]
  *
  * For each mode (the byte relay, kvlar with its defaults, kvlar with the JSONL audit, flushed
  * behind the calls (its default) and before each call goes on) it starts
@@ -27,6 +27,8 @@ const { values: options } = parseArgs({
     calls: { type: 'string', default: '2000' },
     'warm-up': { type: 'string', default: '2500' },
     cli: { type: 'string', default: join(repoRoot, 'packages/cli/dist/bin.js') },
+    /** Comma-separated: only these modes (relay is always counted, as the baseline). */
+    modes: { type: 'string' },
   },
 });
 const calls = Number(options.calls);
@@ -133,7 +135,12 @@ async function count(mode, args) {
 
 const results = {};
 try {
+  const wanted =
+    options.modes === undefined ? undefined : new Set(['relay', ...options.modes.split(',')]);
+  const unknown = [...(wanted ?? [])].filter((mode) => !Object.hasOwn(MODES, mode));
+  if (unknown.length > 0) throw new Error(`unknown mode(s): ${unknown.join(', ')}`);
   for (const [mode, args] of Object.entries(MODES)) {
+    if (wanted !== undefined && !wanted.has(mode)) continue;
     process.stderr.write(`counting ${mode}…\n`);
     results[mode] = await count(mode, args);
   }

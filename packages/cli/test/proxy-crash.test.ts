@@ -11,14 +11,20 @@ describe('kvlar proxy killed with SIGKILL under load', () => {
     const proxy = await startRawProxy();
     await proxy.initialize();
     const calls = 20_000;
-    for (let id = 1; id <= calls; id += 50) {
-      proxy.send(
-        ...Array.from({ length: Math.min(50, calls - id + 1) }, (_, i) =>
-          toolCall(id + i, 'safe', { n: id + i }),
-        ),
-      );
-    }
-    // Kill it mid-stream: some calls answered, many still in flight.
+    const sendCalls = (from: number, to: number) => {
+      for (let id = from; id <= to; id += 50) {
+        proxy.send(
+          ...Array.from({ length: Math.min(50, to - id + 1) }, (_, i) =>
+            toolCall(id + i, 'safe', { n: id + i }),
+          ),
+        );
+      }
+    };
+    // A first thousand, and once 500 are answered the rest at once and the kill right behind
+    // them: 1.9 MB of calls cannot all have crossed a 64 KB pipe, so many are in flight whatever
+    // the machine's load (sent all at once, a busy test process once saw every call answered
+    // before it got to kill).
+    sendCalls(1, 1000);
     await proxy.waitFor(
       (received) =>
         received.filter(
@@ -26,6 +32,7 @@ describe('kvlar proxy killed with SIGKILL under load', () => {
         ).length >= 500,
       30_000,
     );
+    sendCalls(1001, calls);
     proxy.child.kill('SIGKILL');
     await proxy.exited;
     const atServer = (await recordedCalls(proxy.recordFile)).map(

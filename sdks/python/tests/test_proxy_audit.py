@@ -13,9 +13,9 @@ import unittest
 from datetime import datetime, timedelta, timezone
 from typing import Any, Dict, List, Optional
 
-from helpers import BINARY, FIXTURES, NODE, ROOT, TempDirTestCase
+from helpers import BINARY, FIXTURES, NODE, ROOT, TempDirTestCase, impostor
 
-from kvlar import Audit, Kvlar, KvlarInputError, KvlarUsageError
+from kvlar import Audit, AuditResultStats, Kvlar, KvlarInputError, KvlarUsageError
 
 PROXY_POLICY = textwrap.dedent(
     """\
@@ -108,11 +108,12 @@ class ProxyAuditTest(TempDirTestCase):
         os.makedirs(os.path.dirname(self.audit_file))
         self.calls = self.path("calls.jsonl")
 
-    def run_proxy(self) -> None:
+    def run_proxy(self, *extra_args: str) -> None:
         command = self.kvlar.proxy_command(
             [sys.executable, os.path.join(FIXTURES, "mcp_server.py"), self.calls],
             audit=self.audit_file,
             server_name="fixture",
+            extra_args=extra_args,
         )
         client = McpClient(command, cwd=os.path.dirname(self.dir))
         client.initialize()
@@ -158,6 +159,7 @@ class ProxyAuditTest(TempDirTestCase):
         self.assertEqual([(item.name, item.count) for item in stats.resources], [("echo", 2), ("delete_everything", 1)])
         self.assertEqual([item.name for item in stats.agents], ["py-agent"])
         self.assertIsNotNone(stats.first)
+        self.assertEqual(stats.results, AuditResultStats(ok=0, error=0, p50_ms=None, max_ms=None))
 
         records = self.kvlar.audit.records(self.audit_file, outcome="denied")
         self.assertEqual([(record["resource"], record["matched_rule"]) for record in records], [("delete_everything", "deny-delete")])
@@ -174,6 +176,31 @@ class ProxyAuditTest(TempDirTestCase):
         self.assertEqual(self.kvlar.audit.export(self.audit_file, output=out), "")
         with open(out, encoding="utf-8") as file:
             self.assertEqual(len(file.read().splitlines()), 3)
+
+    def test_with_audit_results_each_forwarded_call_gets_a_result_record(self) -> None:
+        self.run_proxy("--audit-results")
+        self.assertEqual(self.kvlar.audit.verify(self.audit_file).records, 5)
+
+        stats = self.kvlar.audit.stats(self.audit_file)
+        self.assertEqual(stats.events, 3, "results are not events")
+        self.assertEqual((stats.outcomes.allowed, stats.outcomes.denied), (2, 1))
+        self.assertEqual([(item.name, item.count) for item in stats.resources], [("echo", 2), ("delete_everything", 1)])
+        self.assertEqual((stats.results.ok, stats.results.error), (2, 0))
+        assert stats.results.p50_ms is not None and stats.results.max_ms is not None
+        self.assertGreaterEqual(stats.results.max_ms, stats.results.p50_ms)
+
+        decisions = self.kvlar.audit.records(self.audit_file, kind="decisions")
+        self.assertEqual([record["resource"] for record in decisions], ["echo", "delete_everything", "echo"])
+        self.assertTrue(all("upstream" not in record for record in decisions))
+        results = self.kvlar.audit.records(self.audit_file, kind="results")
+        self.assertEqual([record["upstream"]["ok"] for record in results], [True, True])
+        forwarded = [record["id"] for record in decisions if record["outcome"] == "allowed"]
+        self.assertEqual(sorted(record["call_id"] for record in results), sorted(forwarded))
+
+        csv = self.kvlar.audit.export(self.audit_file, "csv", kind="results").splitlines()
+        self.assertEqual(len(csv), 3)
+        self.assertTrue(csv[0].endswith(",call_id,upstream_ok,upstream_error,duration_ms"), csv[0])
+        self.assertEqual([row.split(",")[11] for row in csv[1:]], ["true", "true"])
 
     def test_a_tampered_log_fails_verification_at_the_edited_line(self) -> None:
         self.run_proxy()
@@ -203,6 +230,17 @@ class ProxyAuditTest(TempDirTestCase):
             audit.export(self.path("empty.jsonl"), since=datetime(2026, 1, 1))
         self.assertEqual(audit.verify(self.path("empty.jsonl")).records, 0)
 
+    def test_a_bad_kind_is_refused_before_anything_runs(self) -> None:
+        # The impostor exits 2 for any audit command (a KvlarUsageError): a ValueError means it never ran.
+        audit = Audit(binary=impostor("crash"))
+        for kind in ("result", "Results", "", 1):
+            with self.assertRaises(ValueError):
+                audit.export(self.audit_file, kind=kind)  # type: ignore[arg-type]
+        with self.assertRaises(ValueError):
+            audit.records(self.audit_file, kind="decision")
+        with self.assertRaises(KvlarUsageError):
+            audit.export(self.audit_file, kind="results")
+
     @unittest.skipUnless(os.path.isfile(FILESYSTEM_SERVER), "@modelcontextprotocol/server-filesystem is not installed")
     def test_behind_the_real_filesystem_server(self) -> None:
         self.write({"data/notes.txt": "hello from the filesystem\n"})
@@ -216,3 +254,81 @@ class ProxyAuditTest(TempDirTestCase):
         self.assertFalse(os.path.exists(self.path("data/x.txt")))
         self.assertEqual(client.close(), 0)
         self.assertTrue(self.kvlar.audit.verify(self.audit_file).ok)
+
+
+def record(number: int, outcome: str = "allowed", **fields: Any) -> Dict[str, Any]:
+    """A decision (or, with ``upstream``, a result) as the lenient reader takes it: no chain fields."""
+    return {
+        "id": f"00000000-0000-4000-8000-00000000000{number}",
+        "timestamp": f"2026-03-01T10:0{number}:00.000Z",
+        "action_type": "tool_call",
+        "resource": "read_file",
+        "agent_id": "claude",
+        "outcome": outcome,
+        "matched_rule": "allow-read" if outcome == "allowed" else "deny-shell",
+        **fields,
+    }
+
+
+# Runs the real CLI, then takes "results" out of `audit stats --json` as a CLI before them printed it.
+OLD_CLI = textwrap.dedent(
+    """\
+    import json, subprocess, sys
+    done = subprocess.run(sys.argv[1:], capture_output=True, text=True)
+    out = done.stdout
+    if "stats" in sys.argv and done.returncode == 0:
+        value = json.loads(out)
+        del value["results"]
+        out = json.dumps(value)
+    sys.stdout.write(out)
+    sys.stderr.write(done.stderr)
+    sys.exit(done.returncode)
+    """
+)
+
+
+class AuditResultsTest(TempDirTestCase):
+    """Result records with known durations and an error, written by hand (stats and export do not
+    judge the hash chain; verify does)."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        records = [
+            record(1),
+            record(2, call_id=record(1)["id"], upstream={"ok": True, "duration_ms": 12}),
+            record(3, "denied", resource="bash", reason="no shell"),
+            record(4),
+            record(5, call_id=record(4)["id"], upstream={"ok": False, "error": "unknown path (JSON-RPC -32602)", "duration_ms": 3080}),
+            record(6),
+            record(7, call_id=record(6)["id"], upstream={"ok": True, "duration_ms": 40.5}),
+        ]
+        self.write({"audit.jsonl": "".join(json.dumps(item) + "\n" for item in records)})
+        self.log = self.path("audit.jsonl")
+
+    def test_stats_count_decisions_as_events_and_results_apart(self) -> None:
+        stats = Audit(binary=BINARY).stats(self.log)
+        self.assertEqual(stats.events, 4)
+        self.assertEqual((stats.outcomes.allowed, stats.outcomes.denied), (3, 1))
+        self.assertEqual([(item.name, item.count) for item in stats.resources], [("read_file", 3), ("bash", 1)])
+        self.assertEqual(stats.results, AuditResultStats(ok=2, error=1, p50_ms=40.5, max_ms=3080.0))
+        self.assertEqual((stats.first, stats.last), ("2026-03-01T10:01:00.000Z", "2026-03-01T10:07:00.000Z"))
+
+    def test_export_with_kind_results_yields_only_the_result_records(self) -> None:
+        audit = Audit(binary=BINARY)
+        results = audit.records(self.log, kind="results")
+        self.assertEqual([item["id"][-1] for item in results], ["2", "5", "7"])
+        self.assertTrue(all("upstream" in item and "call_id" in item for item in results))
+        self.assertEqual([item["id"][-1] for item in audit.records(self.log, kind="decisions")], ["1", "3", "4", "6"])
+        self.assertEqual(len(audit.records(self.log)), 7)
+        # kind and the other filters combine: a result repeats its call's outcome.
+        self.assertEqual(len(audit.records(self.log, kind="results", outcome="allowed")), 3)
+        lines = audit.export(self.log, "jsonl", kind="results").splitlines()
+        self.assertEqual([json.loads(line)["id"] for line in lines], [item["id"] for item in results])
+        cef = audit.export(self.log, "cef", kind="results").splitlines()
+        self.assertEqual([line.split("|")[4] for line in cef], ["upstream_ok", "upstream_error", "upstream_ok"])
+
+    def test_an_older_cli_without_results_reads_as_none(self) -> None:
+        self.write({"old_cli.py": OLD_CLI})
+        stats = Audit(binary=[sys.executable, self.path("old_cli.py"), *BINARY]).stats(self.log)
+        self.assertEqual(stats.events, 4)
+        self.assertEqual(stats.results, AuditResultStats(ok=0, error=0, p50_ms=None, max_ms=None))

@@ -24,6 +24,7 @@ from ._errors import (
 from ._models import (
     AuditOutcomes,
     AuditProblem,
+    AuditResultStats,
     AuditStats,
     AuditVerification,
     Decision,
@@ -50,6 +51,7 @@ __all__ = [
     "Audit",
     "AuditOutcomes",
     "AuditProblem",
+    "AuditResultStats",
     "AuditStats",
     "AuditVerification",
     "BinarySpec",

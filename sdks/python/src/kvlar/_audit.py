@@ -39,7 +39,7 @@ class Audit:
         return audit_verification_from(Fields(value, "kvlar audit verify --json"))
 
     def stats(self, path: StrPath) -> AuditStats:
-        """Outcomes, period, resources and agents of a log."""
+        """Outcomes, period, resources and agents of a log's decisions; its result records apart."""
         value, _ = self._cli.json(["audit", "stats", flag("file", self._cli.absolute(path)), "--json"])
         return audit_stats_from(Fields(value, "kvlar audit stats --json"))
 
@@ -55,13 +55,17 @@ class Audit:
         resource: Optional[str] = None,
         agent: Optional[str] = None,
         server: Optional[str] = None,
+        kind: Optional[str] = None,
     ) -> str:
         """The records that pass every filter, as ``jsonl``, ``csv`` or ``cef`` text.
 
         With ``output``, the CLI writes them to that file (atomically) and this returns ``""``.
         ``resource``, ``agent`` and ``server`` keep records containing the text; ``outcome`` is
-        ``allowed``, ``denied`` or ``pending_approval``.
+        ``allowed``, ``denied`` or ``pending_approval``; ``kind`` is ``decisions`` or ``results``
+        (the result records of ``kvlar proxy --audit-results``), both when ``None``.
         """
+        if kind is not None and kind not in _KINDS:
+            raise ValueError(f"kind must be 'decisions' or 'results', not {kind!r}")
         args = ["audit", "export", flag("file", self._cli.absolute(path)), flag("format", format)]
         if output is not None:
             args.append(flag("output", self._cli.absolute(output)))
@@ -73,6 +77,8 @@ class Audit:
                 if not isinstance(text, str) or text == "":
                     raise ValueError(f"{name} must be a non-empty string")
                 args.append(flag(name, text))
+        if kind is not None:
+            args.append(flag("kind", kind))
         completed = self._cli.run(args)
         if completed.returncode == 0:
             return "" if output is not None else completed.stdout
@@ -94,10 +100,22 @@ class Audit:
         resource: Optional[str] = None,
         agent: Optional[str] = None,
         server: Optional[str] = None,
+        kind: Optional[str] = None,
     ) -> Tuple[Dict[str, Any], ...]:
-        """The records that pass every filter, each as the JSON object stored in the log."""
+        """The records that pass every filter, each as the JSON object stored in the log.
+
+        A result record is one with an ``upstream`` object; its ``call_id`` is its decision's ``id``.
+        """
         text = self.export(
-            path, "jsonl", since=since, until=until, outcome=outcome, resource=resource, agent=agent, server=server
+            path,
+            "jsonl",
+            since=since,
+            until=until,
+            outcome=outcome,
+            resource=resource,
+            agent=agent,
+            server=server,
+            kind=kind,
         )
         records: List[Dict[str, Any]] = []
         for number, line in enumerate(text.splitlines(), 1):
@@ -111,6 +129,10 @@ class Audit:
                 raise KvlarProtocolError(f"kvlar audit export: line {number} is not a JSON object")
             records.append(cast(Dict[str, Any], record))
         return tuple(records)
+
+
+# The CLI knows exactly these; checked here so a typo fails before anything runs.
+_KINDS = ("decisions", "results")
 
 
 def audit_with_cli(cli: Cli) -> Audit:

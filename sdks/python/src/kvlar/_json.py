@@ -80,6 +80,14 @@ class Fields:
             raise self._wrong(key, "a number", value)
         return float(value)
 
+    def opt_number(self, key: str) -> Optional[float]:
+        value = self._value.get(key)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self._wrong(key, "a number or null", value)
+        return float(value)
+
     def flag(self, key: str) -> bool:
         value = self._get(key)
         if not isinstance(value, bool):

@@ -422,6 +422,19 @@ class AuditOutcomes:
 
 
 @dataclass(frozen=True)
+class AuditResultStats:
+    """The result records (``kvlar proxy --audit-results``): how the forwarded calls ended."""
+
+    #: The server answered.
+    ok: int
+    #: A JSON-RPC error, an ``isError`` result, or no answer at all.
+    error: int
+    #: Median and longest ``duration_ms`` over every result; ``None`` when there are none.
+    p50_ms: Optional[float]
+    max_ms: Optional[float]
+
+
+@dataclass(frozen=True)
 class AuditStats:
     """``kvlar audit stats --json``."""
 
@@ -429,14 +442,17 @@ class AuditStats:
     files: Tuple[str, ...]
     #: Lines that are not audit records.
     skipped: int
+    #: Decision records; the result records are counted apart, in ``results``.
     events: int
     outcomes: AuditOutcomes
-    #: ISO 8601 UTC times of the first and last events; ``None`` when there are none.
+    #: ISO 8601 UTC times of the first and last records, results included; ``None`` when there are none.
     first: Optional[str]
     last: Optional[str]
-    #: Every resource and agent, most frequent first.
+    #: Every resource and agent of the decisions, most frequent first.
     resources: Tuple[NameCount, ...]
     agents: Tuple[NameCount, ...]
+    #: All zeros and ``None`` when the log has none, or the CLI predates result records.
+    results: AuditResultStats
 
 
 def audit_stats_from(fields: Fields) -> AuditStats:
@@ -459,4 +475,18 @@ def audit_stats_from(fields: Fields) -> AuditStats:
         last=fields.opt_text("last"),
         resources=counted("resources"),
         agents=counted("agents"),
+        results=_result_stats_from(fields),
+    )
+
+
+def _result_stats_from(fields: Fields) -> AuditResultStats:
+    # A CLI older than result records prints no "results" (it counts any it reads as decisions).
+    if not fields.has("results"):
+        return AuditResultStats(ok=0, error=0, p50_ms=None, max_ms=None)
+    results = fields.child("results")
+    return AuditResultStats(
+        ok=results.integer("ok"),
+        error=results.integer("error"),
+        p50_ms=results.opt_number("p50_ms"),
+        max_ms=results.opt_number("max_ms"),
     )

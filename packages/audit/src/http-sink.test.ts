@@ -10,6 +10,7 @@ import { describeSinkContract } from './contract.js';
 import {
   AuditError,
   createHttpSink,
+  GENESIS_HASH,
   type HttpSinkOptions,
   type HttpSinkWarning,
   verifyChain,
@@ -389,9 +390,11 @@ describe('createHttpSink with the collector down', () => {
       flushIntervalMs: 5,
       onWarning: (warning) => warnings.push(warning),
     });
+    // Written behind the earlier records (once start-up found them), and sent from the file too.
     await later.write(entry({ resource: 'later' }));
+    await waitFor(() => collector.lines.length === 3);
     expect(resources(collector.lines)).toEqual(['earlier_1', 'earlier_2', 'later']);
-    expect(later.stats()).toMatchObject({ resent: 2, sent: 1 });
+    expect(later.stats()).toMatchObject({ resent: 3, sent: 0 });
     expect(warnings.map((warning) => warning.reason)).toEqual(['spill_torn_line']);
     await later.close();
     expect((await stat(earlier.spillPath)).size).toBe(0);
@@ -499,7 +502,10 @@ describe('createHttpSink: one sink per spill file', () => {
     // and the next sink sends what it spilled.
     expect(await readdir(dirname(first.spillPath))).toContain('audit-spill.jsonl.lock');
     await first.sink.close();
-    expect(await readdir(dirname(first.spillPath))).toEqual(['audit-spill.jsonl']);
+    expect((await readdir(dirname(first.spillPath))).sort()).toEqual([
+      'audit-spill.jsonl',
+      'audit-spill.jsonl.head',
+    ]);
     const third = createHttpSink({
       url: collector.url,
       spillPath: first.spillPath,
@@ -531,7 +537,10 @@ describe('createHttpSink: one sink per spill file', () => {
     const held = JSON.parse(await readFile(`${earlier.spillPath}.lock`, 'utf8')) as { pid: number };
     expect(held.pid).toBe(process.pid);
     await later.sink.close();
-    expect(await readdir(dirname(earlier.spillPath))).toEqual(['audit-spill.jsonl']);
+    expect((await readdir(dirname(earlier.spillPath))).sort()).toEqual([
+      'audit-spill.jsonl',
+      'audit-spill.jsonl.head',
+    ]);
   });
 });
 
@@ -614,6 +623,160 @@ describe('createHttpSink: maxSpillBytes', () => {
     await later.sink.write(entry({ resource: 'later_2' }));
     expect(resources(collector.lines)).toEqual(['earlier_1', 'earlier_2', 'later_2']);
     await later.sink.close();
+  });
+});
+
+describe('createHttpSink: the chain across restarts', () => {
+  const hashOf = (line: string | undefined) => (JSON.parse(line ?? '{}') as { hash: string }).hash;
+  const prevHashOf = (line: string | undefined) =>
+    (JSON.parse(line ?? '{}') as { prev_hash: string }).prev_hash;
+
+  it('links the first record of a run to the last of the run before: the collector receives one chain', async () => {
+    const collector = await startCollector();
+    const first = await setup(collector.url);
+    await first.sink.write(entry({ resource: 'first_1' }));
+    await first.sink.write(entry({ resource: 'first_2' }));
+    await first.sink.close();
+    expect(first.sink.startHash).toBe(GENESIS_HASH);
+
+    const second = await setup(collector.url, { spillPath: first.spillPath });
+    await second.sink.write(entry({ resource: 'second_1' }));
+    await second.sink.close();
+    expect(second.sink.startHash).toBe(first.sink.lastHash);
+    expect(prevHashOf(collector.lines[2])).toBe(hashOf(collector.lines[1]));
+    expect(resources(collector.lines)).toEqual(['first_1', 'first_2', 'second_1']);
+    expect(verifyChain(collector.lines)).toMatchObject({ ok: true, records: 3 });
+    // What this is for: the end of a run deleted at the collector no longer goes unnoticed.
+    const withoutFirstEnd = [collector.lines[0] ?? '', collector.lines[2] ?? ''];
+    expect(verifyChain(withoutFirstEnd)).toMatchObject({ ok: false });
+  });
+
+  it('sends what a run spilled first and links its own records after the last of them: one chain across both runs', async () => {
+    const before = await startCollector();
+    const first = await setup(before.url, { acceptWithinMs: 100 });
+    await first.sink.write(entry({ resource: 'sent' }));
+    await before.close();
+    await first.sink.write(entry({ resource: 'spilled_1' }));
+    await first.sink.write(entry({ resource: 'spilled_2' }));
+    await first.sink.close();
+    const spilled = await fileLines(first.spillPath);
+    expect(resources(spilled)).toEqual(['spilled_1', 'spilled_2']);
+
+    const after = await startCollector(before.port);
+    const second = await setup(after.url, { spillPath: first.spillPath });
+    await second.sink.write(entry({ resource: 'second' }));
+    await waitFor(() => after.lines.length === 3);
+    await second.sink.close();
+    expect(second.sink.startHash).toBe(hashOf(spilled[1]));
+    const stream = [...before.lines, ...after.lines];
+    expect(resources(stream)).toEqual(['sent', 'spilled_1', 'spilled_2', 'second']);
+    expect(verifyChain(stream)).toMatchObject({ ok: true, records: 4 });
+    expect(second.sink.stats()).toMatchObject({ resent: 3, sent: 0 });
+  });
+
+  it('refuses a head file that is not 64 lower-case hex digits: every write rejects with audit_chain_broken naming it, and nothing is sent', async () => {
+    const collector = await startCollector();
+    const hash = 'a'.repeat(64);
+    const corrupt = [
+      '',
+      'not a hash\n',
+      `${hash.toUpperCase()}\n`,
+      `${hash.slice(1)}\n`,
+      `${hash}\n\n`,
+    ];
+    for (const text of corrupt) {
+      const spillPath = join(await tempDirectory(), 'spill.jsonl');
+      const headPath = `${spillPath}.head`;
+      await writeFile(headPath, text);
+      const errors: AuditError[] = [];
+      const sink = createHttpSink({
+        url: collector.url,
+        spillPath,
+        flushIntervalMs: 5,
+        onError: (error) => errors.push(error),
+      });
+      const namesTheHead = (error: unknown) =>
+        isCode('audit_chain_broken')(error) && (error as AuditError).message.includes(headPath);
+      // The first write waits for start-up, the second comes after it.
+      await expect(sink.write(entry())).rejects.toSatisfy(namesTheHead);
+      await expect(sink.write(entry())).rejects.toSatisfy(namesTheHead);
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toSatisfy(namesTheHead);
+      expect(sink.startHash).toBeUndefined();
+      expect(sink.stats()).toMatchObject({ dropped: 2, sent: 0, spilled: 0 });
+      await sink.close();
+      expect(await readFile(headPath, 'utf8')).toBe(text);
+    }
+    expect(collector.requests).toHaveLength(0);
+  });
+
+  it('refuses to extend a spill file whose last record does not verify', async () => {
+    const collector = await startCollector();
+    const spillPath = join(await tempDirectory(), 'spill.jsonl');
+    await writeFile(spillPath, '{"resource":"not a chained record"}\n');
+    const { sink, errors } = await setup(collector.url, { spillPath });
+    const namesTheSpill = (error: unknown) =>
+      isCode('audit_chain_broken')(error) && (error as AuditError).message.includes(spillPath);
+    await expect(sink.write(entry())).rejects.toSatisfy(namesTheSpill);
+    expect(errors).toHaveLength(1);
+    await sink.close();
+    expect(collector.requests).toHaveLength(0);
+  });
+
+  it('moves a stale head file past the records an earlier run spilled, so it is right once they are delivered', async () => {
+    const port = await closedPort();
+    const down = await setup(`http://127.0.0.1:${port}/ingest`, { acceptWithinMs: 50 });
+    await down.sink.write(entry({ resource: 'a' }));
+    await down.sink.write(entry({ resource: 'b' }));
+    await down.sink.close();
+    // As after a crash between a spill and the head's update.
+    await writeFile(`${down.spillPath}.head`, `${GENESIS_HASH}\n`);
+
+    const collector = await startCollector(port);
+    const delivering = await setup(collector.url, { spillPath: down.spillPath });
+    await waitFor(async () => (await stat(down.spillPath)).size === 0);
+    await delivering.sink.close();
+    const later = await setup(collector.url, { spillPath: down.spillPath });
+    await later.sink.write(entry({ resource: 'c' }));
+    await later.sink.close();
+    expect(resources(collector.lines)).toEqual(['a', 'b', 'c']);
+    expect(verifyChain(collector.lines)).toMatchObject({ ok: true, records: 3 });
+  });
+
+  it('keeps the hash of the last durable record, sent or spilled, in the head file, written before the write resolves', async () => {
+    const collector = await startCollector();
+    const headPath = join(await tempDirectory(), 'elsewhere', 'chain.head');
+    const head = () => readFile(headPath, 'utf8');
+    const sent = await setup(collector.url, { headPath });
+    await sent.sink.write(entry({ resource: 'a' }));
+    expect(await head()).toBe(`${hashOf(collector.lines[0])}\n`);
+    await sent.sink.write(entry({ resource: 'b' }));
+    await sent.sink.close();
+    expect(await head()).toBe(`${hashOf(collector.lines[1])}\n`);
+    expect(sent.sink.lastHash).toBe(hashOf(collector.lines[1]));
+
+    const port = await closedPort();
+    const down = await setup(`http://127.0.0.1:${port}/ingest`, { headPath, acceptWithinMs: 50 });
+    await down.sink.write(entry({ resource: 'c' }));
+    const [spilled] = await fileLines(down.spillPath);
+    expect(await head()).toBe(`${hashOf(spilled)}\n`);
+    await down.sink.close();
+    expect(down.sink.startHash).toBe(sent.sink.lastHash);
+    expect(await head()).toBe(`${down.sink.lastHash}\n`);
+    expect(await readdir(dirname(headPath))).toEqual(['chain.head']);
+  });
+
+  it('takes a head file without its newline, and starts from its hash', async () => {
+    const collector = await startCollector();
+    const spillPath = join(await tempDirectory(), 'spill.jsonl');
+    const hash = 'c'.repeat(64);
+    await writeFile(`${spillPath}.head`, hash);
+    const { sink } = await setup(collector.url, { spillPath });
+    await sink.write(entry());
+    expect(sink.startHash).toBe(hash);
+    expect(prevHashOf(collector.lines[0])).toBe(hash);
+    expect(verifyChain(collector.lines, { startHash: hash })).toMatchObject({ ok: true });
+    await sink.close();
   });
 });
 

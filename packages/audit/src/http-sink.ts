@@ -1,8 +1,12 @@
-import { type FileHandle, mkdir, open, stat } from 'node:fs/promises';
+import { writeSync } from 'node:fs';
+import { type FileHandle, mkdir, open, rename, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { GENESIS_HASH } from './chain.js';
 import { AuditError, sinkClosedError } from './errors.js';
-import { createRecorder, type RecordOptions } from './record.js';
+import type { AuditEntry } from './event.js';
+import { createRecorder, type Recorder, type RecordOptions } from './record.js';
 import type { AuditSink } from './sink.js';
+import { checkLine } from './verify.js';
 import { acquireWriterLock, type LockedFile, type WriterLock } from './writer-lock.js';
 
 export interface HttpSinkOptions extends RecordOptions {
@@ -16,6 +20,16 @@ export interface HttpSinkOptions extends RecordOptions {
    * write rejects with `audit_locked`.
    */
   readonly spillPath: string;
+  /**
+   * Where the chain resumes after a restart: the hash of the last record that became durable
+   * (accepted by the collector, or appended to the spill or rejected file), one line of 64
+   * lower-case hex digits, overwritten in place. A new sink continues from the spill file's last
+   * record if it holds any, else from this hash, else from the genesis hash. Anything else in it
+   * makes the sink fail closed (`audit_chain_broken`). Protected by the spill file's lock, so
+   * one per spill file; a device as `spillPath` (`/dev/null`) has neither. Updated before the
+   * records' writes resolve but not fsynced (see docs/audit.md). Default `${spillPath}.head`.
+   */
+  readonly headPath?: string;
   /**
    * The spill file never grows past this, counting what an earlier run left in it. Records that
    * would take it past are kept nowhere (their writes reject with `audit_write_failed`, counted
@@ -79,7 +93,13 @@ export interface HttpSinkWarning {
      * The spill file reached `maxSpillBytes`: records that would spill are dropped until it is
      * emptied. Reported once per episode (each dropped batch also goes to `onError`).
      */
-    | 'spill_full';
+    | 'spill_full'
+    /**
+     * The head file (`headPath`) could not be written: a sink started after this one may not
+     * continue the chain from here (it would fork it at an older record, or start a new chain
+     * if there is no head file). Reported once per episode.
+     */
+    | 'head_not_saved';
   readonly message: string;
   readonly cause?: unknown;
 }
@@ -100,7 +120,7 @@ export interface HttpSinkStats {
   readonly dropped: number;
   /** Requests repeated after a network error, a timeout, 408, 429 or 5xx. */
   readonly retries: number;
-  /** Records in memory waiting for the collector. */
+  /** Records in memory waiting for the collector (or, during start-up, to be linked). */
   readonly buffered: number;
   /** Batches the collector refused for good. */
   readonly failedBatches: number;
@@ -108,8 +128,17 @@ export interface HttpSinkStats {
 
 export interface HttpSink extends AuditSink {
   stats(): HttpSinkStats;
-  /** The hash of the last record written: the head of the chain the collector receives. */
-  readonly lastHash: string;
+  /**
+   * Where this run's chain starts: the last complete record an earlier run left in the spill
+   * file, else the head file's hash, else the genesis hash. Undefined until start-up has read
+   * them (under the lock, before any record is linked), and for good if the sink failed closed.
+   */
+  readonly startHash: string | undefined;
+  /**
+   * The hash of the last record written (`startHash` before the first): the head of the chain
+   * the collector receives. Undefined while `startHash` is.
+   */
+  readonly lastHash: string | undefined;
 }
 
 type ItemState = 'memory' | 'spilling' | 'spilled' | 'dropped' | 'done';
@@ -117,8 +146,19 @@ type ItemState = 'memory' | 'spilling' | 'spilled' | 'dropped' | 'done';
 interface Item {
   readonly line: string;
   readonly bytes: number;
+  /** The record's hash, and its place in the chain: 1 for this run's first record. */
+  readonly hash: string;
+  readonly seq: number;
   readonly writtenAt: number;
   state: ItemState;
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
+/** A write made during start-up: linked once the chain's start is known. */
+interface Unlinked {
+  readonly entry: AuditEntry;
+  readonly writtenAt: number;
   resolve(): void;
   reject(error: unknown): void;
 }
@@ -150,6 +190,10 @@ const SPILL_FILE: LockedFile = {
     "two sinks would interleave their records in it and send each other's. Give each sink its own spillPath",
 };
 
+/** The head file: a hash and a newline, always rewritten whole at offset 0. */
+const HEAD_BYTES = 65;
+const HEAD_PATTERN = /^[0-9a-f]{64}\n?$/;
+
 /** What became of a batch handed to the spill file: its first `kept` records are in it. */
 interface SpillOutcome {
   readonly kept: number;
@@ -175,6 +219,12 @@ interface SpillOutcome {
  * Delivery is at least once: a request that timed out may have reached the collector, and the
  * spill file is emptied only once all of it was accepted, so after a crash it is sent again from
  * its start. Records are unique by `hash`; a collector can drop repeats by it.
+ *
+ * The chain goes on across restarts (see `headPath`), so the collector receives one chain, not
+ * one per run. Start-up, under the lock, finds where it stands; writes made before that are
+ * linked then, in order. A start that cannot be known (a head file that is not a hash, a spill
+ * file whose last record does not verify, either unreadable) fails closed as a held lock does:
+ * never a silent new chain from the genesis hash.
  */
 export function createHttpSink(options: HttpSinkOptions): HttpSink {
   const url = parseUrl(options.url);
@@ -191,9 +241,15 @@ export function createHttpSink(options: HttpSinkOptions): HttpSink {
   const closeTimeoutMs = positive(options.closeTimeoutMs, 5000, 'closeTimeoutMs');
   const maxSpillBytes = positive(options.maxSpillBytes, 1024 * MiB, 'maxSpillBytes');
   const random = options.random ?? Math.random;
+  const headPath = options.headPath ?? `${spillPath}.head`;
   const headers = new Headers(options.headers);
   if (!headers.has('content-type')) headers.set('content-type', 'application/x-ndjson');
-  const recorder = createRecorder(options);
+  /** Created once start-up knows where the chain stands; until then writes wait, unlinked. */
+  let recorder: Recorder | undefined;
+  let unlinked: Unlinked[] = [];
+  let startHash: string | undefined;
+  /** Records linked by this run: the `seq` of the last one. */
+  let linkedCount = 0;
 
   const counts = {
     sent: 0,
@@ -225,9 +281,17 @@ export function createHttpSink(options: HttpSinkOptions): HttpSink {
   /** From `maxSpillBytes` reached until the file is found empty: nothing is appended. */
   let spillFull = false;
   let rejectedHandle: FileHandle | undefined;
+  /** Open from start-up to `close` while the lock is held; updated in place. */
+  let headHandle: FileHandle | undefined;
+  /** The `seq` of the record the head file names (0: `startHash`). */
+  let headSeq = 0;
+  let headFailing = false;
   let lock: WriterLock | undefined;
-  /** Another live process holds the spill file: the sink does nothing but reject writes. */
-  let lockedOut: AuditError | undefined;
+  /**
+   * Another live process holds the spill file, or where the chain stands cannot be known: the
+   * sink does nothing but reject writes.
+   */
+  let failedClosed: AuditError | undefined;
 
   let closed = false;
   let closing = false;
@@ -314,6 +378,42 @@ export function createHttpSink(options: HttpSinkOptions): HttpSink {
     notify();
   };
 
+  /** Links a write's entry after the last record and queues the record, or rejects the write. */
+  const link = (
+    chain: Recorder,
+    entry: AuditEntry,
+    writtenAt: number,
+    resolve: () => void,
+    reject: (error: unknown) => void,
+  ) => {
+    let line: string;
+    try {
+      line = `${chain.record(entry).line}\n`;
+    } catch (error) {
+      reject(error);
+      return;
+    }
+    const item: Item = {
+      line,
+      bytes: Buffer.byteLength(line, 'utf8'),
+      hash: chain.lastHash,
+      seq: ++linkedCount,
+      writtenAt,
+      state: 'memory',
+      resolve,
+      reject,
+    };
+    // Older records wait in the spill file: this one goes behind them, durable at once.
+    if (spillBacklog() > 0) return spillMemory('older records are still in the spill file', item);
+    if (memory.length >= maxBufferedRecords) {
+      return spillMemory(`more than ${maxBufferedRecords} records wait for the collector`, item);
+    }
+    memory.push(item);
+    memoryBytes += item.bytes;
+    armDeadline();
+    notify();
+  };
+
   /** Group commit, as in the JSONL sink: one append and one fdatasync for all that is queued. */
   const drainSpill = async () => {
     while (spillQueue.length > 0) {
@@ -323,6 +423,7 @@ export function createHttpSink(options: HttpSinkOptions): HttpSink {
       const { kept, error } = await onFile(() => appendSpill(batch));
       spillQueuedBytes -= bytes;
       counts.spilled += kept;
+      if (kept > 0) durable(batch[kept - 1]);
       for (const item of batch.slice(0, kept)) {
         if (item.state === 'spilling') item.state = 'spilled';
         item.resolve();
@@ -337,8 +438,8 @@ export function createHttpSink(options: HttpSinkOptions): HttpSink {
   /** Records the spill file did not take (`error` undefined: it is full) are kept nowhere. */
   const dropUnspilled = (items: readonly Item[], error: unknown) => {
     let dropped: AuditError;
-    if (lockedOut !== undefined && error === lockedOut) {
-      dropped = lockedOut; // reported once, when it was found
+    if (failedClosed !== undefined && error === failedClosed) {
+      dropped = failedClosed; // reported once, when it was found
     } else if (error === undefined) {
       dropped = new AuditError(
         'audit_write_failed',
@@ -363,7 +464,7 @@ export function createHttpSink(options: HttpSinkOptions): HttpSink {
 
   /** Appends the longest head of `batch` that fits under `maxSpillBytes` (all of it, normally). */
   const appendSpill = async (batch: readonly Item[]): Promise<SpillOutcome> => {
-    if (lockedOut !== undefined) return { kept: 0, error: lockedOut };
+    if (failedClosed !== undefined) return { kept: 0, error: failedClosed };
     if (spillBroken !== undefined) return { kept: 0, error: spillBroken };
     try {
       spillHandle ??= await openSpill();
@@ -420,59 +521,92 @@ export function createHttpSink(options: HttpSinkOptions): HttpSink {
     return handle;
   };
 
-  /** Start-up, before anything touches the spill file: its lock, then what is in it. */
+  /**
+   * Start-up, before anything touches the spill file: its lock, then what is in it and the head
+   * file, which say where the chain stands; then the writes made meanwhile are linked.
+   */
   const start = async () => {
     try {
       await mkdir(dirname(spillPath), { recursive: true });
       lock = await acquireWriterLock(spillPath, SPILL_FILE);
     } catch (error) {
-      if (AuditError.isInstance(error) && error.code === 'audit_locked') return lockOut(error);
+      if (AuditError.isInstance(error) && error.code === 'audit_locked') return failClose(error);
       // Not another writer, but the lock (and so the file) cannot be had: as with a file that
-      // cannot be written, only records the collector takes in time are kept.
+      // cannot be written, only records the collector takes in time are kept. The head file is
+      // left alone too, so the chain starts over: said here, not done silently.
       spillBroken = error;
       fail(
         new AuditError(
           'audit_write_failed',
-          `cannot lock the spill file ${spillPath}, so nothing is spilled: records ${url.href} does not accept within ${acceptWithinMs} ms are dropped`,
+          `cannot lock the spill file ${spillPath}, so nothing is spilled and the chain starts again from the genesis hash: records ${url.href} does not accept within ${acceptWithinMs} ms are dropped`,
           { cause: error },
         ),
       );
-      return;
+      return beginChain(GENESIS_HASH);
     }
-    await resumeSpill();
-  };
-
-  /**
-   * Another live sink owns the spill file. Sending from memory would keep calls going only while
-   * the collector is quick, and hide the mistake until an outage; so nothing is kept at all.
-   */
-  const lockOut = (error: AuditError) => {
-    lockedOut = error;
-    fail(error);
-    const items = memory;
-    memory = [];
-    memoryBytes = 0;
-    clearDeadline();
-    counts.dropped += items.length;
-    for (const item of items) {
-      item.state = 'dropped';
-      item.reject(error);
-    }
-    notify();
-  };
-
-  /** Records an earlier run left in the spill file go first. A torn last line is cut off. */
-  const resumeSpill = async () => {
+    let spilled: string | undefined;
+    let head: string | undefined;
     try {
       const info = await stat(spillPath).catch((error: unknown) => {
         if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-        throw error;
+        throw cannotStart(spillPath, error);
       });
-      if (info === undefined || !info.isFile() || info.size === 0) return;
+      // A device (`/dev/null`) has no records to resume from, and no place beside it for a head
+      // file, as it has none for a lock: its chain starts from the genesis hash.
+      if (info !== undefined && !info.isFile()) return beginChain(GENESIS_HASH);
+      // The head first: a sink that refuses it leaves the spill file as it is.
+      head = await readHead();
+      if (info !== undefined && info.size > 0) spilled = await resumeSpill(info.size);
+    } catch (error) {
+      return failClose(
+        AuditError.isInstance(error)
+          ? error
+          : new AuditError('audit_write_failed', 'the HTTP sink could not start', { cause: error }),
+      );
+    }
+    const from = spilled ?? head ?? GENESIS_HASH;
+    await openHead(from, head);
+    beginChain(from);
+  };
+
+  const beginChain = (hash: string) => {
+    const chain = createRecorder(options, hash);
+    startHash = hash;
+    recorder = chain;
+    // In the same tick: a write made from now on links directly, after these.
+    const waiting = unlinked;
+    unlinked = [];
+    for (const write of waiting) {
+      link(chain, write.entry, write.writtenAt, write.resolve, write.reject);
+    }
+  };
+
+  /**
+   * Another live sink owns the spill file, or the chain's start cannot be known. Sending from
+   * memory would keep calls going only while the collector is quick, and hide the mistake until
+   * an outage (or fork the chain); so nothing is kept at all.
+   */
+  const failClose = (error: AuditError) => {
+    failedClosed = error;
+    fail(error);
+    // Nothing is linked before start-up ends: what was written meanwhile waits here.
+    const waiting = unlinked;
+    unlinked = [];
+    counts.dropped += waiting.length;
+    for (const write of waiting) write.reject(error);
+  };
+
+  /**
+   * Records an earlier run left in the spill file go first. A torn last line is cut off. Returns
+   * the hash of the last complete record, if any: new records link after it.
+   */
+  const resumeSpill = async (size: number): Promise<string | undefined> => {
+    let line: string;
+    try {
       const handle = await open(spillPath, 'a+');
       spillHandle = handle;
-      const end = await endOfLastLine(handle, info.size);
-      if (end < info.size) {
+      const end = await endOfLastLine(handle, size);
+      if (end < size) {
         await handle.truncate(end);
         await handle.datasync();
         warn({
@@ -481,13 +615,127 @@ export function createHttpSink(options: HttpSinkOptions): HttpSink {
         });
       }
       spillSize = end;
+      if (end === 0) return undefined;
+      const lineStart = await endOfLastLine(handle, end - 1);
+      line = (await readAt(handle, lineStart, end - 1 - lineStart)).toString('utf8');
     } catch (error) {
-      fail(
-        new AuditError('audit_write_failed', `cannot read the spill file ${spillPath}`, {
-          cause: error,
-        }),
+      throw cannotStart(spillPath, error);
+    }
+    // As in the JSONL sink: a chain is only extended from a record that verifies on its own.
+    const checked = checkLine(line);
+    if (!checked.ok) {
+      throw new AuditError(
+        'audit_chain_broken',
+        `${spillPath}: its last record cannot be extended (${checked.message}), so the HTTP sink refuses every write. Run \`kvlar audit verify\` on it; moved aside, its records are not sent and the chain continues from ${headPath}.`,
       );
     }
+    return checked.hash;
+  };
+
+  /** The head file's hash; undefined if there is none. Anything but a hash is refused. */
+  const readHead = async (): Promise<string | undefined> => {
+    let text: string;
+    try {
+      const handle = await open(headPath, 'r');
+      try {
+        // One byte more than a head holds, so a longer file is told apart.
+        text = (await readAt(handle, 0, HEAD_BYTES + 1)).toString('latin1');
+      } finally {
+        await handle.close();
+      }
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+      throw cannotStart(headPath, error);
+    }
+    if (!HEAD_PATTERN.test(text)) {
+      throw new AuditError(
+        'audit_chain_broken',
+        `${headPath} is not a record hash (64 lower-case hex digits and a newline), so the HTTP sink cannot tell where its chain stands and refuses every write. Put back the hash of the last record the collector holds; or, to start a new chain from the genesis hash (the collector sees a new chain), delete it.`,
+      );
+    }
+    return text.slice(0, 64);
+  };
+
+  const cannotStart = (path: string, error: unknown) =>
+    new AuditError(
+      'audit_write_failed',
+      `cannot read ${path}, so the HTTP sink cannot tell where its chain stands and refuses every write`,
+      { cause: error },
+    );
+
+  /**
+   * Opens the head file for updates in place, making it name `hash` (where the chain starts). A
+   * missing one is created complete (a temporary file renamed), so a crash never leaves it empty.
+   */
+  const openHead = async (hash: string, found: string | undefined) => {
+    try {
+      if (found === undefined) {
+        await mkdir(dirname(headPath), { recursive: true });
+        const temporary = `${headPath}.tmp`;
+        const created = await open(temporary, 'w', 0o600);
+        try {
+          await appendAll(created, `${hash}\n`);
+        } finally {
+          await created.close();
+        }
+        await rename(temporary, headPath);
+        await syncDirectory(dirname(headPath));
+      }
+      headHandle = await open(headPath, 'r+');
+      // The spill file's records are durable and go first: the head moves past them now, so it
+      // is right once they are delivered and the file emptied.
+      if (found !== undefined && found !== hash) writeHead(hash);
+    } catch (error) {
+      headNotSaved(error);
+    }
+  };
+
+  /** `item` is durable: the head file names it, unless it already names a later record. */
+  const durable = (item: Item | undefined) => {
+    if (item === undefined || item.seq <= headSeq) return;
+    headSeq = item.seq;
+    writeHead(item.hash);
+  };
+
+  /**
+   * 65 bytes at offset 0 of a 65-byte file, before the records' writes resolve: a killed process
+   * leaves the head current, and no crash leaves it torn or empty. Not fsynced (a disk flush per
+   * batch): after a power loss it may name an older record, and the next run forks the chain
+   * there, which verification shows; `close` flushes it.
+   */
+  const writeHead = (hash: string) => {
+    if (headHandle === undefined) return;
+    try {
+      const bytes = Buffer.from(`${hash}\n`, 'latin1');
+      const written = writeSync(headHandle.fd, bytes, 0, HEAD_BYTES, 0);
+      if (written !== HEAD_BYTES) throw new Error(`wrote ${written} of ${HEAD_BYTES} bytes`);
+      headFailing = false;
+    } catch (error) {
+      headNotSaved(error);
+    }
+  };
+
+  const headNotSaved = (error: unknown) => {
+    if (headFailing) return;
+    headFailing = true;
+    warn({
+      reason: 'head_not_saved',
+      message: `cannot write ${headPath}: a sink started after this one would not continue the chain from here (it would fork it at an older record, or start a new one)`,
+      cause: error,
+    });
+  };
+
+  const closeHead = async () => {
+    const handle = headHandle;
+    headHandle = undefined;
+    if (handle === undefined) return;
+    try {
+      await handle.datasync();
+    } catch (error) {
+      headNotSaved(error);
+    }
+    await handle.close().catch(() => undefined);
   };
 
   const readSpillBatch = async (): Promise<Batch> => {
@@ -634,6 +882,7 @@ export function createHttpSink(options: HttpSinkOptions): HttpSink {
       await truncateSpillIfDone();
       return;
     }
+    durable(batch.items.at(-1));
     for (const item of takeFromMemory(batch.items)) {
       item.state = 'done';
       item.resolve();
@@ -685,6 +934,7 @@ export function createHttpSink(options: HttpSinkOptions): HttpSink {
     if (error === undefined) {
       counts.rejected += items.length;
       fail(refusal);
+      durable(items.at(-1));
       for (const item of items) {
         item.state = 'done';
         item.resolve();
@@ -726,7 +976,7 @@ export function createHttpSink(options: HttpSinkOptions): HttpSink {
   /** The one sender: a batch at a time, in order; spilled records before memory. */
   const pump = async () => {
     await onFile(start);
-    if (lockedOut !== undefined) return;
+    if (failedClosed !== undefined) return;
     let attempt = 0;
     for (;;) {
       if (stopped) return;
@@ -796,46 +1046,26 @@ export function createHttpSink(options: HttpSinkOptions): HttpSink {
   });
 
   return {
+    get startHash() {
+      return startHash;
+    },
     get lastHash() {
-      return recorder.lastHash;
+      return recorder?.lastHash;
     },
     stats() {
-      return { ...counts, buffered: memory.length };
+      return { ...counts, buffered: memory.length + unlinked.length };
     },
     write(entry) {
       if (closed) return Promise.reject(sinkClosedError());
-      if (lockedOut !== undefined) {
+      if (failedClosed !== undefined) {
         counts.dropped++;
-        return Promise.reject(lockedOut);
-      }
-      let line: string;
-      try {
-        line = `${recorder.record(entry).line}\n`;
-      } catch (error) {
-        return Promise.reject(error);
+        return Promise.reject(failedClosed);
       }
       return new Promise<void>((resolve, reject) => {
-        const item: Item = {
-          line,
-          bytes: Buffer.byteLength(line, 'utf8'),
-          writtenAt: performance.now(),
-          state: 'memory',
-          resolve,
-          reject,
-        };
-        // Older records wait in the spill file: this one goes behind them, durable at once.
-        if (spillBacklog() > 0)
-          return spillMemory('older records are still in the spill file', item);
-        if (memory.length >= maxBufferedRecords) {
-          return spillMemory(
-            `more than ${maxBufferedRecords} records wait for the collector`,
-            item,
-          );
-        }
-        memory.push(item);
-        memoryBytes += item.bytes;
-        armDeadline();
-        notify();
+        const writtenAt = performance.now();
+        // Until start-up knows where the chain stands, nothing is linked.
+        if (recorder === undefined) unlinked.push({ entry, writtenAt, resolve, reject });
+        else link(recorder, entry, writtenAt, resolve, reject);
       });
     },
     close() {
@@ -861,6 +1091,7 @@ export function createHttpSink(options: HttpSinkOptions): HttpSink {
         await fileChain;
         await spillHandle?.close().catch(() => undefined);
         await rejectedHandle?.close().catch(() => undefined);
+        await closeHead();
         // After the last append: a sink that starts now finds everything this one spilled.
         await lock?.release();
       })();

@@ -1,6 +1,10 @@
 /** Reading audit logs for the `kvlar audit` commands: paths as the user typed them, errors as CliErrors. */
 import {
+  type ExportFilter,
+  OUTCOMES,
+  parseOutcome,
   parseRecordKind,
+  parseRfc3339,
   RECORD_KINDS,
   type RecordKind,
   type RecordsRead,
@@ -53,14 +57,14 @@ export const auditLogArg = {
 } as const;
 
 /** `--kind decisions|results`, as `kvlar audit export` and `tail` declare it. */
-export const auditKindArg = {
+const auditKindArg = {
   type: 'string',
   valueHint: 'kind',
   description: "Only this kind of record: decisions, or results (the server's answers)",
 } as const;
 
 /** The `--kind` value, or a usage error of `command` that lists the valid ones. */
-export function kindFlag(text: string | undefined, command: string): RecordKind | undefined {
+function kindFlag(text: string | undefined, command: string): RecordKind | undefined {
   if (text === undefined) return undefined;
   const kind = parseRecordKind(text);
   if (kind === undefined) {
@@ -69,4 +73,72 @@ export function kindFlag(text: string | undefined, command: string): RecordKind 
     });
   }
   return kind;
+}
+
+/**
+ * The Rust filters (`--since`, `--until`, `--outcome`, `--resource`, `--agent`), `--server` and
+ * `--kind`, as `kvlar audit export`, `stats` and `tail` declare them.
+ */
+export const auditFilterArgs = {
+  since: {
+    type: 'string',
+    valueHint: 'time',
+    description: 'Only events at or after this RFC 3339 time',
+  },
+  until: {
+    type: 'string',
+    valueHint: 'time',
+    description: 'Only events at or before this RFC 3339 time',
+  },
+  outcome: {
+    type: 'string',
+    valueHint: 'outcome',
+    description: 'Only this outcome: allowed, denied or pending_approval',
+  },
+  resource: {
+    type: 'string',
+    valueHint: 'text',
+    description: 'Only resources containing this text',
+  },
+  agent: {
+    type: 'string',
+    valueHint: 'text',
+    description: 'Only agent ids containing this text',
+  },
+  server: { type: 'string', valueHint: 'text', description: 'Only servers containing this text' },
+  kind: auditKindArg,
+} as const;
+
+type FilterFlags = {
+  readonly [Name in keyof typeof auditFilterArgs]?: string | undefined;
+};
+
+/** The filter the flags of `auditFilterArgs` ask for; a bad value is a usage error of `command`. */
+export function filterFromFlags(flags: FilterFlags, command: string): ExportFilter {
+  const usage = (message: string) => new CliError('usage', message, { command });
+  const time = (flag: 'since' | 'until'): number | undefined => {
+    const text = flags[flag];
+    if (text === undefined) return undefined;
+    const parsed = parseRfc3339(text);
+    if (parsed === undefined) {
+      throw usage(`--${flag} '${text}' is not an RFC 3339 time (like 2026-03-01T00:00:00Z)`);
+    }
+    return parsed;
+  };
+  const outcome = flags.outcome === undefined ? undefined : parseOutcome(flags.outcome);
+  if (flags.outcome !== undefined && outcome === undefined) {
+    throw usage(`unknown outcome '${flags.outcome}' (use one of: ${OUTCOMES.join(', ')})`);
+  }
+  const since = time('since');
+  const until = time('until');
+  const kind = kindFlag(flags.kind, command);
+  return {
+    ...(since === undefined ? {} : { since }),
+    ...(until === undefined ? {} : { until }),
+    ...(outcome === undefined ? {} : { outcome }),
+    ...(flags.resource === undefined ? {} : { resource: flags.resource }),
+    ...(flags.agent === undefined ? {} : { agent: flags.agent }),
+    ...(flags.server === undefined ? {} : { server: flags.server }),
+    ...(kind === undefined ? {} : { kind }),
+  };
 }

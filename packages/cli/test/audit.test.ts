@@ -203,6 +203,58 @@ Top Agents:
 `);
   });
 
+  it('summarises only what the Rust filters, --server and --kind keep', async () => {
+    const dir = await tempDir();
+    await writeLog(dir);
+    const json = async (...flags: string[]) => {
+      const result = await kvlar(['audit', 'stats', '-f', 'audit.jsonl', '--json', ...flags], {
+        cwd: dir,
+      });
+      expect(result.code).toBe(0);
+      return JSON.parse(result.stdout) as {
+        events: number;
+        outcomes: Record<string, number>;
+        first?: string;
+        last?: string;
+        agents: { name: string; count: number }[];
+      };
+    };
+    const cursor = await json('--agent', 'cursor');
+    expect(cursor).toMatchObject({
+      events: 1,
+      outcomes: { allowed: 0, denied: 0, pending_approval: 1 },
+      agents: [{ name: 'cursor', count: 1 }],
+    });
+    const bash = await json('--server', 'shell', '--outcome', 'deny');
+    expect(bash).toMatchObject({ events: 2, outcomes: { denied: 2 } });
+    // 10:01 to 10:03, inclusive.
+    const window = await json('--since', '2026-03-01T10:01:00Z', '--until', '2026-03-01T10:03:00Z');
+    expect(window).toMatchObject({
+      events: 3,
+      first: '2026-03-01T10:01:00.000Z',
+      last: '2026-03-01T10:03:00.000Z',
+    });
+    expect(await json('--resource', 'nothing-like-it')).toMatchObject({ events: 0 });
+    const text = await kvlar(['audit', 'stats', '-f', 'audit.jsonl', '--agent', 'cursor'], {
+      cwd: dir,
+    });
+    expect(text.stdout).toContain('Events:   1\n');
+  });
+
+  it.each([
+    ['stats', ['--outcome', 'maybe'], "unknown outcome 'maybe'"],
+    ['stats', ['--until', 'yesterday'], "--until 'yesterday' is not an RFC 3339 time"],
+    ['tail', ['--since', '2026-03-01'], "--since '2026-03-01' is not an RFC 3339 time"],
+    ['tail', ['--kind', 'everything'], "unknown kind 'everything'"],
+  ])('audit %s refuses %j, naming the value', async (command, flags, message) => {
+    const dir = await tempDir();
+    await writeLog(dir);
+    const result = await kvlar(['audit', command, '-f', 'audit.jsonl', ...flags], { cwd: dir });
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toContain(`error: ${message}`);
+  });
+
   it('reads a Rust-era log and reports the lines it skipped', async () => {
     const dir = await tempDir({ 'rust.jsonl': RUST_LOG });
     const result = await kvlar(['audit', 'stats', '-f', 'rust.jsonl', '--json'], { cwd: dir });
@@ -441,6 +493,27 @@ describe('kvlar audit tail', () => {
       ].join('\n'),
       stderr: '',
     });
+  });
+
+  it('prints the last N of the records the filters keep', async () => {
+    const dir = await tempDir();
+    await writeLog(dir);
+    const result = await kvlar(
+      ['audit', 'tail', '-f', 'audit.jsonl', '-n', '5', '--agent', 'claude', '--outcome', 'denied'],
+      { cwd: dir },
+    );
+    expect(result.code).toBe(0);
+    expect(lines(result.stdout).map((line) => line.slice(0, 46))).toEqual([
+      '2026-03-01T10:01:00.000Z  DENY      shell/bash',
+      '2026-03-01T10:03:00.000Z  DENY      shell/bash',
+    ]);
+    const since = await kvlar(
+      ['audit', 'tail', '-f', 'audit.jsonl', '--json', '--since', '2026-03-01T10:04:00Z'],
+      { cwd: dir },
+    );
+    expect(lines(since.stdout).map((line) => JSON.parse(line).timestamp)).toEqual([
+      '2026-03-01T10:04:00.000Z',
+    ]);
   });
 
   it('prints the stored JSON lines with --json, across rotated files', async () => {

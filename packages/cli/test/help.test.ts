@@ -366,9 +366,16 @@ describe('--help', () => {
       Usage: kvlar audit stats --file <file|dir> [options]
 
       Options:
-        -f, --file <file|dir>    An audit log (with its rotated files), or a directory of logs (required)
-            --json               Print the statistics as JSON on stdout
-        -h, --help               Show this help
+        -f, --file <file|dir>      An audit log (with its rotated files), or a directory of logs (required)
+            --json                 Print the statistics as JSON on stdout
+            --since <time>         Only events at or after this RFC 3339 time
+            --until <time>         Only events at or before this RFC 3339 time
+            --outcome <outcome>    Only this outcome: allowed, denied or pending_approval
+            --resource <text>      Only resources containing this text
+            --agent <text>         Only agent ids containing this text
+            --server <text>        Only servers containing this text
+            --kind <kind>          Only this kind of record: decisions, or results (the server's answers)
+        -h, --help                 Show this help
       "
     `);
   });
@@ -402,12 +409,18 @@ describe('--help', () => {
       Usage: kvlar audit tail --file <file|dir> [options]
 
       Options:
-        -f, --file <file|dir>    An audit log (with its rotated files), or a directory of logs (required)
-        -F, --follow             Keep running and print events as they are appended, across rotations
-        -n, --lines <n>          How many of the last events to print first (default: 10)
-            --json               Print the events as the stored JSON lines
-            --kind <kind>        Only this kind of record: decisions, or results (the server's answers)
-        -h, --help               Show this help
+        -f, --file <file|dir>      An audit log (with its rotated files), or a directory of logs (required)
+        -F, --follow               Keep running and print events as they are appended, across rotations
+        -n, --lines <n>            How many of the last events to print first (default: 10)
+            --json                 Print the events as the stored JSON lines
+            --since <time>         Only events at or after this RFC 3339 time
+            --until <time>         Only events at or before this RFC 3339 time
+            --outcome <outcome>    Only this outcome: allowed, denied or pending_approval
+            --resource <text>      Only resources containing this text
+            --agent <text>         Only agent ids containing this text
+            --server <text>        Only servers containing this text
+            --kind <kind>          Only this kind of record: decisions, or results (the server's answers)
+        -h, --help                 Show this help
       "
     `);
   });

@@ -1,17 +1,9 @@
-import {
-  EXPORT_FORMATS,
-  type ExportFilter,
-  exportRecords,
-  OUTCOMES,
-  parseExportFormat,
-  parseOutcome,
-  parseRfc3339,
-} from '@kvlar/audit';
+import { EXPORT_FORMATS, exportRecords, parseExportFormat } from '@kvlar/audit';
 import { defineCommand } from 'citty';
 import {
-  auditKindArg,
+  auditFilterArgs,
   auditLogArg,
-  kindFlag,
+  filterFromFlags,
   readRecordsFor,
   reportSkipped,
 } from '../audit-files.js';
@@ -39,33 +31,7 @@ export const auditExportCommand = defineCommand({
       valueHint: 'file',
       description: 'Write to this file (atomically) instead of stdout',
     },
-    since: {
-      type: 'string',
-      valueHint: 'time',
-      description: 'Only events at or after this RFC 3339 time',
-    },
-    until: {
-      type: 'string',
-      valueHint: 'time',
-      description: 'Only events at or before this RFC 3339 time',
-    },
-    outcome: {
-      type: 'string',
-      valueHint: 'outcome',
-      description: 'Only this outcome: allowed, denied or pending_approval',
-    },
-    resource: {
-      type: 'string',
-      valueHint: 'text',
-      description: 'Only resources containing this text',
-    },
-    agent: {
-      type: 'string',
-      valueHint: 'text',
-      description: 'Only agent ids containing this text',
-    },
-    server: { type: 'string', valueHint: 'text', description: 'Only servers containing this text' },
-    kind: auditKindArg,
+    ...auditFilterArgs,
   },
   async run(context) {
     const runtime = runtimeOf(context);
@@ -75,31 +41,7 @@ export const auditExportCommand = defineCommand({
     if (format === undefined) {
       throw usage(`unknown format '${args.format}' (use one of: ${EXPORT_FORMATS.join(', ')})`);
     }
-    const time = (flag: 'since' | 'until'): number | undefined => {
-      const text = args[flag];
-      if (text === undefined) return undefined;
-      const parsed = parseRfc3339(text);
-      if (parsed === undefined) {
-        throw usage(`--${flag} '${text}' is not an RFC 3339 time (like 2026-03-01T00:00:00Z)`);
-      }
-      return parsed;
-    };
-    const outcome = args.outcome === undefined ? undefined : parseOutcome(args.outcome);
-    if (args.outcome !== undefined && outcome === undefined) {
-      throw usage(`unknown outcome '${args.outcome}' (use one of: ${OUTCOMES.join(', ')})`);
-    }
-    const since = time('since');
-    const until = time('until');
-    const kind = kindFlag(args.kind, COMMAND);
-    const filter: ExportFilter = {
-      ...(since === undefined ? {} : { since }),
-      ...(until === undefined ? {} : { until }),
-      ...(outcome === undefined ? {} : { outcome }),
-      ...(args.resource === undefined ? {} : { resource: args.resource }),
-      ...(args.agent === undefined ? {} : { agent: args.agent }),
-      ...(args.server === undefined ? {} : { server: args.server }),
-      ...(kind === undefined ? {} : { kind }),
-    };
+    const filter = filterFromFlags(args, COMMAND);
 
     const read = await readRecordsFor(runtime, args.file);
     reportSkipped(runtime, read.skipped);

@@ -1,6 +1,12 @@
-import { auditStats, formatStats } from '@kvlar/audit';
+import { auditStats, formatStats, matchesFilter } from '@kvlar/audit';
 import { defineCommand } from 'citty';
-import { auditLogArg, readRecordsFor, reportSkipped } from '../audit-files.js';
+import {
+  auditFilterArgs,
+  auditLogArg,
+  filterFromFlags,
+  readRecordsFor,
+  reportSkipped,
+} from '../audit-files.js';
 import { ExitCode } from '../errors.js';
 import { displayPath } from '../paths.js';
 import { runtimeOf } from '../runtime.js';
@@ -13,13 +19,16 @@ export const auditStatsCommand = defineCommand({
   args: {
     file: auditLogArg,
     json: { type: 'boolean', description: 'Print the statistics as JSON on stdout' },
+    ...auditFilterArgs,
   },
   async run(context) {
     const runtime = runtimeOf(context);
     const { file, json } = context.args;
+    const filter = filterFromFlags(context.args, 'kvlar audit stats');
     const read = await readRecordsFor(runtime, file);
     reportSkipped(runtime, read.skipped);
-    const stats = auditStats(read.records);
+    // Over the records the filter keeps: `--agent claude` summarises what claude did.
+    const stats = auditStats(read.records.filter((record) => matchesFilter(record, filter)));
     if (json === true) {
       runtime.printJson({
         file,

@@ -6,7 +6,13 @@ import {
   openAuditTail,
 } from '@kvlar/audit';
 import { defineCommand } from 'citty';
-import { auditKindArg, auditLogArg, kindFlag, reportSkipped, unreadable } from '../audit-files.js';
+import {
+  auditFilterArgs,
+  auditLogArg,
+  filterFromFlags,
+  reportSkipped,
+  unreadable,
+} from '../audit-files.js';
 import { CliError, ExitCode } from '../errors.js';
 import { absoluteFrom } from '../paths.js';
 import { runtimeOf } from '../runtime.js';
@@ -35,14 +41,13 @@ export const auditTailCommand = defineCommand({
       description: `How many of the last events to print first (default: ${DEFAULT_LINES})`,
     },
     json: { type: 'boolean', description: 'Print the events as the stored JSON lines' },
-    kind: auditKindArg,
+    ...auditFilterArgs,
   },
   async run(context) {
     const runtime = runtimeOf(context);
     const { args } = context;
     const count = args.lines === undefined ? DEFAULT_LINES : parseCount(args.lines);
-    const kind = kindFlag(args.kind, COMMAND);
-    const filter = kind === undefined ? {} : { kind };
+    const filter = filterFromFlags(args, COMMAND);
     const color = runtime.colors.stdout.enabled;
     const show = (record: AuditRecord) => {
       if (!matchesFilter(record, filter)) return;
@@ -58,7 +63,7 @@ export const auditTailCommand = defineCommand({
     }
     try {
       reportSkipped(runtime, tail.skipped);
-      // -n counts the records --kind keeps.
+      // -n counts the records the filters keep.
       const kept = tail.records.filter((record) => matchesFilter(record, filter));
       for (const record of count === 0 ? [] : kept.slice(-count)) show(record);
       if (args.follow === true)

@@ -313,6 +313,18 @@ class AuditResultsTest(TempDirTestCase):
         self.assertEqual(stats.results, AuditResultStats(ok=2, error=1, p50_ms=40.5, max_ms=3080.0))
         self.assertEqual((stats.first, stats.last), ("2026-03-01T10:01:00.000Z", "2026-03-01T10:07:00.000Z"))
 
+    def test_stats_summarise_only_what_the_filters_keep(self) -> None:
+        audit = Audit(binary=BINARY)
+        results = audit.stats(self.log, kind="results")
+        self.assertEqual(results.events, 0)
+        self.assertEqual((results.results.ok, results.results.error), (2, 1))
+        bash = audit.stats(self.log, resource="bash")
+        self.assertEqual((bash.events, bash.outcomes.denied), (1, 1))
+        late = audit.stats(self.log, since="2026-03-01T10:06:00Z", kind="decisions")
+        self.assertEqual(late.events, 1)
+        with self.assertRaises(ValueError):
+            audit.stats(self.log, kind="everything")
+
     def test_export_with_kind_results_yields_only_the_result_records(self) -> None:
         audit = Audit(binary=BINARY)
         results = audit.records(self.log, kind="results")

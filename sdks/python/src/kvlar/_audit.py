@@ -38,9 +38,26 @@ class Audit:
         )
         return audit_verification_from(Fields(value, "kvlar audit verify --json"))
 
-    def stats(self, path: StrPath) -> AuditStats:
-        """Outcomes, period, resources and agents of a log's decisions; its result records apart."""
-        value, _ = self._cli.json(["audit", "stats", flag("file", self._cli.absolute(path)), "--json"])
+    def stats(
+        self,
+        path: StrPath,
+        *,
+        since: Optional[Time] = None,
+        until: Optional[Time] = None,
+        outcome: Optional[str] = None,
+        resource: Optional[str] = None,
+        agent: Optional[str] = None,
+        server: Optional[str] = None,
+        kind: Optional[str] = None,
+    ) -> AuditStats:
+        """Outcomes, period, resources and agents of a log's decisions; its result records apart.
+
+        The filters are ``export``'s: only the records that pass every one are summarised.
+        """
+        filters = _filter_flags(since, until, outcome, resource, agent, server, kind)
+        value, _ = self._cli.json(
+            ["audit", "stats", flag("file", self._cli.absolute(path)), "--json", *filters]
+        )
         return audit_stats_from(Fields(value, "kvlar audit stats --json"))
 
     def export(
@@ -64,21 +81,11 @@ class Audit:
         ``allowed``, ``denied`` or ``pending_approval``; ``kind`` is ``decisions`` or ``results``
         (the result records of ``kvlar proxy --audit-results``), both when ``None``.
         """
-        if kind is not None and kind not in _KINDS:
-            raise ValueError(f"kind must be 'decisions' or 'results', not {kind!r}")
+        filters = _filter_flags(since, until, outcome, resource, agent, server, kind)
         args = ["audit", "export", flag("file", self._cli.absolute(path)), flag("format", format)]
         if output is not None:
             args.append(flag("output", self._cli.absolute(output)))
-        for name, value in (("since", since), ("until", until)):
-            if value is not None:
-                args.append(flag(name, _rfc3339(value, name)))
-        for name, text in (("outcome", outcome), ("resource", resource), ("agent", agent), ("server", server)):
-            if text is not None:
-                if not isinstance(text, str) or text == "":
-                    raise ValueError(f"{name} must be a non-empty string")
-                args.append(flag(name, text))
-        if kind is not None:
-            args.append(flag("kind", kind))
+        args.extend(filters)
         completed = self._cli.run(args)
         if completed.returncode == 0:
             return "" if output is not None else completed.stdout
@@ -150,3 +157,29 @@ def _rfc3339(value: Time, name: str) -> str:
     if not isinstance(value, str) or value == "":
         raise TypeError(f"{name} must be an RFC 3339 string or a timezone-aware datetime")
     return value
+
+
+def _filter_flags(
+    since: Optional[Time],
+    until: Optional[Time],
+    outcome: Optional[str],
+    resource: Optional[str],
+    agent: Optional[str],
+    server: Optional[str],
+    kind: Optional[str],
+) -> List[str]:
+    """The CLI flags of the filters ``export`` and ``stats`` share, checked before anything runs."""
+    if kind is not None and kind not in _KINDS:
+        raise ValueError(f"kind must be 'decisions' or 'results', not {kind!r}")
+    flags: List[str] = []
+    for name, value in (("since", since), ("until", until)):
+        if value is not None:
+            flags.append(flag(name, _rfc3339(value, name)))
+    for name, text in (("outcome", outcome), ("resource", resource), ("agent", agent), ("server", server)):
+        if text is not None:
+            if not isinstance(text, str) or text == "":
+                raise ValueError(f"{name} must be a non-empty string")
+            flags.append(flag(name, text))
+    if kind is not None:
+        flags.append(flag("kind", kind))
+    return flags

@@ -64,11 +64,7 @@ export function compileRegex(
     } else test = (text) => compiled.test(text);
     return { ok: true, regex: { source, test } };
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    return {
-      ok: false,
-      message: `invalid regex "${source}": ${message.replace(/^error parsing regexp: /, '')}`,
-    };
+    return { ok: false, message: invalidRegex(source, error) };
   }
 }
 
@@ -98,11 +94,7 @@ export function compileFinder(source: string): FinderResult {
   try {
     compiled = RE2JS.compile(translate(source));
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    return {
-      ok: false,
-      message: `invalid regex "${source}": ${message.replace(/^error parsing regexp: /, '')}`,
-    };
+    return { ok: false, message: invalidRegex(source, error) };
   }
   const hasSecret = Object.hasOwn(compiled.namedGroups(), 'secret');
   const literal = requiredLiteral(source);
@@ -128,6 +120,12 @@ export function compileFinder(source: string): FinderResult {
       },
     },
   };
+}
+
+/** re2js's compile error, named after the pattern as written. */
+function invalidRegex(source: string, error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return `invalid regex "${source}": ${message.replace(/^error parsing regexp: /, '')}`;
 }
 
 function translate(source: string): string {

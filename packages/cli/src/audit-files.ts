@@ -6,7 +6,6 @@ import {
   parseRecordKind,
   parseRfc3339,
   RECORD_KINDS,
-  type RecordKind,
   type RecordsRead,
   readAuditRecords,
   type SkippedLine,
@@ -56,25 +55,6 @@ export const auditLogArg = {
   description: 'An audit log (with its rotated files), or a directory of logs',
 } as const;
 
-/** `--kind decisions|results`, as `kvlar audit export` and `tail` declare it. */
-const auditKindArg = {
-  type: 'string',
-  valueHint: 'kind',
-  description: "Only this kind of record: decisions, or results (the server's answers)",
-} as const;
-
-/** The `--kind` value, or a usage error of `command` that lists the valid ones. */
-function kindFlag(text: string | undefined, command: string): RecordKind | undefined {
-  if (text === undefined) return undefined;
-  const kind = parseRecordKind(text);
-  if (kind === undefined) {
-    throw new CliError('usage', `unknown kind '${text}' (use one of: ${RECORD_KINDS.join(', ')})`, {
-      command,
-    });
-  }
-  return kind;
-}
-
 /**
  * The Rust filters (`--since`, `--until`, `--outcome`, `--resource`, `--agent`), `--server` and
  * `--kind`, as `kvlar audit export`, `stats` and `tail` declare them.
@@ -106,7 +86,11 @@ export const auditFilterArgs = {
     description: 'Only agent ids containing this text',
   },
   server: { type: 'string', valueHint: 'text', description: 'Only servers containing this text' },
-  kind: auditKindArg,
+  kind: {
+    type: 'string',
+    valueHint: 'kind',
+    description: "Only this kind of record: decisions, or results (the server's answers)",
+  },
 } as const;
 
 type FilterFlags = {
@@ -129,9 +113,12 @@ export function filterFromFlags(flags: FilterFlags, command: string): ExportFilt
   if (flags.outcome !== undefined && outcome === undefined) {
     throw usage(`unknown outcome '${flags.outcome}' (use one of: ${OUTCOMES.join(', ')})`);
   }
+  const kind = flags.kind === undefined ? undefined : parseRecordKind(flags.kind);
+  if (flags.kind !== undefined && kind === undefined) {
+    throw usage(`unknown kind '${flags.kind}' (use one of: ${RECORD_KINDS.join(', ')})`);
+  }
   const since = time('since');
   const until = time('until');
-  const kind = kindFlag(flags.kind, command);
   return {
     ...(since === undefined ? {} : { since }),
     ...(until === undefined ? {} : { until }),

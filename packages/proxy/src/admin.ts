@@ -6,6 +6,7 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { getHeapSpaceStatistics } from 'node:v8';
 import type { Engine } from '@kvlar/core';
 import type { ApprovalQueue } from './approval-queue.js';
 import type { AnswerEvent, DecisionEvent, ProxyReport } from './proxy.js';
@@ -205,10 +206,48 @@ export function createMetrics(options: MetricsOptions): ProxyMetrics {
         '# HELP kvlar_uptime_seconds Seconds since the proxy started.',
         '# TYPE kvlar_uptime_seconds gauge',
         `kvlar_uptime_seconds ${now.uptime_secs}`,
+        ...memoryLines(),
       );
       return `${lines.join('\n')}\n`;
     },
   };
+}
+
+/**
+ * The process's memory under the names Prometheus client libraries use (`process_…`, and
+ * prom-client's `nodejs_…`), so existing dashboards read it. Per V8 heap space, since the young
+ * generation (`space="new"`) is where a proxy's memory grows under load (docs/adr/021).
+ */
+function memoryLines(): string[] {
+  const usage = process.memoryUsage();
+  const spaces = getHeapSpaceStatistics();
+  const space = (name: string) => label(name.replace(/_space$/, ''));
+  return [
+    '# HELP process_resident_memory_bytes Resident memory size in bytes.',
+    '# TYPE process_resident_memory_bytes gauge',
+    `process_resident_memory_bytes ${usage.rss}`,
+    '# HELP nodejs_heap_size_total_bytes V8 heap size in bytes.',
+    '# TYPE nodejs_heap_size_total_bytes gauge',
+    `nodejs_heap_size_total_bytes ${usage.heapTotal}`,
+    '# HELP nodejs_heap_size_used_bytes V8 heap used in bytes.',
+    '# TYPE nodejs_heap_size_used_bytes gauge',
+    `nodejs_heap_size_used_bytes ${usage.heapUsed}`,
+    '# HELP nodejs_external_memory_bytes Memory outside the V8 heap held by its objects (Buffers).',
+    '# TYPE nodejs_external_memory_bytes gauge',
+    `nodejs_external_memory_bytes ${usage.external}`,
+    '# HELP nodejs_heap_space_size_total_bytes V8 heap space size in bytes, by space.',
+    '# TYPE nodejs_heap_space_size_total_bytes gauge',
+    ...spaces.map(
+      (entry) =>
+        `nodejs_heap_space_size_total_bytes{space="${space(entry.space_name)}"} ${entry.space_size}`,
+    ),
+    '# HELP nodejs_heap_space_size_used_bytes V8 heap space used in bytes, by space.',
+    '# TYPE nodejs_heap_space_size_used_bytes gauge',
+    ...spaces.map(
+      (entry) =>
+        `nodejs_heap_space_size_used_bytes{space="${space(entry.space_name)}"} ${entry.space_used_size}`,
+    ),
+  ];
 }
 
 function label(value: string): string {

@@ -121,6 +121,27 @@ describe('the admin endpoint', () => {
     expect(body).toContain('kvlar_sessions 2\n');
   });
 
+  it("serves the process's memory: resident, the V8 heap, and each heap space", async () => {
+    const { port } = await serve();
+    const { body } = await get(port, '/metrics');
+    const gauge = (name: string) => {
+      const match = new RegExp(`^${name.replace(/[{}]/g, '\\$&')} (\\d+)$`, 'm').exec(body);
+      if (match === null) throw new Error(`no ${name} in:\n${body}`);
+      return Number(match[1]);
+    };
+    // This test's own process: the figures are its, within what it could have moved since.
+    const rss = gauge('process_resident_memory_bytes');
+    expect(rss).toBeGreaterThan(process.memoryUsage().heapUsed / 4);
+    expect(rss).toBeLessThan(process.memoryUsage().rss * 2);
+    expect(gauge('nodejs_heap_size_used_bytes')).toBeLessThanOrEqual(
+      gauge('nodejs_heap_size_total_bytes'),
+    );
+    expect(gauge('nodejs_heap_space_size_total_bytes{space="new"}')).toBeGreaterThan(0);
+    expect(gauge('nodejs_heap_space_size_used_bytes{space="old"}')).toBeGreaterThan(0);
+    expect(body).toContain('# TYPE nodejs_heap_space_size_total_bytes gauge\n');
+    expect(body).not.toContain('space="new_space"');
+  });
+
   it('answers only requests addressed to it by name (DNS rebinding)', async () => {
     const { port } = await serve();
     expect((await get(port, '/health', { host: `evil.example:${port}` })).status).toBe(403);

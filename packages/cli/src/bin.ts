@@ -1,5 +1,9 @@
 #!/usr/bin/env node
-import { main } from './main.js';
+import { capYoungGeneration } from './heap.js';
+
+// Before anything else is loaded: module loading alone grows the young generation to 16 MiB.
+capYoungGeneration();
+const { main } = await import('./main.js');
 
 // `kvlar schema | head -1` closes stdout early: that is the reader's choice, not our failure.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {

@@ -108,10 +108,11 @@ class ProxyAuditTest(TempDirTestCase):
         os.makedirs(os.path.dirname(self.audit_file))
         self.calls = self.path("calls.jsonl")
 
-    def run_proxy(self, *extra_args: str) -> None:
+    def run_proxy(self, *extra_args: str, audit_results: bool = False) -> None:
         command = self.kvlar.proxy_command(
             [sys.executable, os.path.join(FIXTURES, "mcp_server.py"), self.calls],
             audit=self.audit_file,
+            audit_results=audit_results,
             server_name="fixture",
             extra_args=extra_args,
         )
@@ -125,7 +126,9 @@ class ProxyAuditTest(TempDirTestCase):
         self.assertEqual(client.close(), 0)
 
     def test_proxy_command_is_a_command_line_kvlar_proxy_runs(self) -> None:
-        command = self.kvlar.proxy_command(["npx", "-y", "some-server", "--flag"], audit="a.jsonl", watch=True, mode="audit")
+        command = self.kvlar.proxy_command(
+            ["npx", "-y", "some-server", "--flag"], audit="a.jsonl", audit_results=True, audit_sync="always", watch=True, mode="audit"
+        )
         self.assertEqual(command[: len(BINARY)], BINARY)
         self.assertEqual(command[len(BINARY) : len(BINARY) + 2], ["proxy", "--stdio"])
         self.assertIn(f"--policy={self.path('policy.yaml')}", command)
@@ -136,6 +139,13 @@ class ProxyAuditTest(TempDirTestCase):
             self.kvlar.proxy_command("npx some-server")  # type: ignore[arg-type]
         with self.assertRaises(ValueError):
             self.kvlar.proxy_command(["x"], mode="shadow")
+        self.assertIn("--audit-results", command)
+        self.assertIn("--audit-sync=always", command)
+        self.assertNotIn("--audit-results", self.kvlar.proxy_command(["x"], audit="a.jsonl"))
+        with self.assertRaisesRegex(ValueError, "audit_sync must be"):
+            self.kvlar.proxy_command(["x"], audit="a.jsonl", audit_sync="sometimes")
+        with self.assertRaisesRegex(ValueError, "need audit"):
+            self.kvlar.proxy_command(["x"], audit_results=True)
         # The flags are ones kvlar proxy knows: its --help-level check of them passes.
         flags = [part for part in command[len(BINARY) + 1 : command.index("--")]]
         checked = subprocess.run(BINARY + ["proxy"] + flags + ["--help"], capture_output=True, text=True)
@@ -178,7 +188,7 @@ class ProxyAuditTest(TempDirTestCase):
             self.assertEqual(len(file.read().splitlines()), 3)
 
     def test_with_audit_results_each_forwarded_call_gets_a_result_record(self) -> None:
-        self.run_proxy("--audit-results")
+        self.run_proxy(audit_results=True)
         self.assertEqual(self.kvlar.audit.verify(self.audit_file).records, 5)
 
         stats = self.kvlar.audit.stats(self.audit_file)

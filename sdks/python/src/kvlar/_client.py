@@ -360,6 +360,8 @@ class Kvlar:
         server_command: Sequence[str],
         *,
         audit: Optional[StrPath] = None,
+        audit_results: bool = False,
+        audit_sync: Optional[str] = None,
         server_name: Optional[str] = None,
         agent_id: Optional[str] = None,
         watch: bool = False,
@@ -376,6 +378,10 @@ class Kvlar:
         from any directory. Nothing is started here.
 
         :param audit: append the hash-chained audit log here.
+        :param audit_results: also record what each forwarded call did (``ok``/``error`` and its
+            duration), in a second record linked by ``call_id``; needs ``audit``.
+        :param audit_sync: ``"background"`` (default: each record in the OS before its call goes
+            on, flushed to disk behind) or ``"always"`` (on disk first); needs ``audit``.
         :param server_name: the server's name, for ``match_on.servers`` and the audit.
         :param agent_id: pin the agent id (default: the client's ``clientInfo.name``).
         :param mode: ``"enforce"`` (default) or ``"audit"`` (decide and record, forward all).
@@ -388,10 +394,18 @@ class Kvlar:
         command = [str(part) for part in server_command]
         if mode is not None and mode not in ("enforce", "audit"):
             raise ValueError(f"mode must be 'enforce' or 'audit', not {mode!r}")
+        if audit_sync is not None and audit_sync not in ("background", "always"):
+            raise ValueError(f"audit_sync must be 'background' or 'always', not {audit_sync!r}")
+        if audit is None and (audit_results or audit_sync is not None):
+            raise ValueError("audit_results and audit_sync need audit (the log file)")
         args = list(self._cli.binary) + ["proxy", "--stdio"]
         args += [flag("policy", path) for path in self._policies]
         if audit is not None:
             args.append(flag("audit", self._cli.absolute(audit)))
+        if audit_sync is not None:
+            args.append(flag("audit-sync", audit_sync))
+        if audit_results:
+            args.append("--audit-results")
         for name, value in (
             ("server-name", server_name),
             ("agent-id", agent_id if agent_id is not None else self._agent_id),

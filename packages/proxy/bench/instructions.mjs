@@ -4,8 +4,9 @@
  *
  *   node packages/proxy/bench/instructions.mjs [--calls N] [--warm-up N] [--cli FILE] [--modes a,b]
  *
- * For each mode (the byte relay, kvlar with its defaults, kvlar with the JSONL audit, flushed
- * behind the calls (its default) and before each call goes on) it starts
+ * For each mode (the byte relay, the parse relay, kvlar with its defaults, kvlar with the JSONL
+ * audit, flushed behind the calls (its default) and before each call goes on, and with result
+ * records) it starts
  * the mode under callgrind in front of bench/line-echo-server.mjs (no SDK, so the proxy's part
  * is what varies), makes `--warm-up` sequential echo calls so the JIT settles, zeroes the
  * counters, makes `--calls` more and divides. Only the proxy process is counted, not the server
@@ -46,6 +47,7 @@ const server = [process.execPath, join(benchDir, 'line-echo-server.mjs')];
 const kvlar = [options.cli, 'proxy', '--stdio', '--policy', join(benchDir, 'allow-all.yaml')];
 const MODES = {
   relay: [join(benchDir, 'relay.mjs'), ...server],
+  parse: [join(benchDir, 'parse-relay.mjs'), ...server],
   kvlar: [...kvlar, '--', ...server],
   'kvlar-jsonl': [...kvlar, '--audit', join(work, 'audit.jsonl'), '--', ...server],
   'kvlar-jsonl-always': [

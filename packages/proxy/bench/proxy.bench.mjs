@@ -4,7 +4,9 @@
  *
  *   direct  the SDK's StdioClientTransport spawns the server itself;
  *   relay   it spawns bench/relay.mjs, a byte-for-byte copier in Node: the floor for any proxy;
- *   kvlar   it spawns `kvlar proxy --stdio` with an allow-all policy.
+ *   parse   it spawns bench/parse-relay.mjs, which parses, logs and re-serialises each message:
+ *           the floor for a proxy that reads what it forwards (reported, no target);
+ *   kvlar   it spawns `kvlar proxy --stdio` with an allow-all policy (and variants below).
  *
  * For each: sequential `echo` latency (p50, p99), pipelined `echo` throughput, `blob` MB/s and
  * the peak RSS of the process in the middle. Phases interleave the modes over several rounds, so
@@ -30,6 +32,7 @@ const benchDir = dirname(fileURLToPath(import.meta.url));
 const repoRoot = resolve(benchDir, '../../..');
 const SERVER = join(benchDir, 'server.mjs');
 const RELAY = join(benchDir, 'relay.mjs');
+const PARSE_RELAY = join(benchDir, 'parse-relay.mjs');
 const POLICY = join(benchDir, 'allow-all.yaml');
 
 // kvlar with its defaults (a human line per decision on stderr), and kvlar writing the
@@ -39,11 +42,15 @@ const POLICY = join(benchDir, 'allow-all.yaml');
 const MODES = [
   'direct',
   'relay',
+  'parse',
   'kvlar',
   'kvlar-jsonl',
   'kvlar-jsonl-always',
   'kvlar-jsonl-results',
 ];
+// The parse relay parses a 5 MB answer as a naive proxy would (5–6 MB/s, 160 MB resident):
+// measuring that adds ~90 s a run and says nothing about kvlar, so its blob phase is skipped.
+const SKIPS_BLOB = new Set(['parse']);
 const ECHO_TEXT = 'The quick brown fox jumps over the lazy dog, 0123456789.';
 const CONNECT_TIMEOUT_MS = 15_000;
 // Ratios of kvlar to relay (issue 3): added p50 latency over direct ≤ 1.25× the relay's, pipelined
@@ -119,6 +126,7 @@ function commandFor(mode) {
   const server = [SERVER];
   if (mode === 'direct') return server;
   if (mode === 'relay') return [RELAY, process.execPath, ...server];
+  if (mode === 'parse') return [PARSE_RELAY, process.execPath, ...server];
   const audit = mode.startsWith('kvlar-jsonl')
     ? ['--audit', `audit-${process.pid}-${++auditFiles}.jsonl`]
     : [];
@@ -283,6 +291,7 @@ const PHASES = [
   },
   {
     name: 'blob',
+    skips: SKIPS_BLOB,
     run: async (session) =>
       session.blob.push(await measureBlob(session, settings.blobCalls, settings.blobBytes)),
   },
@@ -308,7 +317,10 @@ function summarize(session, directP50Us) {
       callsPerSecond: median(session.pipelined),
       rounds: session.pipelined,
     },
-    blob: { mbPerSecond: median(session.blob), rounds: session.blob },
+    blob: {
+      mbPerSecond: session.blob.length === 0 ? undefined : median(session.blob),
+      rounds: session.blob,
+    },
     memory: session.memory,
   };
 }
@@ -316,7 +328,7 @@ function summarize(session, directP50Us) {
 /** kvlar against relay, the comparisons the proxy's targets are written in. */
 function compare(results) {
   const byMode = Object.fromEntries(results.map((r) => [r.mode, r]));
-  const { relay, kvlar } = byMode;
+  const { relay, parse, kvlar } = byMode;
   const jsonl = byMode['kvlar-jsonl'];
   const jsonlAlways = byMode['kvlar-jsonl-always'];
   const jsonlResults = byMode['kvlar-jsonl-results'];
@@ -379,6 +391,22 @@ function compare(results) {
           },
         ]
       : []),
+    ...(parse?.available
+      ? [
+          {
+            // Reported, not a target: what kvlar costs beyond reading what it forwards.
+            name: 'added p50 latency, kvlar / parse',
+            value:
+              parse.latency.addedP50Us > 0
+                ? kvlar.latency.addedP50Us / parse.latency.addedP50Us
+                : Number.NaN,
+          },
+          {
+            name: 'pipelined calls/s, kvlar / parse',
+            value: kvlar.pipelined.callsPerSecond / parse.pipelined.callsPerSecond,
+          },
+        ]
+      : []),
     {
       name: 'kvlar peak RSS',
       unit: 'bytes',
@@ -429,6 +457,7 @@ async function main() {
       await guarded(session, 'warm-up', async () => {
         for (let i = 0; i < echo; i++) await callEcho(session.client);
         await measurePipelined(session, pipelined, settings.inFlight);
+        if (SKIPS_BLOB.has(session.mode)) return;
         for (let i = 0; i < blob; i++) await callBlob(session.client, settings.blobBytes);
       });
     }
@@ -439,7 +468,7 @@ async function main() {
         // Each phase starts with another mode, so no mode always runs first or last.
         for (let k = 0; k < live.length; k++) {
           const session = live[(k + round + index) % live.length];
-          if (session.unavailable !== undefined) continue;
+          if (session.unavailable !== undefined || phase.skips?.has(session.mode)) continue;
           collectGarbage();
           await guarded(session, phase.name, () => phase.run(session));
         }

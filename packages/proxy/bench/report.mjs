@@ -35,7 +35,7 @@ function resultRow(result) {
     formatInteger(latency.p99Us),
     formatInteger(latency.addedP50Us),
     formatInteger(pipelined.callsPerSecond),
-    oneDecimal.format(blob.mbPerSecond),
+    blob.mbPerSecond === undefined ? '—' : oneDecimal.format(blob.mbPerSecond),
     formatMb(memory?.middle?.peakRssBytes),
     formatMb(memory?.server?.peakRssBytes),
   ];
@@ -102,7 +102,7 @@ export function renderReport(report) {
     out.push(`${result.mode}: unavailable: ${result.reason}`);
   }
   out.push('');
-  out.push('Against the relay:');
+  out.push('Against the relay (and the parse relay, reported):');
   out.push('');
   if (!comparison.available) {
     out.push(`n/a (${comparison.reason})`);

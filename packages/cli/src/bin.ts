@@ -1,8 +1,10 @@
 #!/usr/bin/env node
-import { capYoungGeneration } from './heap.js';
+import { capYoungGeneration, raiseMallocThresholds } from './heap.js';
 
-// Before anything else is loaded: module loading alone grows the young generation to 16 MiB.
+// Before anything else is loaded: module loading alone grows the young generation to 16 MiB,
+// and may free the first large block, which sets glibc's thresholds for the whole run.
 capYoungGeneration();
+raiseMallocThresholds();
 const { main } = await import('./main.js');
 
 // `kvlar schema | head -1` closes stdout early: that is the reader's choice, not our failure.

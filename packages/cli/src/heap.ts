@@ -1,5 +1,5 @@
 /**
- * The one V8 heap setting the `kvlar` process makes for itself, before it loads anything else
+ * The memory settings the `kvlar` process makes for itself, before it loads anything else
  * (bin.ts). A host embedding `main` or `@kvlar/proxy` keeps its own settings.
  */
 import { setFlagsFromString } from 'node:v8';
@@ -30,4 +30,29 @@ export function capYoungGeneration(v8Version: string = process.versions.v8): boo
   } catch {
     return false;
   }
+}
+
+/**
+ * The size `raiseMallocThresholds` allocates: just under glibc's largest dynamic mmap threshold
+ * on 64-bit (`DEFAULT_MMAP_THRESHOLD_MAX`, 32 MiB), so freeing it raises the threshold as far
+ * as it goes.
+ */
+export const THRESHOLD_BLOCK_BYTES = 31 * 1024 * 1024;
+
+/**
+ * Makes glibc's malloc keep the memory of large answers for the next one instead of giving it
+ * back to the OS after each (docs/adr/022).
+ *
+ * glibc serves blocks of its mmap threshold (128 KiB at first) and up with `mmap`. Freeing such
+ * a block raises the threshold to its size, and the trim threshold (free memory at the top of
+ * the heap beyond which it is returned to the OS) to twice that. So the first large block a
+ * process happens to free decides, for good, whether relaying a 5 MB answer reuses memory or
+ * trims the heap and faults 10 MB of fresh pages back in, which in a VM costs 6× the CPU.
+ * Allocating one block of `THRESHOLD_BLOCK_BYTES` and dropping it decides instead: it is
+ * freed at the next young-generation collection (within milliseconds, while modules load), and
+ * never touched, so it never becomes resident. Elsewhere than glibc it is a short-lived
+ * allocation of address space, nothing more.
+ */
+export function raiseMallocThresholds(): void {
+  Buffer.allocUnsafeSlow(THRESHOLD_BLOCK_BYTES);
 }

@@ -5,10 +5,10 @@
 import { setFlagsFromString } from 'node:v8';
 
 /**
- * The newest V8 major version `capYoungGeneration` sets its flag on: V8 13, Node 24's. The flag
- * is in V8's flag definitions in every version read, the newest clamping it to at least 2; its
- * effect was measured on V8 11 (Node 20). V8 prints an unknown flag's name on stdout, which in
- * `kvlar proxy --stdio` carries JSON-RPC only, so a V8 newer than this is left as it is.
+ * The newest V8 major version `capYoungGeneration` sets its flag on: V8 13, Node 24's. Its effect
+ * was measured on V8 11, 12 and 13 (Node 20, 22 and 24); newer V8 sources clamp the factor to at
+ * least 2. V8 prints an unknown flag's name on stdout, which in `kvlar proxy --stdio` carries
+ * JSON-RPC only, so a V8 newer than this is left as it is.
  */
 export const NEWEST_V8_CHECKED = 13;
 

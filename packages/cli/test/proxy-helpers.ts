@@ -91,10 +91,15 @@ export async function startRawProxy(options: RawProxyOptions = {}): Promise<RawP
   let pending = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-    pending += chunk;
-    const parts = pending.split('\n');
-    pending = parts.pop() ?? '';
-    for (const part of parts) if (part !== '') received.push(JSON.parse(part));
+    // Only the new chunk is searched: a line of megabytes arrives in many chunks.
+    let start = 0;
+    for (let end = chunk.indexOf('\n'); end !== -1; end = chunk.indexOf('\n', start)) {
+      const part = pending + chunk.slice(start, end);
+      pending = '';
+      start = end + 1;
+      if (part !== '') received.push(JSON.parse(part));
+    }
+    pending += chunk.slice(start);
     for (const listener of listeners) listener();
   });
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => {

@@ -10,7 +10,7 @@
  * the mode under callgrind in front of bench/line-echo-server.mjs (no SDK, so the proxy's part
  * is what varies), makes `--warm-up` sequential echo calls so the JIT settles, zeroes the
  * counters, makes `--calls` more and divides. Only the proxy process is counted, not the server
- * or this client. Needs valgrind (Debian: `apt-get install valgrind`); takes about a minute.
+ * or this client. Needs valgrind (Debian: `apt-get install valgrind`); takes about a minute a mode.
  * Counts are repeatable to about 1% for the same build; the JSONL mode varies more, since its
  * thread pool's timing changes what the main thread does.
  */

@@ -8,8 +8,8 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { chromium } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
-import { BIN, tempDir } from './helpers.js';
-import { RECORDING_SERVER, recordedCalls } from './proxy-helpers.js';
+import { tempDir } from './helpers.js';
+import { proxyArgs, RECORDING_SERVER, recordedCalls } from './proxy-helpers.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 
@@ -58,21 +58,17 @@ describe('the approvals page of kvlar proxy --admin', () => {
     const recordFile = join(dir, 'server-received.jsonl');
     const transport = new StdioClientTransport({
       command: process.execPath,
-      args: [
-        BIN,
-        'proxy',
-        '--stdio',
-        '--admin',
-        '127.0.0.1:0',
-        '--policy',
-        join(dir, 'policy.yaml'),
-        '--audit',
-        join(dir, 'audit.jsonl'),
-        '--',
-        process.execPath,
-        RECORDING_SERVER,
-        recordFile,
-      ],
+      args: proxyArgs(
+        [
+          '--admin',
+          '127.0.0.1:0',
+          '--policy',
+          join(dir, 'policy.yaml'),
+          '--audit',
+          join(dir, 'audit.jsonl'),
+        ],
+        [RECORDING_SERVER, recordFile],
+      ),
       env: { KVLAR_HOME: join(dir, 'home') },
       cwd: dir,
       stderr: 'pipe',

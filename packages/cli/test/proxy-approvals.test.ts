@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   auditRecords,
+  proxyArgs,
   type RawProxy,
   recordedCalls,
   startRawProxy,
@@ -78,7 +79,7 @@ describe('kvlar proxy asks the person at the client (elicitation)', () => {
     const { Client } = await import('@modelcontextprotocol/sdk/client/index.js');
     const { StdioClientTransport } = await import('@modelcontextprotocol/sdk/client/stdio.js');
     const { ElicitRequestSchema } = await import('@modelcontextprotocol/sdk/types.js');
-    const { BIN, tempDir } = await import('./helpers.js');
+    const { tempDir } = await import('./helpers.js');
     const { fileURLToPath } = await import('node:url');
     const { join } = await import('node:path');
     const everything = fileURLToPath(
@@ -98,17 +99,7 @@ rules:
     });
     const transport = new StdioClientTransport({
       command: process.execPath,
-      args: [
-        BIN,
-        'proxy',
-        '--stdio',
-        '--policy',
-        join(dir, 'policy.yaml'),
-        '--',
-        process.execPath,
-        everything,
-        'stdio',
-      ],
+      args: proxyArgs(['--policy', join(dir, 'policy.yaml')], [everything, 'stdio']),
       stderr: 'ignore',
     });
     const client = new Client(

@@ -4,8 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, kvlar, REPO_POLICIES, tempDir } from './helpers.js';
-import { auditRecords, type JsonObject } from './proxy-helpers.js';
+import { kvlar, REPO_POLICIES, tempDir } from './helpers.js';
+import { auditRecords, type JsonObject, proxyArgs } from './proxy-helpers.js';
 
 const FS_SERVER = fileURLToPath(
   new URL('../node_modules/@modelcontextprotocol/server-filesystem/dist/index.js', import.meta.url),
@@ -23,20 +23,16 @@ describe('kvlar proxy --audit-results', () => {
     auditFile = join(await tempDir(), 'audit.jsonl');
     const transport = new StdioClientTransport({
       command: process.execPath,
-      args: [
-        BIN,
-        'proxy',
-        '--stdio',
-        '--policy',
-        join(REPO_POLICIES, 'filesystem.yaml'),
-        '--audit',
-        auditFile,
-        '--audit-results',
-        '--',
-        process.execPath,
-        FS_SERVER,
-        root,
-      ],
+      args: proxyArgs(
+        [
+          '--policy',
+          join(REPO_POLICIES, 'filesystem.yaml'),
+          '--audit',
+          auditFile,
+          '--audit-results',
+        ],
+        [FS_SERVER, root],
+      ),
       stderr: 'pipe',
     });
     client = new Client({ name: 'results-agent', version: '1.0.0' });

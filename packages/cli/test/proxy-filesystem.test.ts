@@ -6,8 +6,8 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, kvlar, REPO_POLICIES, tempDir } from './helpers.js';
-import { auditRecords, type JsonObject } from './proxy-helpers.js';
+import { kvlar, REPO_POLICIES, tempDir } from './helpers.js';
+import { auditRecords, type JsonObject, proxyArgs } from './proxy-helpers.js';
 
 const FS_SERVER = fileURLToPath(
   new URL('../node_modules/@modelcontextprotocol/server-filesystem/dist/index.js', import.meta.url),
@@ -18,10 +18,7 @@ async function connect(root: string, viaKvlar?: readonly string[]): Promise<Clie
   const server = [FS_SERVER, root];
   const transport = new StdioClientTransport({
     command: process.execPath,
-    args:
-      viaKvlar === undefined
-        ? server
-        : [BIN, 'proxy', '--stdio', ...viaKvlar, '--', process.execPath, ...server],
+    args: viaKvlar === undefined ? server : proxyArgs(viaKvlar, server),
     stderr: 'pipe',
   });
   const client = new Client({ name: 'fs-test-agent', version: '1.0.0' });

@@ -27,6 +27,15 @@ rules:
 
 export type JsonObject = Record<string, unknown>;
 
+/**
+ * The arguments that run `server` (a Node script and its arguments) behind
+ * `kvlar proxy --stdio` with `flags`, for `spawn(process.execPath, …)` or the SDK's
+ * `StdioClientTransport`.
+ */
+export function proxyArgs(flags: readonly string[], server: readonly string[]): string[] {
+  return [BIN, 'proxy', '--stdio', ...flags, '--', process.execPath, ...server];
+}
+
 export interface RawProxy {
   readonly child: ChildProcess;
   /** Where the server appends every line it receives. */
@@ -64,21 +73,10 @@ export async function startRawProxy(options: RawProxyOptions = {}): Promise<RawP
   const auditFile = join(dir, 'audit.jsonl');
   const child = spawn(
     process.execPath,
-    [
-      BIN,
-      'proxy',
-      '--stdio',
-      '--policy',
-      join(dir, 'policy.yaml'),
-      '--audit',
-      auditFile,
-      ...(options.flags ?? []),
-      '--',
-      process.execPath,
-      RECORDING_SERVER,
-      recordFile,
-      ...(options.serverArgs ?? []),
-    ],
+    proxyArgs(
+      ['--policy', join(dir, 'policy.yaml'), '--audit', auditFile, ...(options.flags ?? [])],
+      [RECORDING_SERVER, recordFile, ...(options.serverArgs ?? [])],
+    ),
     {
       cwd: dir,
       stdio: ['pipe', 'pipe', 'pipe'],

@@ -11,9 +11,10 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { NEWEST_V8_CHECKED } from '../src/heap.js';
-import { BIN, tempDir } from './helpers.js';
+import { tempDir } from './helpers.js';
 import {
   isObject,
+  proxyArgs,
   type RawProxy,
   RECORDING_SERVER,
   startRawProxy,
@@ -100,17 +101,10 @@ describe('kvlar proxy relaying large answers', () => {
       const dir = await tempDir({ 'policy.yaml': BIG_POLICY });
       const transport = new StdioClientTransport({
         command: process.execPath,
-        args: [
-          BIN,
-          'proxy',
-          '--stdio',
-          '--policy',
-          'policy.yaml',
-          '--',
-          process.execPath,
-          RECORDING_SERVER,
-          join(dir, 'received.jsonl'),
-        ],
+        args: proxyArgs(
+          ['--policy', 'policy.yaml'],
+          [RECORDING_SERVER, join(dir, 'received.jsonl')],
+        ),
         cwd: dir,
         stderr: 'pipe',
       });

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BIN, kvlar, tempDir } from './helpers.js';
 import {
+  adminUrl,
   type RawProxy,
   RECORDING_POLICY,
   RECORDING_SERVER,
@@ -17,14 +18,7 @@ afterEach(async () => {
 });
 
 async function health(proxy: RawProxy): Promise<Record<string, unknown>> {
-  const deadline = Date.now() + 10_000;
-  let match = /admin endpoint on (http:\/\/[^ ]+)/.exec(proxy.stderr());
-  while (match === null && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    match = /admin endpoint on (http:\/\/[^ ]+)/.exec(proxy.stderr());
-  }
-  if (match === null) throw new Error(`no admin endpoint announced:\n${proxy.stderr()}`);
-  const response = await fetch(`${match[1]}/health`);
+  const response = await fetch(`${await adminUrl(proxy)}/health`);
   expect(response.status).toBe(200);
   return (await response.json()) as Record<string, unknown>;
 }

@@ -183,6 +183,17 @@ export async function startRawProxy(options: RawProxyOptions = {}): Promise<RawP
   return proxy;
 }
 
+/** The URL of the admin endpoint a `--admin HOST:PORT` proxy announced on stderr. */
+export async function adminUrl(proxy: RawProxy): Promise<string> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const match = /admin endpoint on (http:\/\/[^ \n]+)/.exec(proxy.stderr());
+    if (match?.[1] !== undefined) return match[1];
+    if (Date.now() > deadline) throw new Error(`no admin endpoint announced:\n${proxy.stderr()}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
 export function isObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

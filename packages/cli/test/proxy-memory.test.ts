@@ -13,6 +13,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { NEWEST_V8_CHECKED } from '../src/heap.js';
 import { tempDir } from './helpers.js';
 import {
+  adminUrl,
   isObject,
   proxyArgs,
   type RawProxy,
@@ -26,16 +27,6 @@ const running: RawProxy[] = [];
 afterEach(async () => {
   await Promise.all(running.splice(0).map((proxy) => proxy.kill()));
 });
-
-async function adminUrl(proxy: RawProxy): Promise<string> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const match = /admin endpoint on (http:\/\/[^ \n]+)/.exec(proxy.stderr());
-    if (match?.[1] !== undefined) return match[1];
-    if (Date.now() > deadline) throw new Error(`no admin endpoint announced:\n${proxy.stderr()}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
 
 async function gauge(admin: string, name: string): Promise<number> {
   const body = await (await fetch(`${admin}/metrics`)).text();

@@ -5,12 +5,21 @@
  * page cannot reach it through DNS rebinding.
  */
 import { timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createRequire } from 'node:module';
 import { getHeapSpaceStatistics } from 'node:v8';
 import type { Engine } from '@kvlar/core';
 import type { ApprovalQueue } from './approval-queue.js';
 import type { AnswerEvent, DecisionEvent, ProxyReport } from './proxy.js';
 import type { HostPort } from './tcp.js';
+
+/**
+ * `node:http` loaded with `require`, not `import` (docs/adr/023). Node 22 and later make a built-in
+ * an ES module by reading every export, and reading `http.WebSocket` loads undici: 6.5 MB more
+ * resident in every proxy, whether it serves an admin endpoint or not.
+ */
+const { createServer } = createRequire(import.meta.url)('node:http') as typeof import('node:http');
+type IncomingMessage = import('node:http').IncomingMessage;
+type ServerResponse = import('node:http').ServerResponse;
 
 /** The Rust health document, with Kvlar's additions after its fields. */
 export interface Health {

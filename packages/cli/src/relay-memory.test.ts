@@ -9,25 +9,35 @@ function arrayBuffers(): number {
   return process.memoryUsage().arrayBuffers;
 }
 
-/** Allocates a 16 MB Buffer that nothing holds once this returns, as a relayed answer is. */
+/** Allocates a 4 MB Buffer that nothing holds once this returns, as a relayed answer is. */
 function relayedAnswer(): void {
-  Buffer.alloc(16 * MB, 0x61);
+  Buffer.alloc(4 * MB, 0x61);
 }
+
+/** Attempts before giving up on finding V8 idle for two turns; each misses about one in ten. */
+const ATTEMPTS = 5;
 
 describe('createRelayCollector', () => {
   it('frees the buffers of relayed answers once enough bytes were relayed, after the current turn', async () => {
-    const collect = createRelayCollector(1000);
-    if (collect === undefined) throw new Error('this runtime offers no collector');
-    const before = arrayBuffers();
-    relayedAnswer();
-    collect(999);
-    await nextTurn();
-    await nextTurn();
-    // Below the threshold: V8 alone does not free 16 MB of young buffers this soon.
-    expect(arrayBuffers() - before).toBeGreaterThanOrEqual(15 * MB);
-    collect(1);
-    await nextTurn();
-    await nextTurn();
-    expect(arrayBuffers() - before).toBeLessThan(1 * MB);
+    for (let attempt = 1; ; attempt++) {
+      const collect = createRelayCollector(1000);
+      if (collect === undefined) throw new Error('this runtime offers no collector');
+      const before = arrayBuffers();
+      relayedAnswer();
+      collect(999);
+      await nextTurn();
+      await nextTurn();
+      // Below the threshold the buffer must still be there, or what follows proves nothing. V8
+      // may scavenge on its own at any time (more often on Node 24), so that attempt is redone.
+      if (arrayBuffers() - before < 3.5 * MB) {
+        if (attempt < ATTEMPTS) continue;
+        throw new Error(`V8 freed the buffer by itself in ${ATTEMPTS} attempts of ${ATTEMPTS}`);
+      }
+      collect(1);
+      await nextTurn();
+      await nextTurn();
+      expect(arrayBuffers() - before).toBeLessThan(0.5 * MB);
+      return;
+    }
   });
 });

@@ -64,6 +64,8 @@ export interface RawProxyOptions {
   readonly flags?: readonly string[];
   /** Extra arguments for the recording server after its record file. */
   readonly serverArgs?: readonly string[];
+  /** Added to kvlar's environment (which its server inherits). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 /** Starts `kvlar proxy --stdio` in front of a fresh recording server, in a fresh temp dir. */
@@ -81,7 +83,11 @@ export async function startRawProxy(options: RawProxyOptions = {}): Promise<RawP
       cwd: dir,
       stdio: ['pipe', 'pipe', 'pipe'],
       // A proxy with --admin announces itself in $KVLAR_HOME/run: never in the real home.
-      env: { ...process.env, KVLAR_HOME: process.env.KVLAR_HOME ?? join(dir, 'kvlar-home') },
+      env: {
+        ...process.env,
+        KVLAR_HOME: process.env.KVLAR_HOME ?? join(dir, 'kvlar-home'),
+        ...options.env,
+      },
     },
   );
   const received: unknown[] = [];

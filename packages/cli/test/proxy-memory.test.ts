@@ -4,6 +4,9 @@
  *   from its own `/metrics`. Without the cap it reads 16 MiB on Node 20; with it, 2 MiB.
  * - Relaying large answers reuses memory instead of faulting fresh pages in for each one
  *   (docs/adr/022), read from its page-fault count in `/proc`.
+ * - Undici (Node's fetch) stays unloaded while nothing fetches (docs/adr/023), read from the list
+ *   of built-in modules the process loaded. Only Node 22 and later would load it:
+ *   `pnpm test:node-versions` runs this file on those.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -124,4 +127,38 @@ describe('kvlar proxy relaying large answers', () => {
     },
     60_000,
   );
+});
+
+/** Preloaded into kvlar only (not its server): the built-in modules it loaded, written at exit. */
+const BUILTINS_AT_EXIT = `if (process.argv[1] !== undefined && process.argv[1].endsWith('bin.js')) {
+  process.on('exit', () => {
+    require('node:fs').writeFileSync(process.env.KVLAR_TEST_BUILTINS, process.moduleLoadList.join('\\n'));
+  });
+}
+`;
+
+describe('kvlar proxy built-in modules', () => {
+  it('leaves undici unloaded while nothing fetches, admin endpoint served', async () => {
+    const dir = await tempDir({ 'builtins-at-exit.cjs': BUILTINS_AT_EXIT });
+    const listFile = join(dir, 'builtins.txt');
+    const proxy = await startRawProxy({
+      flags: ['--admin', '127.0.0.1:0'],
+      env: {
+        NODE_OPTIONS: `--require ${join(dir, 'builtins-at-exit.cjs')}`,
+        KVLAR_TEST_BUILTINS: listFile,
+      },
+    });
+    running.push(proxy);
+    await proxy.initialize();
+    proxy.send(toolCall(1, 'safe'));
+    await proxy.answerTo(1);
+    const health = await fetch(`${await adminUrl(proxy)}/health`);
+    expect(health.status).toBe(200);
+    proxy.closeInput();
+    expect((await proxy.exited).code).toBe(0);
+    const loaded = readFileSync(listFile, 'utf8').split('\n');
+    // The list is kvlar's, and names the built-ins it loaded: http serves the admin endpoint.
+    expect(loaded).toContain('NativeModule http');
+    expect(loaded).not.toContain('NativeModule internal/deps/undici/undici');
+  });
 });

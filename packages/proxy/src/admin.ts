@@ -13,9 +13,9 @@ import type { AnswerEvent, DecisionEvent, ProxyReport } from './proxy.js';
 import type { HostPort } from './tcp.js';
 
 /**
- * `node:http` loaded with `require`, not `import` (docs/adr/023). Node 22 and later make a built-in
- * an ES module by reading every export, and reading `http.WebSocket` loads undici: 6.5 MB more
- * resident in every proxy, whether it serves an admin endpoint or not.
+ * `node:http` loaded with `require`, not `import` (docs/adr/023). Imported, a built-in has every
+ * export read to make its module, and on Node 22 and later reading `http.WebSocket` loads undici:
+ * about 7 MiB more resident in every proxy, whether it serves an admin endpoint or not.
  */
 const { createServer } = createRequire(import.meta.url)('node:http') as typeof import('node:http');
 type IncomingMessage = import('node:http').IncomingMessage;

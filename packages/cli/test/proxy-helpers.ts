@@ -11,7 +11,10 @@ export const RECORDING_SERVER = fileURLToPath(
   new URL('./fixtures/proxy/recording-server.mjs', import.meta.url),
 );
 
-/** Denies `rm`, allows the fixture's other tools; anything else falls to the default deny. */
+/**
+ * Denies `rm`, allows the fixture's other tools but `big` (proxy-memory.test.ts allows it with a
+ * policy of its own); anything else falls to the default deny.
+ */
 export const RECORDING_POLICY = `name: recording
 version: "1"
 rules:

@@ -193,28 +193,36 @@ export function createMetrics(options: MetricsOptions): ProxyMetrics {
         `kvlar_upstream_round_trip_seconds_bucket{le="+Inf"} ${answers}`,
         `kvlar_upstream_round_trip_seconds_sum ${roundTripSeconds}`,
         `kvlar_upstream_round_trip_seconds_count ${answers}`,
-        '# HELP kvlar_upstream_errors_total Server answers that were JSON-RPC errors.',
-        '# TYPE kvlar_upstream_errors_total counter',
-        `kvlar_upstream_errors_total ${answerErrors}`,
-        '# HELP kvlar_pending_approvals Calls waiting for a person.',
-        '# TYPE kvlar_pending_approvals gauge',
-        `kvlar_pending_approvals ${options.pendingApprovals?.() ?? 0}`,
-        '# HELP kvlar_audit_failures_total Audit records that could not be written.',
-        '# TYPE kvlar_audit_failures_total counter',
-        `kvlar_audit_failures_total ${auditFailures}`,
+        ...metric(
+          'kvlar_upstream_errors_total',
+          'counter',
+          'Server answers that were JSON-RPC errors.',
+          answerErrors,
+        ),
+        ...metric(
+          'kvlar_pending_approvals',
+          'gauge',
+          'Calls waiting for a person.',
+          options.pendingApprovals?.() ?? 0,
+        ),
+        ...metric(
+          'kvlar_audit_failures_total',
+          'counter',
+          'Audit records that could not be written.',
+          auditFailures,
+        ),
         '# HELP kvlar_policy_reloads_total Policy reloads, by result.',
         '# TYPE kvlar_policy_reloads_total counter',
         `kvlar_policy_reloads_total{result="ok"} ${reloads}`,
         `kvlar_policy_reloads_total{result="refused"} ${reloadFailures}`,
-        '# HELP kvlar_sessions Open client sessions.',
-        '# TYPE kvlar_sessions gauge',
-        `kvlar_sessions ${now.sessions}`,
-        '# HELP kvlar_rules Rules loaded.',
-        '# TYPE kvlar_rules gauge',
-        `kvlar_rules ${now.rules_count}`,
-        '# HELP kvlar_uptime_seconds Seconds since the proxy started.',
-        '# TYPE kvlar_uptime_seconds gauge',
-        `kvlar_uptime_seconds ${now.uptime_secs}`,
+        ...metric('kvlar_sessions', 'gauge', 'Open client sessions.', now.sessions),
+        ...metric('kvlar_rules', 'gauge', 'Rules loaded.', now.rules_count),
+        ...metric(
+          'kvlar_uptime_seconds',
+          'gauge',
+          'Seconds since the proxy started.',
+          now.uptime_secs,
+        ),
         ...memoryLines(),
       );
       return `${lines.join('\n')}\n`;
@@ -232,18 +240,20 @@ function memoryLines(): string[] {
   const spaces = getHeapSpaceStatistics();
   const space = (name: string) => label(name.replace(/_space$/, ''));
   return [
-    '# HELP process_resident_memory_bytes Resident memory size in bytes.',
-    '# TYPE process_resident_memory_bytes gauge',
-    `process_resident_memory_bytes ${usage.rss}`,
-    '# HELP nodejs_heap_size_total_bytes V8 heap size in bytes.',
-    '# TYPE nodejs_heap_size_total_bytes gauge',
-    `nodejs_heap_size_total_bytes ${usage.heapTotal}`,
-    '# HELP nodejs_heap_size_used_bytes V8 heap used in bytes.',
-    '# TYPE nodejs_heap_size_used_bytes gauge',
-    `nodejs_heap_size_used_bytes ${usage.heapUsed}`,
-    '# HELP nodejs_external_memory_bytes Memory outside the V8 heap held by its objects (Buffers).',
-    '# TYPE nodejs_external_memory_bytes gauge',
-    `nodejs_external_memory_bytes ${usage.external}`,
+    ...metric(
+      'process_resident_memory_bytes',
+      'gauge',
+      'Resident memory size in bytes.',
+      usage.rss,
+    ),
+    ...metric('nodejs_heap_size_total_bytes', 'gauge', 'V8 heap size in bytes.', usage.heapTotal),
+    ...metric('nodejs_heap_size_used_bytes', 'gauge', 'V8 heap used in bytes.', usage.heapUsed),
+    ...metric(
+      'nodejs_external_memory_bytes',
+      'gauge',
+      'Memory outside the V8 heap held by its objects (Buffers).',
+      usage.external,
+    ),
     '# HELP nodejs_heap_space_size_total_bytes V8 heap space size in bytes, by space.',
     '# TYPE nodejs_heap_space_size_total_bytes gauge',
     ...spaces.map(
@@ -257,6 +267,11 @@ function memoryLines(): string[] {
         `nodejs_heap_space_size_used_bytes{space="${space(entry.space_name)}"} ${entry.space_used_size}`,
     ),
   ];
+}
+
+/** One unlabelled metric, as its three lines of Prometheus text. */
+function metric(name: string, type: 'counter' | 'gauge', help: string, value: number): string[] {
+  return [`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, `${name} ${value}`];
 }
 
 function label(value: string): string {

@@ -2,8 +2,20 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { fuzzSettings } from '../test/fuzz-runs.js';
 import { readEnvelope } from './envelope.js';
+import { LineParts } from './line-parts.js';
 
-const read = (text: string, maxDepth = 256) => readEnvelope(Buffer.from(text), maxDepth);
+/**
+ * The envelope of `text`, checked to be the same however the text is cut into parts (once
+ * anywhere, or into single bytes), as it may come in reads.
+ */
+function read(text: string, maxDepth = 256) {
+  const bytes = Buffer.from(text);
+  const envelope = readEnvelope(bytes, maxDepth);
+  const ways = [[...bytes].map((byte) => Buffer.from([byte]))];
+  for (let at = 1; at < bytes.length; at++) ways.push([bytes.subarray(0, at), bytes.subarray(at)]);
+  for (const parts of ways) expect(readEnvelope(new LineParts(parts), maxDepth)).toEqual(envelope);
+  return envelope;
+}
 
 describe('readEnvelope', () => {
   it('reads the keys and the routed members of a response without parsing its result', () => {

@@ -5,6 +5,8 @@
  * the message takes the full, strict path.
  */
 
+import { LineParts } from './line-parts.js';
+
 export interface Envelope {
   /** Top-level keys, in order. */
   readonly keys: readonly string[];
@@ -29,8 +31,12 @@ const COLON = 0x3a;
 const SMALL = 1024;
 const ROUTED = new Set(['jsonrpc', 'id', 'method']);
 
-/** Reads the envelope of one JSON object text, or undefined if it is not simply one. */
-export function readEnvelope(bytes: Buffer, maxDepth: number): Envelope | undefined {
+/**
+ * Reads the envelope of one JSON object text, or undefined if it is not simply one. The text may
+ * be in parts, as it was read (`LineParts`): nothing is joined.
+ */
+export function readEnvelope(text: Buffer | LineParts, maxDepth: number): Envelope | undefined {
+  const bytes = text instanceof LineParts ? text : new LineParts([text]);
   const keys: string[] = [];
   const members: Record<string, unknown> = { jsonrpc: undefined, id: undefined, method: undefined };
   let resultIsError = false;
@@ -38,7 +44,7 @@ export function readEnvelope(bytes: Buffer, maxDepth: number): Envelope | undefi
   const end = walkObject(bytes, start, maxDepth, (key, valueStart) => {
     if (keys.includes(key)) return -1;
     keys.push(key);
-    if (key === 'result' && bytes[valueStart] === OPEN_BRACE) {
+    if (key === 'result' && bytes.at(valueStart) === OPEN_BRACE) {
       // Its members instead of a skip over it: the same bytes, read once.
       return walkObject(bytes, valueStart, maxDepth - 1, (member, memberStart) => {
         const memberEnd = skipValue(bytes, memberStart, maxDepth - 2);
@@ -69,37 +75,37 @@ export function readEnvelope(bytes: Buffer, maxDepth: number): Envelope | undefi
  * starts, and returns where the value ends (-1 to give up). The index after the `}`, or -1.
  */
 function walkObject(
-  bytes: Buffer,
+  bytes: LineParts,
   index: number,
   maxDepth: number,
   visit: (key: string, valueStart: number) => number,
 ): number {
-  if (bytes[index] !== OPEN_BRACE || maxDepth < 1) return -1;
+  if (bytes.at(index) !== OPEN_BRACE || maxDepth < 1) return -1;
   let at = skipSpace(bytes, index + 1);
-  if (bytes[at] === CLOSE_BRACE) return at + 1;
+  if (bytes.at(at) === CLOSE_BRACE) return at + 1;
   for (;;) {
-    if (bytes[at] !== QUOTE) return -1;
+    if (bytes.at(at) !== QUOTE) return -1;
     const keyEnd = stringEnd(bytes, at);
     if (keyEnd < 0 || keyEnd - at > SMALL) return -1;
     const key = parseSmall(bytes, at, keyEnd);
     if (typeof key !== 'string') return -1;
     at = skipSpace(bytes, keyEnd);
-    if (bytes[at] !== COLON) return -1;
+    if (bytes.at(at) !== COLON) return -1;
     const valueStart = skipSpace(bytes, at + 1);
     const valueEnd = visit(key, valueStart);
     if (valueEnd < 0 || valueEnd === valueStart) return -1;
     at = skipSpace(bytes, valueEnd);
-    if (bytes[at] === COMMA) {
+    if (bytes.at(at) === COMMA) {
       at = skipSpace(bytes, at + 1);
       continue;
     }
-    return bytes[at] === CLOSE_BRACE ? at + 1 : -1;
+    return bytes.at(at) === CLOSE_BRACE ? at + 1 : -1;
   }
 }
 
 const INVALID = Symbol('invalid');
 
-function parseSmall(bytes: Buffer, start: number, end: number): unknown {
+function parseSmall(bytes: LineParts, start: number, end: number): unknown {
   try {
     return JSON.parse(bytes.toString('utf8', start, end));
   } catch {
@@ -107,23 +113,23 @@ function parseSmall(bytes: Buffer, start: number, end: number): unknown {
   }
 }
 
-function skipSpace(bytes: Buffer, index: number): number {
+function skipSpace(bytes: LineParts, index: number): number {
   let at = index;
   for (;;) {
-    const byte = bytes[at];
+    const byte = bytes.at(at);
     if (byte !== 0x20 && byte !== 0x0a && byte !== 0x0d && byte !== 0x09) return at;
     at++;
   }
 }
 
 /** `index` is on an opening quote: the index after its closing quote, or -1. */
-function stringEnd(bytes: Buffer, index: number): number {
+function stringEnd(bytes: LineParts, index: number): number {
   let from = index + 1;
   for (;;) {
     const quote = bytes.indexOf(QUOTE, from);
     if (quote === -1) return -1;
     let backslashes = 0;
-    while (bytes[quote - 1 - backslashes] === BACKSLASH) backslashes++;
+    while (bytes.at(quote - 1 - backslashes) === BACKSLASH) backslashes++;
     if (backslashes % 2 === 0) return quote + 1;
     from = quote + 1;
   }
@@ -134,32 +140,43 @@ function stringEnd(bytes: Buffer, index: number): number {
  * deeper than `maxDepth`. Strings are jumped over; tokens are not checked (the client that
  * receives the bytes parses them).
  */
-function skipValue(bytes: Buffer, index: number, maxDepth: number): number {
+function skipValue(bytes: LineParts, index: number, maxDepth: number): number {
   let depth = 0;
   let at = index;
   const length = bytes.length;
-  while (at < length) {
-    const byte = bytes[at] as number;
-    if (byte === QUOTE) {
-      at = stringEnd(bytes, at);
-      if (at < 0) return -1;
-      if (depth === 0) return at;
-      continue;
+  scan: while (at < length) {
+    // Bytes outside strings are visited one by one: read them from their part directly.
+    const partIndex = bytes.partIndexOf(at);
+    const part = bytes.parts[partIndex] as Buffer;
+    const partStart = bytes.startOf(partIndex);
+    const partEnd = partStart + part.length;
+    while (at < partEnd) {
+      const byte = part[at - partStart] as number;
+      if (byte === QUOTE) {
+        // Mostly a string that ends in this part, with no backslash before its closing quote.
+        const close = part.indexOf(QUOTE, at - partStart + 1);
+        if (close !== -1 && part[close - 1] !== BACKSLASH) at = partStart + close + 1;
+        else at = stringEnd(bytes, at);
+        if (at < 0) return -1;
+        if (depth === 0) return at;
+        if (at < partEnd) continue;
+        continue scan;
+      }
+      if (byte === OPEN_BRACE || byte === OPEN_BRACKET) {
+        depth++;
+        if (depth > maxDepth) return -1;
+      } else if (byte === CLOSE_BRACE || byte === CLOSE_BRACKET) {
+        if (depth === 0) return at;
+        depth--;
+        if (depth === 0) return at + 1;
+      } else if (
+        depth === 0 &&
+        (byte === COMMA || byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09)
+      ) {
+        return at;
+      }
+      at++;
     }
-    if (byte === OPEN_BRACE || byte === OPEN_BRACKET) {
-      depth++;
-      if (depth > maxDepth) return -1;
-    } else if (byte === CLOSE_BRACE || byte === CLOSE_BRACKET) {
-      if (depth === 0) return at;
-      depth--;
-      if (depth === 0) return at + 1;
-    } else if (
-      depth === 0 &&
-      (byte === COMMA || byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09)
-    ) {
-      return at;
-    }
-    at++;
   }
   return depth === 0 ? at : -1;
 }

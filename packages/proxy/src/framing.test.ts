@@ -24,7 +24,9 @@ function split(pieces: readonly string[], maxBytes?: number): Frame[] {
 
 function lines(frames: readonly Frame[]): string[] {
   return frames.map((frame) =>
-    frame.kind === 'line' ? frame.bytes.toString('utf8') : `<oversize ${frame.bytes}>`,
+    frame.kind === 'oversize'
+      ? `<oversize ${frame.bytes}>`
+      : (frame.kind === 'parts' ? frame.bytes.join() : frame.bytes).toString('utf8'),
   );
 }
 
@@ -132,6 +134,84 @@ describe('LineSplitter', () => {
     // Generous bound: a quadratic join of 80 chunks would take seconds.
     expect(performance.now() - started).toBeLessThan(1000);
     expect(frame?.kind === 'line' && frame.bytes.equals(line)).toBe(true);
+  });
+
+  it('gives a long line that came in several reads as those reads, unjoined, with partsFrom', () => {
+    const reads = [Buffer.from('{"result":"'), Buffer.from('x'.repeat(20)), Buffer.from('"}\n1\n')];
+    const frames = new LineSplitter(1000, { partsFrom: 16 }).push(reads[0] as Buffer);
+    expect(frames).toEqual([]);
+    const splitter = new LineSplitter(1000, { partsFrom: 16 });
+    const out = reads.flatMap((read) => splitter.push(read));
+    expect(out.map((frame) => frame.kind)).toEqual(['parts', 'line']);
+    const [parts] = out;
+    if (parts?.kind !== 'parts') return;
+    // The reads' own memory, not copies; the last one up to its newline.
+    const where = (bytes: Buffer) => [bytes.buffer, bytes.byteOffset, bytes.length];
+    expect(parts.bytes.parts.map(where)).toEqual(
+      reads.map((read, index) => where(index === 2 ? read.subarray(0, 2) : read)),
+    );
+    expect(parts.bytes.join().toString()).toBe(`{"result":"${'x'.repeat(20)}"}`);
+  });
+
+  it('joins, with partsFrom, a line shorter than it or within one read', () => {
+    const splitter = new LineSplitter(1000, { partsFrom: 16 });
+    expect(
+      lines(
+        ['{"a":', '1}\n', `"${'y'.repeat(30)}"\n`].flatMap((c) => splitter.push(Buffer.from(c))),
+      ),
+    ).toEqual(['{"a":1}', `"${'y'.repeat(30)}"`]);
+  });
+
+  it('strips a trailing \\r from the parts, wherever the reads cut', () => {
+    const line = `{"result":"${'z'.repeat(20)}"}`;
+    for (const reads of [
+      [line.slice(0, 5), `${line.slice(5)}\r`, '\n'],
+      [line.slice(0, 5), line.slice(5), '\r\n'],
+      [line.slice(0, 5), line.slice(5), '\r', '\n'],
+    ]) {
+      const splitter = new LineSplitter(1000, { partsFrom: 16 });
+      const [frame] = reads.flatMap((read) => splitter.push(Buffer.from(read)));
+      expect(frame?.kind === 'parts' && frame.bytes.join().toString()).toBe(line);
+    }
+  });
+
+  it('skips a long blank line that came in parts, and still refuses an oversize one', () => {
+    const splitter = new LineSplitter(100, { partsFrom: 16 });
+    const frames = [' '.repeat(20), ' \t\r\n', 'x'.repeat(90), 'x'.repeat(20), '\n'].flatMap(
+      (read) => splitter.push(Buffer.from(read)),
+    );
+    expect(frames.map((frame) => frame.kind)).toEqual(['oversize']);
+    expect(() => new LineSplitter(100, { partsFrom: 0 })).toThrow(RangeError);
+  });
+
+  it('gives back the same lines with partsFrom however the stream is chunked', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.string({ unit: 'binary', maxLength: 40 }), { maxLength: 10 }),
+        fc.array(fc.nat(), { maxLength: 30 }),
+        (texts, cuts) => {
+          // Lines without line breaks; the blank ones are skipped by the splitter.
+          const sent = texts.map((text) => text.replace(/[\r\n]/g, ''));
+          const stream = Buffer.from(sent.map((text) => `${text}\n`).join(''));
+          const offsets = [...new Set(cuts.map((at) => at % (stream.length + 1)))].sort(
+            (a, b) => a - b,
+          );
+          const splitter = new LineSplitter(1000, { partsFrom: 8 });
+          const frames: Frame[] = [];
+          let previous = 0;
+          for (const offset of [...offsets, stream.length]) {
+            frames.push(...splitter.push(stream.subarray(previous, offset)));
+            previous = offset;
+          }
+          const got = frames.map((frame) => {
+            if (frame.kind === 'oversize') throw new Error('unexpected oversize frame');
+            return (frame.kind === 'parts' ? frame.bytes.join() : frame.bytes).toString();
+          });
+          expect(got).toEqual(sent.filter((text) => !/^[ \t]*$/.test(text)));
+        },
+      ),
+      fuzzSettings(20261207, 300),
+    );
   });
 
   it('defaults to a 32 MiB limit and refuses a nonsensical one', () => {

@@ -1,4 +1,5 @@
 import { isUtf8 } from 'node:buffer';
+import { LineParts } from './line-parts.js';
 
 /** The largest line the proxy accepts; a longer one is discarded while it streams by. */
 export const DEFAULT_MAX_MESSAGE_BYTES = 32 * 1024 * 1024;
@@ -29,7 +30,27 @@ export interface OversizeFrame {
   readonly tail: Buffer;
 }
 
-export type Frame = LineFrame | OversizeFrame;
+/**
+ * A long line that came in several reads, given as those reads, unjoined (only with
+ * `LineSplitterOptions.partsFrom`); like a `LineFrame`'s, its bytes exclude the `\n` and a
+ * trailing `\r`.
+ */
+export interface PartsFrame {
+  readonly kind: 'parts';
+  readonly bytes: LineParts;
+}
+
+export type Frame = LineFrame | OversizeFrame | PartsFrame;
+
+/** Options of `LineSplitter`. */
+export interface LineSplitterOptions {
+  /**
+   * Give a line of at least this many bytes that came in several reads as a `PartsFrame`,
+   * without joining them: for lines that are relayed more often than read (a server's large
+   * answers), so that their bytes are not held twice. By default every line is joined.
+   */
+  readonly partsFrom?: number;
+}
 
 function isJsonWhitespace(byte: number): boolean {
   return byte === 0x20 || byte === 0x09 || byte === LF || byte === CR;
@@ -57,16 +78,22 @@ function lastBytes(a: Buffer, b: Buffer, count: number): Buffer {
  */
 export class LineSplitter {
   readonly maxBytes: number;
+  readonly #partsFrom: number;
   #chunks: Buffer[] = [];
   #buffered = 0;
   /** Set while an oversize line streams by: its head, its tail so far, and its length so far. */
   #discard: { head: Buffer; tail: Buffer; bytes: number } | undefined;
 
-  constructor(maxBytes: number = DEFAULT_MAX_MESSAGE_BYTES) {
+  constructor(maxBytes: number = DEFAULT_MAX_MESSAGE_BYTES, options: LineSplitterOptions = {}) {
     if (!Number.isSafeInteger(maxBytes) || maxBytes < 1) {
       throw new RangeError(`maxBytes must be a positive integer, got ${maxBytes}`);
     }
+    const partsFrom = options.partsFrom ?? Number.POSITIVE_INFINITY;
+    if (!(partsFrom >= 1)) {
+      throw new RangeError(`partsFrom must be at least 1, got ${partsFrom}`);
+    }
     this.maxBytes = maxBytes;
+    this.#partsFrom = partsFrom;
   }
 
   /** Bytes of the current partial line held in memory; never more than `maxBytes`. */
@@ -136,6 +163,12 @@ export class LineSplitter {
       });
       return;
     }
+    const length = this.#buffered + piece.length;
+    if (this.#buffered > 0 && length >= this.#partsFrom && length <= this.maxBytes) {
+      const parts = this.#takeParts(piece);
+      if (parts !== undefined) frames.push({ kind: 'parts', bytes: parts });
+      return;
+    }
     // The common case, a line within one chunk, is a view of that chunk: no copy.
     let line = this.#buffered === 0 ? piece : this.#takeBuffered(piece);
     if (line[line.length - 1] === CR) line = line.subarray(0, line.length - 1);
@@ -151,6 +184,28 @@ export class LineSplitter {
     // A blank line is skipped; checking its first byte is enough for almost every real line.
     if (line.length === 0 || (isJsonWhitespace(line[0]!) && isBlank(line))) return;
     frames.push({ kind: 'line', bytes: line });
+  }
+
+  /**
+   * The buffered chunks and `piece` as they are, without a trailing `\r`; undefined for a blank
+   * line. The buffer is left empty.
+   */
+  #takeParts(piece: Buffer): LineParts | undefined {
+    const chunks = this.#chunks;
+    chunks.push(piece);
+    this.#chunks = [];
+    this.#buffered = 0;
+    let parts = new LineParts(chunks);
+    if (parts.at(parts.length - 1) === CR) {
+      const kept = parts.parts.slice();
+      const last = kept.pop() as Buffer;
+      kept.push(last.subarray(0, last.length - 1));
+      parts = new LineParts(kept);
+    }
+    const first = parts.at(0);
+    if (first === undefined) return undefined;
+    if (isJsonWhitespace(first) && parts.parts.every(isBlank)) return undefined;
+    return parts;
   }
 
   /** The buffered chunks and `piece`, joined; the buffer is left empty. */

@@ -286,6 +286,45 @@ describe('LineTransport', () => {
     expect(written).toEqual([big.length + 8]);
   });
 
+  it('delivers a large answer that came in several reads as its envelope, and relays those reads unjoined', async () => {
+    const h = await open({ lazyMessageBytes: 64 });
+    const text = `{"result":{"content":[{"type":"text","text":"é${'x'.repeat(100)}"}]},"jsonrpc":"2.0","id":7}`;
+    const bytes = Buffer.from(text);
+    // Cut inside the two bytes of é and inside the "id" key.
+    const inE = bytes.indexOf('é') + 1;
+    const inId = bytes.lastIndexOf('"id"') + 2;
+    const reads = [bytes.subarray(0, inE), bytes.subarray(inE, inId), bytes.subarray(inId)];
+    for (const read of reads) h.input.write(read);
+    h.input.write('\n');
+    await until(() => h.messages.length === 1);
+    expect(h.errors).toEqual([]);
+    expect(h.messages).toEqual([{ result: null, jsonrpc: '2.0', id: 7 }]);
+    const info = h.infos[0];
+    expect(info?.bytes).toBe(bytes.length);
+    // The reads' own memory, not copies of it.
+    const where = (part: Buffer) => [part.buffer, part.byteOffset, part.length];
+    expect(info?.parts?.map(where)).toEqual(reads.map(where));
+
+    const out = await open();
+    await out.transport.sendRaw(info?.parts ?? []);
+    expect(out.written()).toBe(`${text}\n`);
+    expect(info?.line.toString()).toBe(text);
+    expect(info?.complete?.()).toEqual({ ok: true, value: JSON.parse(text) });
+  });
+
+  it('reads a large answer in full when its reads, put together, are not UTF-8, and refuses it', async () => {
+    const h = await open({ lazyMessageBytes: 64 });
+    const head = Buffer.from(`{"result":"${'x'.repeat(100)}`);
+    // 0xE2 0x82 begins a three-byte sequence that 0x28 does not complete: each read alone is
+    // fine up to its end, only the two together are invalid.
+    h.input.write(Buffer.concat([head, Buffer.from([0xe2, 0x82])]));
+    h.input.write(Buffer.from('(","jsonrpc":"2.0","id":7}\n'));
+    await until(() => h.errors.length === 1);
+    expect(h.messages).toEqual([]);
+    expect(h.errors[0]).toBeInstanceOf(FrameError);
+    expect((h.errors[0] as FrameError).kind).toBe('not_utf8');
+  });
+
   it('reports a write error, rejects the send and closes', async () => {
     const broken = new Writable({
       write(_chunk, _encoding, callback) {

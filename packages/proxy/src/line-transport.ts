@@ -1,4 +1,3 @@
-import { isUtf8 } from 'node:buffer';
 import type { Readable, Writable } from 'node:stream';
 import type {
   Transport,
@@ -18,6 +17,7 @@ import {
   oversizeError,
   serializeMessage,
 } from './framing.js';
+import { LineParts } from './line-parts.js';
 
 /** Options of `LineTransport`. */
 export interface LineTransportOptions {
@@ -48,6 +48,12 @@ export interface FrameInfo {
    * message on unchanged without encoding it again.
    */
   readonly line: Buffer;
+  /**
+   * Set on a large message delivered as its envelope only when its line came in several reads:
+   * the line is these parts, in order. Forward these instead of `line`, which joins them into
+   * one new Buffer when first read.
+   */
+  readonly parts?: readonly Buffer[];
   /** The line's size in bytes. */
   readonly bytes: number;
   readonly duplicateKeys: readonly DuplicateKey[];
@@ -135,10 +141,13 @@ export class LineTransport implements Transport {
     this.#readable = readable;
     this.#writable = writable;
     this.#duplex = (readable as unknown) === writable;
-    this.#splitter = new LineSplitter(options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES);
+    this.#lazyMessageBytes = options.lazyMessageBytes ?? Number.POSITIVE_INFINITY;
+    // A line delivered as its envelope is relayed as the reads it came in, never joined.
+    this.#splitter = new LineSplitter(options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES, {
+      partsFrom: this.#lazyMessageBytes,
+    });
     this.#trackDuplicateKeys = options.trackDuplicateKeys ?? true;
     this.label = options.label ?? 'line transport';
-    this.#lazyMessageBytes = options.lazyMessageBytes ?? Number.POSITIVE_INFINITY;
     this.#onRawWritten = options.onRawWritten;
   }
 
@@ -161,13 +170,18 @@ export class LineTransport implements Transport {
     return this.#write(`${serializeMessage(message)}\n`);
   }
 
-  /** Writes `line` (one JSON text, e.g. `frameInfo(message).line`) as a line, unchanged. */
-  sendRaw(line: string | Buffer): Promise<void> {
+  /**
+   * Writes `line` (one JSON text, e.g. `frameInfo(message).line`, or its `parts` in order) as a
+   * line, unchanged.
+   */
+  sendRaw(line: string | Buffer | readonly Buffer[]): Promise<void> {
     // A line break would split the text into lines the peer reads as separate messages.
     const breaks =
       typeof line === 'string'
         ? line.includes('\n') || line.includes('\r')
-        : line.includes(0x0a) || line.includes(0x0d);
+        : Buffer.isBuffer(line)
+          ? line.includes(0x0a) || line.includes(0x0d)
+          : line.some((part) => part.includes(0x0a) || part.includes(0x0d));
     if (breaks) {
       return Promise.reject(new Error(`${this.label}: cannot send raw text holding a line break`));
     }
@@ -203,7 +217,7 @@ export class LineTransport implements Transport {
     this.onclose?.();
   }
 
-  #write(line: string | Buffer): Promise<void> {
+  #write(line: string | Buffer | readonly Buffer[]): Promise<void> {
     if (this.#closed) {
       return Promise.reject(new Error(`${this.label}: cannot send, the transport is closed`));
     }
@@ -224,9 +238,17 @@ export class LineTransport implements Transport {
     } else {
       // A large raw line goes out as the bytes it came in as, after what was queued before it.
       if (batch.text !== '') batch.parts.push(batch.text);
-      batch.parts.push(line, '\n');
+      if (Buffer.isBuffer(line)) {
+        batch.parts.push(line);
+        batch.rawBytes += line.length;
+      } else {
+        for (const part of line) {
+          batch.parts.push(part);
+          batch.rawBytes += part.length;
+        }
+      }
+      batch.parts.push('\n');
       batch.text = '';
-      batch.rawBytes += line.length;
     }
     const current = batch;
     const written = new Promise<void>((resolve, reject) => {
@@ -316,21 +338,25 @@ export class LineTransport implements Transport {
         continue;
       }
       if (frame.bytes.length >= this.#lazyMessageBytes) {
-        const shell = this.#envelopeOf(frame.bytes);
+        const shell = this.#envelopeOf(
+          frame.kind === 'parts' ? frame.bytes : new LineParts([frame.bytes]),
+        );
         if (shell !== undefined) {
           this.#emit(shell.value, shell.info);
           continue;
         }
       }
-      const decoded = decodeMessage(frame.bytes, { trackDuplicateKeys: this.#trackDuplicateKeys });
+      // Not relayed unread after all: read in full, as one Buffer.
+      const bytes = frame.kind === 'parts' ? frame.bytes.join() : frame.bytes;
+      const decoded = decodeMessage(bytes, { trackDuplicateKeys: this.#trackDuplicateKeys });
       if (!decoded.ok) {
-        this.onerror?.(decodeError(frame.bytes, decoded));
+        this.onerror?.(decodeError(bytes, decoded));
         continue;
       }
       const value = decoded.value;
       const info =
         typeof value === 'object' && value !== null
-          ? { line: frame.bytes, bytes: frame.bytes.length, duplicateKeys: decoded.duplicateKeys }
+          ? { line: bytes, bytes: bytes.length, duplicateKeys: decoded.duplicateKeys }
           : undefined;
       this.#emit(value, info);
     }
@@ -355,9 +381,11 @@ export class LineTransport implements Transport {
   }
 
   /** A response's envelope, with `complete` to parse it all; undefined to take the full path. */
-  #envelopeOf(bytes: Buffer): { value: object; info: FrameInfo } | undefined {
-    if (!isUtf8(bytes)) return undefined;
-    const envelope = readEnvelope(bytes, MAX_NESTING_DEPTH);
+  #envelopeOf(parts: LineParts): { value: object; info: FrameInfo } | undefined {
+    // A bare `\r` is JSON whitespace, but cannot be sent on in a line: such a message is sent
+    // re-serialised, which needs all of it.
+    if (parts.includes(0x0d) || !parts.isUtf8()) return undefined;
+    const envelope = readEnvelope(parts, MAX_NESTING_DEPTH);
     if (envelope === undefined) return undefined;
     const { keys, members, resultIsError } = envelope;
     if (!keys.includes('result') || keys.includes('error') || keys.includes('method')) {
@@ -366,25 +394,50 @@ export class LineTransport implements Transport {
     const shell: Record<string, unknown> = {};
     for (const key of keys)
       shell[key] = Object.hasOwn(members, key) ? members[key as keyof typeof members] : null;
-    const trackDuplicateKeys = this.#trackDuplicateKeys;
-    const info: FrameInfo = {
-      line: bytes,
-      bytes: bytes.length,
-      duplicateKeys: [],
-      resultIsError,
-      complete: () => {
-        const decoded = decodeMessage(bytes, { trackDuplicateKeys });
-        if (!decoded.ok) return { ok: false, error: decodeError(bytes, decoded) };
-        if (typeof decoded.value === 'object' && decoded.value !== null) {
-          completedInfos.set(decoded.value, {
-            line: bytes,
-            bytes: bytes.length,
-            duplicateKeys: decoded.duplicateKeys,
-          });
-        }
-        return { ok: true, value: decoded.value };
-      },
-    };
-    return { value: shell, info };
+    return { value: shell, info: new EnvelopeInfo(parts, resultIsError, this.#trackDuplicateKeys) };
   }
+}
+
+/**
+ * The wire form of a message delivered as its envelope: its parts, joined into `line` only if
+ * that is read. A class, not an object literal with a getter and closures: with such a literal,
+ * glibc's heap grew to 42–47 MiB over ten 5 MB answers, against 18 MiB (docs/adr/024).
+ */
+class EnvelopeInfo implements FrameInfo {
+  readonly parts?: readonly Buffer[];
+  readonly bytes: number;
+  readonly duplicateKeys: readonly DuplicateKey[] = [];
+  readonly resultIsError: boolean;
+  readonly #lineParts: LineParts;
+  readonly #trackDuplicateKeys: boolean;
+  #joined: Buffer | undefined;
+
+  constructor(lineParts: LineParts, resultIsError: boolean, trackDuplicateKeys: boolean) {
+    if (lineParts.parts.length > 1) this.parts = lineParts.parts;
+    this.bytes = lineParts.length;
+    this.resultIsError = resultIsError;
+    this.#lineParts = lineParts;
+    this.#trackDuplicateKeys = trackDuplicateKeys;
+  }
+
+  get line(): Buffer {
+    this.#joined ??= this.#lineParts.join();
+    return this.#joined;
+  }
+
+  readonly complete = ():
+    | { readonly ok: true; readonly value: unknown }
+    | { readonly ok: false; readonly error: FrameError } => {
+    const bytes = this.line;
+    const decoded = decodeMessage(bytes, { trackDuplicateKeys: this.#trackDuplicateKeys });
+    if (!decoded.ok) return { ok: false, error: decodeError(bytes, decoded) };
+    if (typeof decoded.value === 'object' && decoded.value !== null) {
+      completedInfos.set(decoded.value, {
+        line: bytes,
+        bytes: bytes.length,
+        duplicateKeys: decoded.duplicateKeys,
+      });
+    }
+    return { ok: true, value: decoded.value };
+  };
 }

@@ -290,12 +290,16 @@ export function createProxy(options: ProxyOptions): ProxySession {
 
   function send(side: Side, message: unknown, original?: unknown): void {
     if (side.closed) return;
-    const transport = side.transport as Transport & { sendRaw?: (line: Buffer) => Promise<void> };
+    const transport = side.transport as Transport & {
+      sendRaw?: (line: Buffer | readonly Buffer[]) => Promise<void>;
+    };
     const info = original !== undefined && isObjectLike(original) ? frameInfo(original) : undefined;
-    // The received bytes as they are, unless a stray `\r` (JSON whitespace) would break the line.
+    // The received bytes as they are (a large answer as the reads it came in), unless a stray
+    // `\r` (JSON whitespace) would break the line.
+    const raw = info?.parts ?? info?.line;
     const sent =
-      info !== undefined && typeof transport.sendRaw === 'function' && !info.line.includes(0x0d)
-        ? transport.sendRaw(info.line)
+      raw !== undefined && typeof transport.sendRaw === 'function' && !holdsCarriageReturn(raw)
+        ? transport.sendRaw(raw)
         : transport.send(message as JSONRPCMessage);
     sent.catch((error: unknown) => {
       report('warn', 'send_failed', `cannot write to the ${side.name}: ${messageOf(error)}`);
@@ -1216,6 +1220,10 @@ function resultOf(message: unknown, raw: unknown): CallResult {
     return { ok: false, error: 'the tool failed (a large answer, relayed unread)' };
   }
   return { ok: true };
+}
+
+function holdsCarriageReturn(line: Buffer | readonly Buffer[]): boolean {
+  return Buffer.isBuffer(line) ? line.includes(0x0d) : line.some((part) => part.includes(0x0d));
 }
 
 function clipped(text: string): string {

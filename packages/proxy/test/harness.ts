@@ -80,6 +80,8 @@ export interface Harness {
   readonly reports: ProxyReport[];
   fromClient(line: string | object): void;
   fromServer(line: string | object): void;
+  /** Writes `reads` to the proxy as the server, one stream write each, as they are. */
+  fromServerReads(reads: readonly (string | Buffer)[]): void;
   /** Ends the client's side (EOF on the proxy's input). */
   clientEnds(): void;
   serverEnds(): void;
@@ -132,6 +134,9 @@ export async function harness(
     reports,
     fromClient: write(clientIn),
     fromServer: write(serverOut),
+    fromServerReads: (reads) => {
+      for (const read of reads) serverOut.write(read);
+    },
     clientEnds: () => clientIn.end(),
     serverEnds: () => serverOut.end(),
   };

@@ -419,6 +419,29 @@ describe('large answers', () => {
     expect(await strict.toClient.message(1)).toMatchObject({ id: 1, error: { code: -32000 } });
   });
 
+  it('relays a large answer that came in several reads as the same bytes, however they were cut', async () => {
+    const text = `{"result":{"content":[{"type":"text","text":"😀${'x'.repeat(200)}"}], "ok": tru},"jsonrpc":"2.0","id":1}`;
+    const bytes = Buffer.from(text);
+    for (const at of [1, bytes.indexOf('😀') + 2, 100, bytes.length - 2]) {
+      const h = await harness(engineFrom(POLICY), { lazyMessageBytes: 64 });
+      h.fromClient(call(1, 'read', { path: 'a' }));
+      await h.toServer.line(1);
+      h.fromServerReads([bytes.subarray(0, at), bytes.subarray(at), '\r', '\n']);
+      expect(await h.toClient.line(1)).toBe(text);
+    }
+  });
+
+  it('reads a large answer holding a raw \\r in full, and forwards all of it', async () => {
+    // A bare \r is JSON whitespace, but no line may carry it on: the answer is re-serialised,
+    // so it must have been read, not relayed from its envelope.
+    const h = await harness(engineFrom(POLICY), { lazyMessageBytes: 64 });
+    h.fromClient(call(1, 'read', { path: 'a' }));
+    await h.toServer.line(1);
+    const result = { content: [{ type: 'text', text: 'w'.repeat(200) }] };
+    h.fromServer(`{"result":${JSON.stringify(result)},\r"jsonrpc":"2.0","id":1}`);
+    expect(await h.toClient.message(1)).toEqual({ jsonrpc: '2.0', id: 1, result });
+  });
+
   it('reads a large tools/list answer in full, to filter it', async () => {
     const h = await harness(engineFrom(POLICY), { lazyMessageBytes: 64 });
     h.fromClient({ jsonrpc: '2.0', id: 1, method: 'tools/list' });

@@ -2,12 +2,14 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { fuzzSettings } from '../test/fuzz-runs.js';
 import {
+  type CutFrame,
   DEFAULT_MAX_MESSAGE_BYTES,
   decodeError,
   decodeMessage,
   type Frame,
   FrameError,
   firstInvalidUtf8Offset,
+  LineCutter,
   LineSplitter,
   MAX_NESTING_DEPTH,
   oversizeError,
@@ -22,7 +24,7 @@ function split(pieces: readonly string[], maxBytes?: number): Frame[] {
   return [...frames, ...splitter.end()];
 }
 
-function lines(frames: readonly Frame[]): string[] {
+function lines(frames: readonly CutFrame[]): string[] {
   return frames.map((frame) =>
     frame.kind === 'oversize'
       ? `<oversize ${frame.bytes}>`
@@ -138,9 +140,9 @@ describe('LineSplitter', () => {
 
   it('gives a long line that came in several reads as those reads, unjoined, with partsFrom', () => {
     const reads = [Buffer.from('{"result":"'), Buffer.from('x'.repeat(20)), Buffer.from('"}\n1\n')];
-    const frames = new LineSplitter(1000, { partsFrom: 16 }).push(reads[0] as Buffer);
+    const frames = new LineCutter(1000, { partsFrom: 16 }).push(reads[0] as Buffer);
     expect(frames).toEqual([]);
-    const splitter = new LineSplitter(1000, { partsFrom: 16 });
+    const splitter = new LineCutter(1000, { partsFrom: 16 });
     const out = reads.flatMap((read) => splitter.push(read));
     expect(out.map((frame) => frame.kind)).toEqual(['parts', 'line']);
     const [parts] = out;
@@ -154,7 +156,7 @@ describe('LineSplitter', () => {
   });
 
   it('joins, with partsFrom, a line shorter than it or within one read', () => {
-    const splitter = new LineSplitter(1000, { partsFrom: 16 });
+    const splitter = new LineCutter(1000, { partsFrom: 16 });
     expect(
       lines(
         ['{"a":', '1}\n', `"${'y'.repeat(30)}"\n`].flatMap((c) => splitter.push(Buffer.from(c))),
@@ -169,19 +171,19 @@ describe('LineSplitter', () => {
       [line.slice(0, 5), line.slice(5), '\r\n'],
       [line.slice(0, 5), line.slice(5), '\r', '\n'],
     ]) {
-      const splitter = new LineSplitter(1000, { partsFrom: 16 });
+      const splitter = new LineCutter(1000, { partsFrom: 16 });
       const [frame] = reads.flatMap((read) => splitter.push(Buffer.from(read)));
       expect(frame?.kind === 'parts' && frame.bytes.join().toString()).toBe(line);
     }
   });
 
   it('skips a long blank line that came in parts, and still refuses an oversize one', () => {
-    const splitter = new LineSplitter(100, { partsFrom: 16 });
+    const splitter = new LineCutter(100, { partsFrom: 16 });
     const frames = [' '.repeat(20), ' \t\r\n', 'x'.repeat(90), 'x'.repeat(20), '\n'].flatMap(
       (read) => splitter.push(Buffer.from(read)),
     );
     expect(frames.map((frame) => frame.kind)).toEqual(['oversize']);
-    expect(() => new LineSplitter(100, { partsFrom: 0 })).toThrow(RangeError);
+    expect(() => new LineCutter(100, { partsFrom: 0 })).toThrow(RangeError);
   });
 
   it('gives back the same lines with partsFrom however the stream is chunked', () => {
@@ -196,8 +198,8 @@ describe('LineSplitter', () => {
           const offsets = [...new Set(cuts.map((at) => at % (stream.length + 1)))].sort(
             (a, b) => a - b,
           );
-          const splitter = new LineSplitter(1000, { partsFrom: 8 });
-          const frames: Frame[] = [];
+          const splitter = new LineCutter(1000, { partsFrom: 8 });
+          const frames: CutFrame[] = [];
           let previous = 0;
           for (const offset of [...offsets, stream.length]) {
             frames.push(...splitter.push(stream.subarray(previous, offset)));

@@ -32,7 +32,7 @@ export interface OversizeFrame {
 
 /**
  * A long line that came in several reads, given as those reads, unjoined (only with
- * `LineSplitterOptions.partsFrom`); like a `LineFrame`'s, its bytes exclude the `\n` and a
+ * `LineCutterOptions.partsFrom`); like a `LineFrame`'s, its bytes exclude the `\n` and a
  * trailing `\r`.
  */
 export interface PartsFrame {
@@ -40,10 +40,13 @@ export interface PartsFrame {
   readonly bytes: LineParts;
 }
 
-export type Frame = LineFrame | OversizeFrame | PartsFrame;
+export type Frame = LineFrame | OversizeFrame;
 
-/** Options of `LineSplitter`. */
-export interface LineSplitterOptions {
+/** What a `LineCutter` gives. */
+export type CutFrame = Frame | PartsFrame;
+
+/** Options of `LineCutter`. */
+export interface LineCutterOptions {
   /**
    * Give a line of at least this many bytes that came in several reads as a `PartsFrame`,
    * without joining them: for lines that are relayed more often than read (a server's large
@@ -77,6 +80,37 @@ function lastBytes(a: Buffer, b: Buffer, count: number): Buffer {
  * 512 bytes of each end are kept) and comes out as one `oversize` frame.
  */
 export class LineSplitter {
+  readonly #cutter: LineCutter;
+
+  constructor(maxBytes: number = DEFAULT_MAX_MESSAGE_BYTES) {
+    this.#cutter = new LineCutter(maxBytes);
+  }
+
+  get maxBytes(): number {
+    return this.#cutter.maxBytes;
+  }
+
+  /** Bytes of the current partial line held in memory; never more than `maxBytes`. */
+  get bufferedBytes(): number {
+    return this.#cutter.bufferedBytes;
+  }
+
+  push(chunk: Buffer): Frame[] {
+    // Without `partsFrom`, a cutter gives no PartsFrame.
+    return this.#cutter.push(chunk) as Frame[];
+  }
+
+  /** Flushes a final line that has no `\n`. */
+  end(): Frame[] {
+    return this.#cutter.end() as Frame[];
+  }
+}
+
+/**
+ * The `LineSplitter` that `LineTransport` uses: the same, and with `partsFrom` it gives a long
+ * line that came in several reads as a `PartsFrame`.
+ */
+export class LineCutter {
   readonly maxBytes: number;
   readonly #partsFrom: number;
   #chunks: Buffer[] = [];
@@ -84,7 +118,7 @@ export class LineSplitter {
   /** Set while an oversize line streams by: its head, its tail so far, and its length so far. */
   #discard: { head: Buffer; tail: Buffer; bytes: number } | undefined;
 
-  constructor(maxBytes: number = DEFAULT_MAX_MESSAGE_BYTES, options: LineSplitterOptions = {}) {
+  constructor(maxBytes: number = DEFAULT_MAX_MESSAGE_BYTES, options: LineCutterOptions = {}) {
     if (!Number.isSafeInteger(maxBytes) || maxBytes < 1) {
       throw new RangeError(`maxBytes must be a positive integer, got ${maxBytes}`);
     }
@@ -101,8 +135,8 @@ export class LineSplitter {
     return this.#buffered;
   }
 
-  push(chunk: Buffer): Frame[] {
-    const frames: Frame[] = [];
+  push(chunk: Buffer): CutFrame[] {
+    const frames: CutFrame[] = [];
     let start = 0;
     while (start < chunk.length) {
       const newline = chunk.indexOf(LF, start);
@@ -117,8 +151,8 @@ export class LineSplitter {
   }
 
   /** Flushes a final line that has no `\n`. */
-  end(): Frame[] {
-    const frames: Frame[] = [];
+  end(): CutFrame[] {
+    const frames: CutFrame[] = [];
     if (this.#discard !== undefined || this.#buffered > 0) this.#finish(Buffer.alloc(0), frames);
     return frames;
   }
@@ -145,7 +179,7 @@ export class LineSplitter {
   }
 
   /** Ends the current line with `piece`, its last part before the `\n`. */
-  #finish(piece: Buffer, frames: Frame[]): void {
+  #finish(piece: Buffer, frames: CutFrame[]): void {
     const discard = this.#discard;
     if (discard !== undefined) {
       this.#discard = undefined;

@@ -37,13 +37,10 @@ export {
   FrameError,
   type FrameErrorKind,
   LineSplitter,
-  type LineSplitterOptions,
   MAX_NESTING_DEPTH,
   type OversizeFrame,
-  type PartsFrame,
 } from './framing.js';
 export { ACTION_KINDS, type ActionKind, TOOL_CALL } from './kinds.js';
-export { LineParts } from './line-parts.js';
 export {
   type FrameInfo,
   frameInfo,

@@ -6,13 +6,13 @@ import type {
 import type { JSONRPCMessage, MessageExtraInfo } from '@modelcontextprotocol/sdk/types.js';
 import { readEnvelope } from './envelope.js';
 import {
+  type CutFrame,
   DEFAULT_MAX_MESSAGE_BYTES,
   type DuplicateKey,
   decodeError,
   decodeMessage,
-  type Frame,
   type FrameError,
-  LineSplitter,
+  LineCutter,
   MAX_NESTING_DEPTH,
   oversizeError,
   serializeMessage,
@@ -126,7 +126,7 @@ export class LineTransport implements Transport {
   readonly label: string;
   readonly #readable: Readable;
   readonly #writable: Writable;
-  readonly #splitter: LineSplitter;
+  readonly #splitter: LineCutter;
   readonly #trackDuplicateKeys: boolean;
   readonly #lazyMessageBytes: number;
   readonly #onRawWritten: ((bytes: number) => void) | undefined;
@@ -143,7 +143,7 @@ export class LineTransport implements Transport {
     this.#duplex = (readable as unknown) === writable;
     this.#lazyMessageBytes = options.lazyMessageBytes ?? Number.POSITIVE_INFINITY;
     // A line delivered as its envelope is relayed as the reads it came in, never joined.
-    this.#splitter = new LineSplitter(options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES, {
+    this.#splitter = new LineCutter(options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES, {
       partsFrom: this.#lazyMessageBytes,
     });
     this.#trackDuplicateKeys = options.trackDuplicateKeys ?? true;
@@ -329,7 +329,7 @@ export class LineTransport implements Transport {
     void this.close();
   };
 
-  #deliver(frames: readonly Frame[]): void {
+  #deliver(frames: readonly CutFrame[]): void {
     for (const frame of frames) {
       // A handler may close the transport mid-chunk: what follows is then not delivered.
       if (this.#closed) return;

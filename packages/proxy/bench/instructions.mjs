@@ -2,14 +2,16 @@
  * Instructions per proxied call, counted by valgrind's callgrind: a measure that does not move
  * with the machine's load, for before/after comparisons of the proxy's own work.
  *
- *   node packages/proxy/bench/instructions.mjs [--calls N] [--warm-up N] [--cli FILE] [--modes a,b]
+ *   node packages/proxy/bench/instructions.mjs [--calls N] [--warm-up N] [--large N] [--cli FILE]
+ *     [--modes a,b]
  *
  * For each mode (the byte relay, the parse relay, kvlar with its defaults, kvlar with the JSONL
  * audit, flushed behind the calls (its default) and before each call goes on, and with result
  * records) it starts
  * the mode under callgrind in front of bench/line-echo-server.mjs (no SDK, so the proxy's part
- * is what varies), makes `--warm-up` sequential echo calls so the JIT settles, zeroes the
- * counters, makes `--calls` more and divides. Only the proxy process is counted, not the server
+ * is what varies), makes `--warm-up` sequential echo calls so the JIT settles (then `--large`
+ * echo calls of 1 MB, answered as large answers are, for the state a proxy is in after them),
+ * zeroes the counters, makes `--calls` more and divides. Only the proxy process is counted, not the server
  * or this client. Needs valgrind (Debian: `apt-get install valgrind`); takes about a minute a mode.
  * Counts are repeatable to about 1% for the same build; the JSONL mode varies more, since its
  * thread pool's timing changes what the main thread does. Each thread is counted apart: the main
@@ -31,6 +33,8 @@ const { values: options } = parseArgs({
   options: {
     calls: { type: 'string', default: '2000' },
     'warm-up': { type: 'string', default: '2500' },
+    /** 1 MB echo calls after the warm-up: a proxy's state after large answers. */
+    large: { type: 'string', default: '0' },
     cli: { type: 'string', default: join(repoRoot, 'packages/cli/dist/bin.js') },
     /** Comma-separated: only these modes (relay is always counted, as the baseline). */
     modes: { type: 'string' },
@@ -38,6 +42,7 @@ const { values: options } = parseArgs({
 });
 const calls = Number(options.calls);
 const warmUp = Number(options['warm-up']);
+const large = Number(options.large);
 
 try {
   execFileSync('valgrind', ['--version'], { stdio: 'ignore' });
@@ -114,18 +119,19 @@ async function count(mode, args) {
   });
   child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' })}\n`);
   let id = 1;
-  const echo = async (n) => {
+  const echo = async (n, text = TEXT) => {
     for (let i = 0; i < n; i++) {
       const answer = await call({
         jsonrpc: '2.0',
         id: id++,
         method: 'tools/call',
-        params: { name: 'echo', arguments: { text: TEXT } },
+        params: { name: 'echo', arguments: { text } },
       });
-      if (!answer.includes(TEXT)) throw new Error(`${mode} answered ${answer.slice(0, 200)}`);
+      if (!answer.includes(text)) throw new Error(`${mode} answered ${answer.slice(0, 200)}`);
     }
   };
   await echo(warmUp);
+  await echo(large, 'x'.repeat(1_000_000));
   execFileSync('callgrind_control', ['-z', String(child.pid)], { stdio: 'ignore' });
   await echo(calls);
   execFileSync('callgrind_control', ['-d', String(child.pid)], { stdio: 'ignore' });
@@ -167,7 +173,7 @@ const rows = Object.entries(results).map(
 );
 process.stdout.write(
   [
-    `Instructions per sequential echo call in the proxy process (callgrind; ${warmUp} calls of warm-up, ${calls} counted), Node ${process.version}`,
+    `Instructions per sequential echo call in the proxy process (callgrind; ${warmUp} calls of warm-up${large > 0 ? `, then ${large} of 1 MB` : ''}, ${calls} counted), Node ${process.version}`,
     '',
     `| ${'mode'.padEnd(width)} | k instr.    | / relay   | main thread | other threads |`,
     `| :${'-'.repeat(width - 1)} | ----------: | --------: | ----------: | ------------: |`,

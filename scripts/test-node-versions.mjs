@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Runs the tests whose subject is the Node runtime as much as Kvlar (the memory settings of
-// ADR 018/021/022, built-in modules loaded as ADR 023 says, and a real `kvlar proxy` end to end)
+// ADR 018/021/022, built-in modules loaded as ADR 023 says, reads released as ADR 026 says, and a
+// real `kvlar proxy` end to end)
 // on the newer Node versions most users run. CI's machine has Node 20; these tests are where
 // another version has behaved differently (docs/benchmarks.md, "On Node 22 and 24").
 //
@@ -23,6 +24,8 @@ const TESTS = [
   'packages/cli/test/proxy-bypass.test.ts',
   'packages/cli/test/proxy-faults.test.ts',
   'packages/cli/test/proxy-filesystem.test.ts',
+  'packages/proxy/src/release-reads.test.ts',
+  'packages/proxy/test/runners.test.ts',
 ];
 
 const root = fileURLToPath(new URL('..', import.meta.url));

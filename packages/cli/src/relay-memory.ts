@@ -1,8 +1,10 @@
 /**
- * Frees the buffers of large answers soon after they are relayed. A 5 MB answer arrives as ~80
- * pipe reads and is joined into one buffer: 10 MB outside V8's heap, which V8 reclaims only once
- * tens of megabytes of such memory have piled up (docs/adr/018). A young-generation collection
- * every few MiB relayed frees them while they are still young, for about a millisecond each.
+ * Frees what large answers leave behind soon after they are relayed. A 5 MB answer arrives as
+ * ~80 pipe reads, outside V8's heap, which V8 reclaims only once tens of megabytes of such
+ * memory have piled up (docs/adr/018). The proxy's runners release the reads themselves once
+ * written (docs/adr/026); on Node 20 that moves each into a young clone. A young-generation
+ * collection every few MiB relayed frees those, and what else the answers left young, for about
+ * a millisecond each.
  */
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';

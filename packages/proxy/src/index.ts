@@ -71,6 +71,7 @@ export {
   type ProxyStats,
   policyInfo,
 } from './proxy.js';
+export { releaseReads } from './release-reads.js';
 export {
   type ServerCommand,
   type ServerExit,

@@ -256,7 +256,7 @@ describe('LineTransport', () => {
     await expect(transport.sendRaw(Buffer.from('{"a":\r1}'))).rejects.toThrow(/line break/);
   });
 
-  it('tells onRawWritten the size of raw bytes once they are written, and nothing for sent text', async () => {
+  it('tells onRawWritten the size of raw bytes and the buffers once they are written, and nothing for sent text', async () => {
     const callbacks: (() => void)[] = [];
     const sink = new Writable({
       write(_chunk: Buffer, _encoding, callback) {
@@ -264,8 +264,12 @@ describe('LineTransport', () => {
       },
     });
     const written: number[] = [];
+    const buffers: (readonly Buffer[])[] = [];
     const transport = new LineTransport(new PassThrough(), sink, {
-      onRawWritten: (bytes) => written.push(bytes),
+      onRawWritten: (bytes, raw) => {
+        written.push(bytes);
+        buffers.push(raw);
+      },
     });
     await transport.start();
     void transport.send(request(1));
@@ -275,15 +279,40 @@ describe('LineTransport', () => {
     expect(written).toEqual([]);
 
     const big = Buffer.alloc(300 * 1024, 0x61);
+    const parts = [Buffer.from('{"id":3,'), Buffer.from('"result":{}}')];
+    const small = Buffer.from('{"id":2}');
     const sent = transport.sendRaw(big);
-    void transport.sendRaw(Buffer.from('{"id":2}'));
+    void transport.sendRaw(small);
+    void transport.sendRaw(parts);
     await until(() => callbacks.length > 0);
     // Still in the stream's hands: the buffers are not garbage yet.
     expect(written).toEqual([]);
     while (callbacks.length > 0) callbacks.shift()?.();
     await sent;
     await transport.drain();
-    expect(written).toEqual([big.length + 8]);
+    expect(written).toEqual([big.length + small.length + 20]);
+    // The very buffers, in order.
+    expect(buffers).toHaveLength(1);
+    expect(buffers[0]?.length).toBe(4);
+    [big, small, ...parts].forEach((buffer, index) => {
+      expect(buffers[0]?.[index]).toBe(buffer);
+    });
+  });
+
+  it('tells onRawWritten nothing of raw bytes whose write failed', async () => {
+    const sink = new Writable({
+      write(_chunk: Buffer, _encoding, callback) {
+        callback(new Error('EPIPE'));
+      },
+    });
+    sink.on('error', () => {});
+    const written: number[] = [];
+    const transport = new LineTransport(new PassThrough(), sink, {
+      onRawWritten: (bytes) => written.push(bytes),
+    });
+    await transport.start();
+    await expect(transport.sendRaw(Buffer.alloc(300 * 1024, 0x61))).rejects.toThrow(/EPIPE/);
+    expect(written).toEqual([]);
   });
 
   it('delivers a large answer that came in several reads as its envelope, and relays those reads unjoined', async () => {

@@ -33,12 +33,15 @@ export interface LineTransportOptions {
    */
   readonly lazyMessageBytes?: number;
   /**
-   * Called with their size once lines passed to `sendRaw` as bytes (large answers relayed
-   * unread) have been written: their buffers are garbage from then on. V8 frees such buffers
-   * only after tens of megabytes of them have piled up; a host that cares about peak memory
-   * can collect here (the CLI runs a young-generation GC every few MiB, docs/adr/018).
+   * Called once lines passed to `sendRaw` as bytes (answers relayed as received) have been
+   * written, with their size and the buffers themselves, in order; not if the write failed.
+   * Neither the transport nor the proxy reads those buffers again. V8 frees such buffers only after tens of megabytes
+   * of them have piled up; a host that cares about peak memory can free them here: with
+   * `releaseReads` when it owns the stream they were read from and the output's writes have
+   * left the process once they complete (a socket or pipe, not a `PassThrough`), and with a
+   * young-generation collection every few MiB (docs/adr/018, docs/adr/026).
    */
-  readonly onRawWritten?: (bytes: number) => void;
+  readonly onRawWritten?: (bytes: number, buffers: readonly Buffer[]) => void;
 }
 
 /** How a delivered message looked on the wire. */
@@ -129,7 +132,7 @@ export class LineTransport implements Transport {
   readonly #splitter: LineCutter;
   readonly #trackDuplicateKeys: boolean;
   readonly #lazyMessageBytes: number;
-  readonly #onRawWritten: ((bytes: number) => void) | undefined;
+  readonly #onRawWritten: ((bytes: number, buffers: readonly Buffer[]) => void) | undefined;
   /** One stream both ways, as a socket is. */
   readonly #duplex: boolean;
   #started = false;
@@ -229,7 +232,7 @@ export class LineTransport implements Transport {
     // not one per message.
     let batch = this.#batch;
     if (batch === undefined) {
-      batch = { parts: [], text: '', rawBytes: 0, waiting: [] };
+      batch = { parts: [], text: '', raw: [], rawBytes: 0, waiting: [] };
       this.#batch = batch;
       process.nextTick(this.#flush);
     }
@@ -240,10 +243,12 @@ export class LineTransport implements Transport {
       if (batch.text !== '') batch.parts.push(batch.text);
       if (Buffer.isBuffer(line)) {
         batch.parts.push(line);
+        batch.raw.push(line);
         batch.rawBytes += line.length;
       } else {
         for (const part of line) {
           batch.parts.push(part);
+          batch.raw.push(part);
           batch.rawBytes += part.length;
         }
       }
@@ -267,6 +272,8 @@ export class LineTransport implements Transport {
         text: string;
         /** Bytes of the Buffer parts (lines relayed as they came in). */
         rawBytes: number;
+        /** The Buffer parts themselves. */
+        raw: Buffer[];
         waiting: { resolve(): void; reject(error: unknown): void }[];
       }
     | undefined;
@@ -280,7 +287,7 @@ export class LineTransport implements Transport {
         if (error) waiter.reject(error);
         else waiter.resolve();
       }
-      if (batch.rawBytes > 0) this.#onRawWritten?.(batch.rawBytes);
+      if (batch.rawBytes > 0 && !error) this.#onRawWritten?.(batch.rawBytes, batch.raw);
     };
     if (this.#writable.destroyed || this.#writable.writableEnded) {
       settle(new Error(`${this.label}: cannot send, the output stream is closed`));

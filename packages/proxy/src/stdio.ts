@@ -5,6 +5,7 @@
 import type { Readable, Writable } from 'node:stream';
 import { LineTransport } from './line-transport.js';
 import { createProxy, type ProxyEnd, type ProxyOptions, type ProxySession } from './proxy.js';
+import { releasingOnRawWritten } from './release-reads.js';
 import { type ServerCommand, type ServerExit, spawnServer } from './server-process.js';
 
 /** `createProxy`'s options without the transports, which the runners create. */
@@ -22,7 +23,11 @@ export interface StdioProxyOptions extends SessionOptions {
   readonly maxMessageBytes?: number;
   /** How long the server gets to exit after its stdin closes, and again after SIGTERM. */
   readonly shutdownGraceMs?: number;
-  /** See `LineTransportOptions.onRawWritten`: large answers written to the client. */
+  /**
+   * See `LineTransportOptions.onRawWritten`: answers relayed to the client as received. Their
+   * reads are released first (`releaseReads`) when `output` is a socket, pipe or
+   * `process.stdout`.
+   */
   readonly onRawWritten?: (bytes: number) => void;
 }
 
@@ -62,10 +67,13 @@ export async function startStdioProxy(options: StdioProxyOptions): Promise<Stdio
   } = options;
   const limit = maxMessageBytes === undefined ? {} : { maxMessageBytes };
   const server = spawnServer(command, limit);
-  const client = new LineTransport(input ?? process.stdin, output ?? process.stdout, {
+  const out = output ?? process.stdout;
+  // The answers relayed to the client were read from the server's stdout, which is ours alone.
+  const written = releasingOnRawWritten(out, onRawWritten);
+  const client = new LineTransport(input ?? process.stdin, out, {
     label: 'client',
     ...limit,
-    ...(onRawWritten === undefined ? {} : { onRawWritten }),
+    ...(written === undefined ? {} : { onRawWritten: written }),
   });
   const proxy = createProxy({
     ...session,

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { LAZY_RESPONSE_BYTES, LineTransport } from './line-transport.js';
 import { createProxy, type ProxySession } from './proxy.js';
+import { releasingOnRawWritten } from './release-reads.js';
 import { type ServerCommand, spawnServer } from './server-process.js';
 import type { SessionOptions } from './stdio.js';
 
@@ -26,7 +27,10 @@ export interface TcpProxyOptions extends Omit<SessionOptions, 'session'> {
   readonly shutdownGraceMs?: number;
   /** Session ids, one per connection. Default `crypto.randomUUID`. */
   readonly sessions?: () => string;
-  /** See `LineTransportOptions.onRawWritten`: large answers written to any client. */
+  /**
+   * See `LineTransportOptions.onRawWritten`: answers relayed to any client as received, after
+   * their reads were released (`releaseReads`).
+   */
   readonly onRawWritten?: (bytes: number) => void;
 }
 
@@ -78,10 +82,12 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
     });
     socket.setNoDelay(true);
     const id = nextSession();
+    // The answers relayed to the client were read from this session's own upstream.
+    const written = releasingOnRawWritten(socket, onRawWritten);
     const client = new LineTransport(socket, socket, {
       label: 'client',
       ...limit,
-      ...(onRawWritten === undefined ? {} : { onRawWritten }),
+      ...(written === undefined ? {} : { onRawWritten: written }),
     });
     let upstreamTransport: LineTransport;
     let stopUpstream: () => Promise<unknown>;

@@ -35,11 +35,11 @@ export interface LineTransportOptions {
   /**
    * Called once lines passed to `sendRaw` as bytes (answers relayed as received) have been
    * written, with their size and the buffers themselves, in order; not if the write failed.
-   * Neither the transport nor the proxy reads those buffers again. V8 frees such buffers only after tens of megabytes
-   * of them have piled up; a host that cares about peak memory can free them here: with
-   * `releaseReads` when it owns the stream they were read from and the output's writes have
-   * left the process once they complete (a socket or pipe, not a `PassThrough`), and with a
-   * young-generation collection every few MiB (docs/adr/018, docs/adr/026).
+   * Neither the transport nor the proxy reads those buffers again. V8 frees such buffers only
+   * after tens of megabytes of them have piled up; a host that cares about peak memory can free
+   * them here: with `releaseReads` when it owns the stream they were read from and the output's
+   * writes have left the process once they complete (a socket or pipe, not a `PassThrough`),
+   * and with a young-generation collection every few MiB (docs/adr/018, docs/adr/026).
    */
   readonly onRawWritten?: (bytes: number, buffers: readonly Buffer[]) => void;
 }
@@ -232,7 +232,7 @@ export class LineTransport implements Transport {
     // not one per message.
     let batch = this.#batch;
     if (batch === undefined) {
-      batch = { parts: [], text: '', raw: [], rawBytes: 0, waiting: [] };
+      batch = { parts: [], text: '', raw: [], waiting: [] };
       this.#batch = batch;
       process.nextTick(this.#flush);
     }
@@ -244,12 +244,10 @@ export class LineTransport implements Transport {
       if (Buffer.isBuffer(line)) {
         batch.parts.push(line);
         batch.raw.push(line);
-        batch.rawBytes += line.length;
       } else {
         for (const part of line) {
           batch.parts.push(part);
           batch.raw.push(part);
-          batch.rawBytes += part.length;
         }
       }
       batch.parts.push('\n');
@@ -270,9 +268,7 @@ export class LineTransport implements Transport {
     | {
         parts: (string | Buffer)[];
         text: string;
-        /** Bytes of the Buffer parts (lines relayed as they came in). */
-        rawBytes: number;
-        /** The Buffer parts themselves. */
+        /** The Buffer parts (lines relayed as they came in). */
         raw: Buffer[];
         waiting: { resolve(): void; reject(error: unknown): void }[];
       }
@@ -287,7 +283,10 @@ export class LineTransport implements Transport {
         if (error) waiter.reject(error);
         else waiter.resolve();
       }
-      if (batch.rawBytes > 0 && !error) this.#onRawWritten?.(batch.rawBytes, batch.raw);
+      if (error || batch.raw.length === 0 || this.#onRawWritten === undefined) return;
+      let bytes = 0;
+      for (const part of batch.raw) bytes += part.length;
+      if (bytes > 0) this.#onRawWritten(bytes, batch.raw);
     };
     if (this.#writable.destroyed || this.#writable.writableEnded) {
       settle(new Error(`${this.label}: cannot send, the output stream is closed`));

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import {
   type AuditSink,
@@ -30,6 +29,7 @@ import {
   watchPolicies,
 } from '@kvlar/proxy';
 import { defineCommand } from 'citty';
+import { newAdminToken } from '../admin-token.js';
 import { CliError, ExitCode } from '../errors.js';
 import { absoluteFrom } from '../paths.js';
 import { loadPolicySet, reloadPolicySet } from '../policy-set.js';
@@ -524,7 +524,7 @@ async function runProxy(plan: Plan, runtime: Runtime): Promise<number> {
       });
     }
     if (plan.admin !== undefined) {
-      const token = plan.adminToken ?? randomBytes(24).toString('base64url');
+      const token = plan.adminToken ?? newAdminToken();
       const approvals = queue === undefined ? undefined : { queue, token };
       if (queue !== undefined) pending = () => queue.list().length;
       const adminOptions = plan.adminToken === undefined ? {} : { token: plan.adminToken };

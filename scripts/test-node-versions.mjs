@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // Runs the tests whose subject is the Node runtime as much as Kvlar (the memory settings of
-// ADR 018/021/022, built-in modules loaded as ADR 023 says, reads released as ADR 026 says, and a
-// real `kvlar proxy` end to end)
-// on the newer Node versions most users run. CI's machine has Node 20; these tests are where
-// another version has behaved differently (docs/benchmarks.md, "On Node 22 and 24").
+// ADR 018/021/022/027, built-in modules loaded as ADR 023 says, reads released as ADR 026 says,
+// and a real `kvlar proxy` end to end) on the newer Node versions most users run. CI's machine
+// has Node 20; these tests are where another version has behaved differently (docs/benchmarks.md,
+// "On Node 22 and 24").
 //
 //   node scripts/test-node-versions.mjs [VERSION …]    (after a build; default: VERSIONS below)
 //
@@ -18,6 +18,7 @@ const VERSIONS = ['22.23.5', '24.22.3'];
 
 const TESTS = [
   'packages/cli/src/heap.test.ts',
+  'packages/cli/src/malloc-arena.test.ts',
   'packages/cli/src/relay-memory.test.ts',
   'packages/cli/test/proxy-memory.test.ts',
   'packages/cli/test/proxy-admin.test.ts',

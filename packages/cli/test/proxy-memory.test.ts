@@ -7,6 +7,8 @@
  * - Undici (Node's fetch) stays unloaded while nothing fetches (docs/adr/023), read from the list
  *   of built-in modules the process loaded. Only Node 22 and later would load it:
  *   `pnpm test:node-versions` runs this file on those.
+ * - On Node 22.15 and later it runs with one malloc arena, and its server with the environment
+ *   it was given (docs/adr/027), read from `/proc/PID/environ` of each.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,6 +16,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { NEWEST_V8_CHECKED } from '../src/heap.js';
+import { ONE_ARENA_MARKER } from '../src/malloc-arena.js';
 import { tempDir } from './helpers.js';
 import {
   adminUrl,
@@ -22,6 +25,7 @@ import {
   type RawProxy,
   RECORDING_SERVER,
   resultText,
+  serverPid,
   startRawProxy,
   toolCall,
 } from './proxy-helpers.js';
@@ -201,4 +205,54 @@ describe('kvlar proxy built-in modules', () => {
     expect(loaded).toContain('NativeModule http');
     expect(loaded).not.toContain('NativeModule internal/deps/undici/undici');
   });
+});
+
+/** The environment a process was started with (for kvlar, the one it was started again with). */
+function environOf(pid: number): Map<string, string> {
+  const entries = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').filter(Boolean);
+  return new Map(
+    entries.map((entry) => [
+      entry.slice(0, entry.indexOf('=')),
+      entry.slice(entry.indexOf('=') + 1),
+    ]),
+  );
+}
+
+const canExecve = typeof (process as { execve?: unknown }).execve === 'function';
+
+describe('kvlar proxy malloc arenas', () => {
+  // Node 20 cannot replace a process; `pnpm test:node-versions` runs this on Node 22 and 24.
+  it.skipIf(
+    process.platform !== 'linux' || !canExecve || process.env.MALLOC_ARENA_MAX !== undefined,
+  )(
+    'runs with one malloc arena, as the process its client started, and its server without it',
+    async () => {
+      const proxy = await startRawProxy({ env: { KVLAR_TEST_PASSED_ON: 'yes' } });
+      running.push(proxy);
+      await proxy.initialize();
+      proxy.send(toolCall(1, 'safe'));
+      expect(isObject((await proxy.answerTo(1)).result)).toBe(true);
+      // The pid its client spawned: started again in place, not as a child.
+      const kvlar = environOf(proxy.child.pid as number);
+      expect(kvlar.get('MALLOC_ARENA_MAX')).toBe('1');
+      expect(kvlar.get(ONE_ARENA_MARKER)).toBe('1');
+      const server = environOf(await serverPid(proxy.recordFile));
+      expect(server.get('KVLAR_TEST_PASSED_ON')).toBe('yes');
+      expect(server.has('MALLOC_ARENA_MAX')).toBe(false);
+      expect(server.has(ONE_ARENA_MARKER)).toBe(false);
+    },
+  );
+
+  it.skipIf(process.platform !== 'linux')(
+    "leaves the user's own MALLOC_ARENA_MAX to kvlar and its server",
+    async () => {
+      const proxy = await startRawProxy({ env: { MALLOC_ARENA_MAX: '2' } });
+      running.push(proxy);
+      await proxy.initialize();
+      const kvlar = environOf(proxy.child.pid as number);
+      expect(kvlar.get('MALLOC_ARENA_MAX')).toBe('2');
+      expect(kvlar.has(ONE_ARENA_MARKER)).toBe(false);
+      expect(environOf(await serverPid(proxy.recordFile)).get('MALLOC_ARENA_MAX')).toBe('2');
+    },
+  );
 });

@@ -18,7 +18,7 @@ const VERSIONS = ['22.23.5', '24.22.3'];
 
 const TESTS = [
   'packages/cli/src/heap.test.ts',
-  'packages/cli/src/malloc-arena.test.ts',
+  'packages/cli/src/restart.test.ts',
   'packages/cli/src/relay-memory.test.ts',
   'packages/cli/test/proxy-memory.test.ts',
   'packages/cli/test/proxy-admin.test.ts',

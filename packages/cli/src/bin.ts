@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 import { capYoungGeneration, raiseMallocThresholds } from './heap.js';
-import { limitMallocArenas } from './malloc-arena.js';
+import { restartWithStartSettings } from './restart.js';
 
-// First: `kvlar proxy` may start again as the same process with one malloc arena.
-limitMallocArenas();
+// First: `kvlar proxy` may start again as the same process, with settings read only at start.
+restartWithStartSettings();
 // Before anything else is loaded: module loading alone grows the young generation to 16 MiB,
 // and may free the first large block, which sets glibc's thresholds for the whole run.
 capYoungGeneration();

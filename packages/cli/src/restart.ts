@@ -1,0 +1,107 @@
+/**
+ * Settings `kvlar proxy` can only have from its start, which it gets by starting again, as the
+ * same process (`process.execve`, Node 22.15 and later), before it loads anything:
+ *
+ * - one glibc malloc arena (docs/adr/027). glibc gives each thread that allocates an arena of
+ *   its own and keeps what a thread frees there; V8's compiler and GC threads leave several
+ *   arenas of memory the main thread never reuses. `MALLOC_ARENA_MAX` is read once, at start,
+ *   and Node offers no `mallopt`.
+ *
+ * What kvlar runs, the MCP server above all, gets the environment the user gave.
+ */
+import { accessSync, constants, readFileSync } from 'node:fs';
+
+/**
+ * Set in the environment of the process started again, and taken out by it at once. Its value
+ * lists the variables kvlar added, which are taken out too.
+ */
+export const RESTART_MARKER = 'KVLAR_RESTARTED';
+
+/** The variables a restart may add: the only ones the marker may name. */
+const ADDED_VARIABLES: ReadonlySet<string> = new Set(['MALLOC_ARENA_MAX']);
+
+/** What `restartPlan` decides on. */
+export interface RestartFacts {
+  /** `kvlar`'s arguments, without node and the script. */
+  readonly args: readonly string[];
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly platform: NodeJS.Platform;
+  /** Whether `process.execve` exists (Node 22.15, 23.11 and later; never on Windows). */
+  readonly canExecve: boolean;
+  /**
+   * Whether the process runs on glibc, whose malloc reads `MALLOC_ARENA_MAX` (musl's does not).
+   * Asked last, only when the rest holds: it reads a file.
+   */
+  readonly glibc: () => boolean;
+}
+
+/** What the process is started again with. */
+export interface Restart {
+  /** Variables added to the environment (and taken out again by the process started again). */
+  readonly env: Readonly<Record<string, string>>;
+}
+
+/**
+ * Whether to start again, and with what: only for `kvlar proxy`, which relays large answers for
+ * as long as its client runs (the others are short-lived or hold little), only where the
+ * process can be replaced, never over the user's own settings, and never twice.
+ */
+export function restartPlan(facts: RestartFacts): Restart | undefined {
+  const { env } = facts;
+  if (facts.args[0] !== 'proxy' || !facts.canExecve || env[RESTART_MARKER] !== undefined) {
+    return undefined;
+  }
+  const oneArena =
+    facts.platform === 'linux' &&
+    env.MALLOC_ARENA_MAX === undefined &&
+    !(env.GLIBC_TUNABLES ?? '').includes('glibc.malloc.arena_max') &&
+    facts.glibc();
+  return oneArena ? { env: { MALLOC_ARENA_MAX: '1' } } : undefined;
+}
+
+/** Whether glibc's C library is mapped into this process. */
+function onGlibc(): boolean {
+  try {
+    return readFileSync('/proc/self/maps', 'utf8').includes('/libc.so.6');
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Called first thing in `bin.ts`. Either replaces the process with the same `kvlar` command and
+ * the settings of `restartPlan` (and does not return), or, in the process started again, takes
+ * the variables it added and the marker out of `process.env`, so that nothing `kvlar` runs
+ * inherits them.
+ */
+export function restartWithStartSettings(): void {
+  const env = process.env;
+  const added = env[RESTART_MARKER];
+  if (added !== undefined) {
+    for (const name of added.split(',')) if (ADDED_VARIABLES.has(name)) delete env[name];
+    delete env[RESTART_MARKER];
+    return;
+  }
+  // Not in @types/node 20, whose Node lacks it.
+  const { execve } = process as { execve?: (file: string, args: string[], env: object) => never };
+  const plan = restartPlan({
+    args: process.argv.slice(2),
+    env,
+    platform: process.platform,
+    canExecve: typeof execve === 'function',
+    glibc: onGlibc,
+  });
+  if (plan === undefined || execve === undefined) return;
+  try {
+    // Node aborts the process when execve fails, so what can be checked is checked first.
+    accessSync(process.execPath, constants.X_OK);
+  } catch {
+    return;
+  }
+  execve.call(
+    process,
+    process.execPath,
+    [process.argv0, ...process.execArgv, ...process.argv.slice(1)],
+    { ...env, ...plan.env, [RESTART_MARKER]: Object.keys(plan.env).join(',') },
+  );
+}

@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // Runs the tests whose subject is the Node runtime as much as Kvlar (the memory settings of
-// ADR 018/021/022/027, built-in modules loaded as ADR 023 says, reads released as ADR 026 says,
-// and a real `kvlar proxy` end to end) on the newer Node versions most users run. CI's machine
+// ADR 018/021/022/027/028, built-in modules loaded as ADR 023 says, reads released as ADR 026
+// says, and a real `kvlar proxy` end to end) on the newer Node versions most users run. CI's machine
 // has Node 20; these tests are where another version has behaved differently (docs/benchmarks.md,
-// "On Node 22 and 24").
+// "On Node 22, 24 and 26").
 //
 //   node scripts/test-node-versions.mjs [VERSION …]    (after a build; default: VERSIONS below)
 //
@@ -14,7 +14,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const VERSIONS = ['22.23.5', '24.22.3'];
+const VERSIONS = ['22.23.5', '24.22.3', '26.12.1'];
 
 const TESTS = [
   'packages/cli/src/heap.test.ts',

@@ -13,18 +13,26 @@ import { setFlagsFromString } from 'node:v8';
 export const NEWEST_V8_CHECKED = 13;
 
 /**
+ * Whether `capYoungGeneration` sets its flag on this V8 (13 and older). Where it does not, `kvlar
+ * proxy` caps the young generation at its start instead (restart.ts, docs/adr/028).
+ */
+export function capsYoungGenerationAtRunTime(v8Version: string = process.versions.v8): boolean {
+  return Number.parseInt(v8Version, 10) <= NEWEST_V8_CHECKED;
+}
+
+/**
  * Keeps V8's young generation at the size it starts with (two semi-spaces of 1 MiB on 64-bit) by
  * setting the factor it grows by to 1 (docs/adr/021). Left alone, V8 grows it to 16 MiB while
  * modules load and under pipelined calls, and keeps it, nearly empty, for the rest of the run.
  *
  * V8 reads the factor each time it would grow, so it works set at run time, unlike
- * `--max-semi-space-size`, which is read once when the heap is set up and which `kvlar`, started
- * as `kvlar …`, cannot pass to Node. Newer V8s raise the factor to at least 2, their default,
+ * `--max-semi-space-size`, which is read once when the heap is set up, and which `kvlar`,
+ * started as `kvlar …`, can pass to Node only by starting again (restart.ts: where Node can,
+ * and only on V8s this does not serve). Newer V8s raise the factor to at least 2, their default,
  * where this changes nothing. Returns whether the flag was set.
  */
 export function capYoungGeneration(v8Version: string = process.versions.v8): boolean {
-  const major = Number.parseInt(v8Version, 10);
-  if (!(major <= NEWEST_V8_CHECKED)) return false;
+  if (!capsYoungGenerationAtRunTime(v8Version)) return false;
   try {
     setFlagsFromString('--semi-space-growth-factor=1');
     return true;

@@ -7,8 +7,14 @@ const proxyOnGlibc: RestartFacts = {
   platform: 'linux',
   canExecve: true,
   glibc: () => true,
+  youngCapAtRunTime: true,
+  takesSemiSpaceOption: true,
+  nodeOptions: '',
 };
-const ONE_ARENA = { env: { MALLOC_ARENA_MAX: '1' } };
+const ONE_ARENA = { env: { MALLOC_ARENA_MAX: '1' }, nodeOptions: [] };
+const CAP_YOUNG = ['--max-semi-space-size=1'];
+/** Node 26: V8 14, whose young generation cannot be capped at run time. */
+const v8Fourteen: RestartFacts = { ...proxyOnGlibc, youngCapAtRunTime: false };
 
 describe('restartPlan', () => {
   it('starts kvlar proxy again with one arena on Linux with glibc, where Node can', () => {
@@ -47,5 +53,34 @@ describe('restartPlan', () => {
 
   it('does not start again a process that was started again', () => {
     expect(restartPlan({ ...proxyOnGlibc, env: { [RESTART_MARKER]: '' } })).toBeUndefined();
+    expect(restartPlan({ ...v8Fourteen, env: { [RESTART_MARKER]: '' } })).toBeUndefined();
+  });
+
+  it('caps the young generation at start where V8 no longer takes the cap at run time', () => {
+    expect(restartPlan(v8Fourteen)).toEqual({ ...ONE_ARENA, nodeOptions: CAP_YOUNG });
+    // Off glibc, on another Unix, or with the user's arenas: for the young generation alone.
+    for (const facts of [
+      { ...v8Fourteen, glibc: () => false },
+      { ...v8Fourteen, platform: 'darwin' as const },
+      { ...v8Fourteen, env: { MALLOC_ARENA_MAX: '4' } },
+    ]) {
+      expect(restartPlan(facts)).toEqual({ env: {}, nodeOptions: CAP_YOUNG });
+    }
+  });
+
+  it("never overrides the user's own semi-space size, however spelled", () => {
+    for (const nodeOptions of [
+      '--max-semi-space-size=16',
+      '--expose-gc --max_semi_space_size=4',
+      '--inspect  --max-semi-space-size 8',
+    ]) {
+      expect(restartPlan({ ...v8Fourteen, nodeOptions })).toEqual(ONE_ARENA);
+    }
+  });
+
+  it('leaves the young generation to a Node that does not take the option', () => {
+    expect(restartPlan({ ...v8Fourteen, takesSemiSpaceOption: false })).toEqual(ONE_ARENA);
+    const nothingElse = { ...v8Fourteen, takesSemiSpaceOption: false, glibc: () => false };
+    expect(restartPlan(nothingElse)).toBeUndefined();
   });
 });

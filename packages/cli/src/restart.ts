@@ -7,9 +7,14 @@
  *   arenas of memory the main thread never reuses. `MALLOC_ARENA_MAX` is read once, at start,
  *   and Node offers no `mallopt`.
  *
+ * - V8's young generation capped at its starting size, two semi-spaces of 1 MiB
+ *   (`--max-semi-space-size=1`), where V8 no longer takes the cap at run time: V8 14 and later,
+ *   Node 26's (docs/adr/028; docs/adr/021 for the run-time cap on older V8s).
+ *
  * What kvlar runs, the MCP server above all, gets the environment the user gave.
  */
 import { accessSync, constants, readFileSync } from 'node:fs';
+import { capsYoungGenerationAtRunTime } from './heap.js';
 
 /**
  * Set in the environment of the process started again, and taken out by it at once. Its value
@@ -33,12 +38,20 @@ export interface RestartFacts {
    * Asked last, only when the rest holds: it reads a file.
    */
   readonly glibc: () => boolean;
+  /** Whether `capYoungGeneration` caps the young generation at run time (V8 13 and older). */
+  readonly youngCapAtRunTime: boolean;
+  /** Whether this Node takes `--max-semi-space-size` (`process.allowedNodeEnvironmentFlags`). */
+  readonly takesSemiSpaceOption: boolean;
+  /** The Node options kvlar was started with: `process.execArgv`, then `NODE_OPTIONS`. */
+  readonly nodeOptions: string;
 }
 
 /** What the process is started again with. */
 export interface Restart {
   /** Variables added to the environment (and taken out again by the process started again). */
   readonly env: Readonly<Record<string, string>>;
+  /** Node options put before the user's own (which win where they differ). */
+  readonly nodeOptions: readonly string[];
 }
 
 /**
@@ -51,12 +64,20 @@ export function restartPlan(facts: RestartFacts): Restart | undefined {
   if (facts.args[0] !== 'proxy' || !facts.canExecve || env[RESTART_MARKER] !== undefined) {
     return undefined;
   }
+  const capYoung =
+    !facts.youngCapAtRunTime &&
+    facts.takesSemiSpaceOption &&
+    !facts.nodeOptions.replaceAll('_', '-').includes('--max-semi-space-size');
   const oneArena =
     facts.platform === 'linux' &&
     env.MALLOC_ARENA_MAX === undefined &&
     !(env.GLIBC_TUNABLES ?? '').includes('glibc.malloc.arena_max') &&
     facts.glibc();
-  return oneArena ? { env: { MALLOC_ARENA_MAX: '1' } } : undefined;
+  if (!capYoung && !oneArena) return undefined;
+  return {
+    env: oneArena ? { MALLOC_ARENA_MAX: '1' } : {},
+    nodeOptions: capYoung ? ['--max-semi-space-size=1'] : [],
+  };
 }
 
 /** Whether glibc's C library is mapped into this process. */
@@ -90,6 +111,9 @@ export function restartWithStartSettings(): void {
     platform: process.platform,
     canExecve: typeof execve === 'function',
     glibc: onGlibc,
+    youngCapAtRunTime: capsYoungGenerationAtRunTime(),
+    takesSemiSpaceOption: process.allowedNodeEnvironmentFlags.has('--max-semi-space-size'),
+    nodeOptions: `${process.execArgv.join(' ')} ${env.NODE_OPTIONS ?? ''}`,
   });
   if (plan === undefined || execve === undefined) return;
   try {
@@ -101,7 +125,7 @@ export function restartWithStartSettings(): void {
   execve.call(
     process,
     process.execPath,
-    [process.argv0, ...process.execArgv, ...process.argv.slice(1)],
+    [process.argv0, ...plan.nodeOptions, ...process.execArgv, ...process.argv.slice(1)],
     { ...env, ...plan.env, [RESTART_MARKER]: Object.keys(plan.env).join(',') },
   );
 }

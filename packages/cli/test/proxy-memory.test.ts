@@ -1,7 +1,8 @@
 /**
  * `kvlar proxy`'s memory settings, observed on the real process:
- * - V8's young generation stays at its starting size under pipelined load (docs/adr/021), read
- *   from its own `/metrics`. Without the cap it reads 16 MiB on Node 20; with it, 2 MiB.
+ * - V8's young generation stays at its starting size under pipelined load (docs/adr/021; on
+ *   Node 26, docs/adr/028), read from its own `/metrics`. Without the cap it reads 16 MiB on
+ *   Node 20; with it, 2 MiB.
  * - Relaying large answers reuses memory instead of faulting fresh pages in for each one
  *   (docs/adr/022), read from its page-fault count in `/proc`.
  * - Undici (Node's fetch) stays unloaded while nothing fetches (docs/adr/023), read from the list
@@ -44,9 +45,11 @@ async function gauge(admin: string, name: string): Promise<number> {
 }
 
 const checkedV8 = Number.parseInt(process.versions.v8, 10) <= NEWEST_V8_CHECKED;
+const canExecve = typeof (process as { execve?: unknown }).execve === 'function';
 
 describe('kvlar proxy memory', () => {
-  it.skipIf(!checkedV8)(
+  // Capped at run time on V8 13 and older, at start (docs/adr/028) where Node can start again.
+  it.skipIf(!checkedV8 && !canExecve)(
     'keeps the young generation at its starting size through 20,000 pipelined calls',
     async () => {
       const proxy = await startRawProxy({ flags: ['--admin', '127.0.0.1:0'] });
@@ -218,8 +221,6 @@ function environOf(pid: number): Map<string, string> {
   );
 }
 
-const canExecve = typeof (process as { execve?: unknown }).execve === 'function';
-
 describe('kvlar proxy malloc arenas', () => {
   // Node 20 cannot replace a process; `pnpm test:node-versions` runs this on Node 22 and 24.
   it.skipIf(
@@ -251,7 +252,8 @@ describe('kvlar proxy malloc arenas', () => {
       await proxy.initialize();
       const kvlar = environOf(proxy.child.pid as number);
       expect(kvlar.get('MALLOC_ARENA_MAX')).toBe('2');
-      expect(kvlar.has(RESTART_MARKER)).toBe(false);
+      // On Node 26 kvlar starts again for its young generation alone (docs/adr/028).
+      expect(kvlar.get(RESTART_MARKER) ?? '').not.toContain('MALLOC_ARENA_MAX');
       expect(environOf(await serverPid(proxy.recordFile)).get('MALLOC_ARENA_MAX')).toBe('2');
     },
   );

@@ -18,7 +18,8 @@
  * thread (which reads, decides and writes) and the rest (V8's compiler and GC helpers, libuv's
  * pool). Valgrind runs one thread at a time, which stretches the helpers' work into the counted
  * calls; on Node 22 and 24 they count as much as the main thread, so compare the main thread's
- * counts across Node versions, and totals only within one.
+ * counts across Node versions, and totals only within one. Where Node can, the kvlar modes are
+ * given the settings `kvlar proxy` would start itself again with (docs/adr/027, 028).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -72,6 +73,14 @@ const MODES = {
 };
 const TEXT = 'The quick brown fox jumps over the lazy dog, 0123456789.';
 
+// Where Node can, `kvlar proxy` starts itself again with these (docs/adr/027, 028), and the
+// process it becomes would run outside valgrind. Given from the start, as a user may give them,
+// they are what it runs with, and it does not start again.
+const restarts = typeof process.execve === 'function';
+const RESTART_ENV = restarts ? { MALLOC_ARENA_MAX: '1' } : {};
+const RESTART_OPTIONS =
+  restarts && Number.parseInt(process.versions.v8, 10) > 13 ? ['--max-semi-space-size=1'] : [];
+
 async function count(mode, args) {
   const out = join(work, `callgrind-${mode}`);
   const child = spawn(
@@ -82,9 +91,13 @@ async function count(mode, args) {
       '--separate-threads=yes',
       `--callgrind-out-file=${out}`,
       process.execPath,
-      ...args,
+      ...(mode === 'relay' || mode === 'parse' ? args : [...RESTART_OPTIONS, ...args]),
     ],
-    { stdio: ['pipe', 'pipe', 'pipe'], cwd: work },
+    {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      cwd: work,
+      env: mode === 'relay' || mode === 'parse' ? process.env : { ...process.env, ...RESTART_ENV },
+    },
   );
   let stderr = '';
   child.stderr.on('data', (chunk) => {

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { afterEach, describe, expect, it } from 'vitest';
-import { NEWEST_V8_CHECKED } from '../src/heap.js';
+import { capsYoungGenerationAtRunTime } from '../src/heap.js';
 import { RESTART_MARKER } from '../src/restart.js';
 import { tempDir } from './helpers.js';
 import {
@@ -44,12 +44,11 @@ async function gauge(admin: string, name: string): Promise<number> {
   return Number(line.slice(name.length + 1));
 }
 
-const checkedV8 = Number.parseInt(process.versions.v8, 10) <= NEWEST_V8_CHECKED;
 const canExecve = typeof (process as { execve?: unknown }).execve === 'function';
 
 describe('kvlar proxy memory', () => {
   // Capped at run time on V8 13 and older, at start (docs/adr/028) where Node can start again.
-  it.skipIf(!checkedV8 && !canExecve)(
+  it.skipIf(!capsYoungGenerationAtRunTime() && !canExecve)(
     'keeps the young generation at its starting size through 20,000 pipelined calls',
     async () => {
       const proxy = await startRawProxy({ flags: ['--admin', '127.0.0.1:0'] });

@@ -180,8 +180,3 @@ export function describeType(value: unknown): string {
   if (Array.isArray(value)) return 'an array';
   return `a ${typeof value}`;
 }
-
-/** The key a pending request is filed under: `1` and `"1"` are different ids. */
-export function idKey(id: JsonRpcId): string {
-  return typeof id === 'number' ? `n:${id}` : `s:${id}`;
-}

@@ -22,7 +22,6 @@ import {
 } from './kinds.js';
 import { frameInfo } from './line-transport.js';
 import {
-  idKey,
   isJsonObject,
   isRequestId,
   type JsonObject,
@@ -198,8 +197,8 @@ const RESULT_ERROR_CHARS = 1000;
 interface Side {
   readonly name: Direction;
   readonly transport: Transport;
-  /** Requests this side sent that are not answered yet. */
-  readonly pending: Map<string, Pending>;
+  /** Requests this side sent that are not answered yet, by id (`1` and `"1"` are different keys). */
+  readonly pending: Map<JsonRpcId, Pending>;
   closed: boolean;
 }
 
@@ -243,7 +242,7 @@ export function createProxy(options: ProxyOptions): ProxySession {
   let clientElicits = false;
   /** Requests the proxy itself sent to the client (elicitations), by id. */
   const asked = new Map<
-    string,
+    JsonRpcId,
     { resolve: (message: JsonObject) => void; reject: (error: Error) => void }
   >();
   const reportedMethods = new Set<string>();
@@ -324,9 +323,8 @@ export function createProxy(options: ProxyOptions): ProxySession {
 
   /** Answers the pending request `id` of `side` and forgets it. */
   function settle(side: Side, id: JsonRpcId, answerMessage: unknown, raw?: unknown): void {
-    const key = idKey(id);
-    const entry = side.pending.get(key);
-    side.pending.delete(key);
+    const entry = side.pending.get(id);
+    side.pending.delete(id);
     answer(side, answerMessage, entry?.batch, raw);
     if (entry?.call !== undefined) concluded(entry.call, resultOf(answerMessage, raw));
   }
@@ -336,7 +334,7 @@ export function createProxy(options: ProxyOptions): ProxySession {
   /** An answer the client gets exactly as the server sent it: its content needs no reading. */
   function relaysUnread(side: Side, envelope: unknown): boolean {
     if (side !== upstream || !isJsonObject(envelope) || !isRequestId(envelope.id)) return false;
-    const entry = client.pending.get(idKey(envelope.id));
+    const entry = client.pending.get(envelope.id);
     if (entry === undefined || entry.state !== 'forwarded') return false;
     return !(entry.method === 'tools/list' && filterTools && mode === 'enforce');
   }
@@ -417,7 +415,7 @@ export function createProxy(options: ProxyOptions): ProxySession {
     report('warn', 'invalid_message', `invalid message from the ${side.name}: ${message.reason}`);
     if (side === upstream) {
       // A broken answer from the server: the client's request still gets exactly one answer.
-      const entry = message.id === null ? undefined : client.pending.get(idKey(message.id));
+      const entry = message.id === null ? undefined : client.pending.get(message.id);
       if (message.id !== null && entry?.state === 'forwarded') {
         const text = `the server sent an invalid answer: ${message.reason}`;
         settle(client, message.id, errorAnswer(message.id, ErrorCode.upstreamError, text));
@@ -450,15 +448,14 @@ export function createProxy(options: ProxyOptions): ProxySession {
 
   function relayResponse(side: Side, id: JsonRpcId, message: JsonObject, raw: unknown): void {
     const asker = other(side);
-    const key = idKey(id);
-    const own = side === client ? asked.get(key) : undefined;
+    const own = side === client ? asked.get(id) : undefined;
     if (own !== undefined) {
       // The answer to a question Kvlar asked: it is Kvlar's, the server never hears of it.
-      asked.delete(key);
+      asked.delete(id);
       own.resolve(message);
       return;
     }
-    const entry = asker.pending.get(key);
+    const entry = asker.pending.get(id);
     // Only a forwarded request can be answered: an answer to a held one, or to an id never
     // sent, would let the other side pre-empt a decision.
     if (entry !== undefined && entry.state === 'forwarded' && side === upstream) {
@@ -515,12 +512,12 @@ export function createProxy(options: ProxyOptions): ProxySession {
       isJsonObject(params) &&
       isRequestId(params.requestId)
     ) {
-      const key = idKey(params.requestId);
-      const entry = side.pending.get(key);
+      const requestId = params.requestId;
+      const entry = side.pending.get(requestId);
       if (entry !== undefined) {
         // Cancelled requests get no answer (MCP): forget it, so its batch does not wait for one
         // and a late answer from the other side is dropped.
-        side.pending.delete(key);
+        side.pending.delete(requestId);
         if (entry.batch !== undefined) {
           entry.batch.open -= 1;
           flushBatch(side, entry.batch);
@@ -553,8 +550,7 @@ export function createProxy(options: ProxyOptions): ProxySession {
   ): void {
     const { id, method, params } = message;
     if (batch !== undefined) batch.open += 1;
-    const key = idKey(id);
-    if (side.pending.has(key)) {
+    if (side.pending.has(id)) {
       const text = `request id ${JSON.stringify(id)} is already in flight; ids must be unique`;
       report('warn', 'duplicate_id', `the ${side.name} reused ${text.slice(11)}`);
       answer(side, errorAnswer(id, ErrorCode.invalidRequest, text), batch);
@@ -585,7 +581,7 @@ export function createProxy(options: ProxyOptions): ProxySession {
       answer(side, errorAnswer(id, ErrorCode.methodNotFound, text), batch);
       return;
     }
-    side.pending.set(key, {
+    side.pending.set(id, {
       method,
       state: 'forwarded',
       withdrawn: false,
@@ -636,7 +632,7 @@ export function createProxy(options: ProxyOptions): ProxySession {
       batch,
       abort: undefined,
     };
-    side.pending.set(idKey(id), entry);
+    side.pending.set(id, entry);
     const forwarded = {
       jsonrpc: '2.0',
       id,
@@ -707,7 +703,7 @@ export function createProxy(options: ProxyOptions): ProxySession {
     }
     if (entry.withdrawn || side.closed) {
       // Only this entry: the client may have reused the id of a cancelled request since.
-      if (side.pending.get(idKey(id)) === entry) side.pending.delete(idKey(id));
+      if (side.pending.get(id) === entry) side.pending.delete(id);
       return;
     }
     if (shadow || final.type === 'allow') {
@@ -781,9 +777,8 @@ export function createProxy(options: ProxyOptions): ProxySession {
   function askClient(method: string, params: JsonObject, signal: AbortSignal): Promise<JsonObject> {
     return new Promise((resolve, reject) => {
       const id = `kvlar-${ids()}`;
-      const key = idKey(id);
       const stop = () => {
-        if (!asked.delete(key)) return;
+        if (!asked.delete(id)) return;
         send(client, {
           jsonrpc: '2.0',
           method: 'notifications/cancelled',
@@ -791,7 +786,7 @@ export function createProxy(options: ProxyOptions): ProxySession {
         });
         reject(new Error('the question was withdrawn'));
       };
-      asked.set(key, {
+      asked.set(id, {
         resolve: (message) => {
           signal.removeEventListener('abort', stop);
           resolve(message);
@@ -1061,10 +1056,9 @@ export function createProxy(options: ProxyOptions): ProxySession {
     side.closed = true;
     if (side === upstream) {
       // Every request the server will now never answer gets an answer from us.
-      for (const [key, entry] of client.pending) {
+      for (const [id, entry] of client.pending) {
         if (entry.state !== 'forwarded') continue;
-        client.pending.delete(key);
-        const id = idFromKey(key);
+        client.pending.delete(id);
         const text = 'the server closed the connection before answering';
         answer(client, errorAnswer(id, ErrorCode.upstreamError, text), entry.batch);
         if (entry.call !== undefined) concluded(entry.call, { ok: false, error: text });
@@ -1118,13 +1112,13 @@ export function createProxy(options: ProxyOptions): ProxySession {
       // JSON-RPC answers a message it could not read with id null; an oversized one whose id
       // could be read gets it, so the client is not left waiting.
       const id =
-        error.kind === 'too_large' && sniffed !== undefined && !client.pending.has(idKey(sniffed))
+        error.kind === 'too_large' && sniffed !== undefined && !client.pending.has(sniffed)
           ? sniffed
           : null;
       send(client, errorAnswer(id, code, error.message));
       return;
     }
-    if (sniffed !== undefined && client.pending.get(idKey(sniffed))?.state === 'forwarded') {
+    if (sniffed !== undefined && client.pending.get(sniffed)?.state === 'forwarded') {
       settle(
         client,
         sniffed,
@@ -1165,11 +1159,11 @@ export function createProxy(options: ProxyOptions): ProxySession {
     },
     async close() {
       // Requests the server will not get to answer: the client hears so rather than nothing.
-      for (const [key, entry] of client.pending) {
+      for (const [id, entry] of client.pending) {
         if (entry.state !== 'forwarded') continue;
-        client.pending.delete(key);
+        client.pending.delete(id);
         const text = 'Kvlar is shutting down; the request was not answered';
-        answer(client, errorAnswer(idFromKey(key), ErrorCode.upstreamError, text), entry.batch);
+        answer(client, errorAnswer(id, ErrorCode.upstreamError, text), entry.batch);
         if (entry.call !== undefined) concluded(entry.call, { ok: false, error: text });
       }
       for (const side of [client, upstream]) {
@@ -1246,10 +1240,6 @@ function nameOf(params: JsonObject | undefined): string {
   if (typeof name === 'string') return name;
   if (name === undefined) return '';
   return (JSON.stringify(name) ?? '').slice(0, 200);
-}
-
-function idFromKey(key: string): JsonRpcId {
-  return key.startsWith('n:') ? Number(key.slice(2)) : key.slice(2);
 }
 
 const NOT_JSON = Symbol('not JSON');

@@ -389,6 +389,40 @@ describe('decodeMessage', () => {
     expect(performance.now() - started).toBeLessThan(1500);
   });
 
+  it('finds a repeated key in an object with more keys than it compares one by one', () => {
+    const keys = Array.from({ length: 40 }, (_, i) => `k${i}`);
+    const object = (names: string[]) => `{${names.map((name) => `"${name}":0`).join(',')}}`;
+    expect(duplicatesOf(object(keys))).toEqual([]);
+    expect(duplicatesOf(object([...keys, 'k0', 'k39']))).toEqual([
+      { path: [], key: 'k0' },
+      { path: [], key: 'k39' },
+    ]);
+    // Repeated before the object grew long, and again after.
+    expect(duplicatesOf(object(['k3', ...keys]))).toEqual([{ path: [], key: 'k3' }]);
+    expect(duplicatesOf(`{"a":${object(keys)},"b":${object(['k5', 'k5'])}}`)).toEqual([
+      { path: ['b'], key: 'k5' },
+    ]);
+  });
+
+  it('finds exactly the repeated key among any number of distinct keys', () => {
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(fc.string(), { minLength: 1, maxLength: 60 }),
+        fc.nat(),
+        fc.nat(),
+        (keys, pick, at) => {
+          const repeated = keys[pick % keys.length] as string;
+          const names = [...keys];
+          names.splice((at % names.length) + 1, 0, repeated);
+          const text = `{${names.map((name) => `${JSON.stringify(name)}:[{"x":1}]`).join(',')}}`;
+          expect(duplicatesOf(text)).toEqual([{ path: [], key: repeated }]);
+          const distinct = `{${keys.map((name) => `${JSON.stringify(name)}:{"x":1}`).join(',')}}`;
+          expect(duplicatesOf(distinct)).toEqual([]);
+        },
+      ),
+    );
+  });
+
   it('reports nothing when duplicate tracking is off', () => {
     const result = decodeMessage(Buffer.from('{"a":1,"a":2}'), { trackDuplicateKeys: false });
     expect(result).toMatchObject({ ok: true, value: { a: 2 }, duplicateKeys: [] });

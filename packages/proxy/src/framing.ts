@@ -364,7 +364,28 @@ interface Level {
   /** The latest key (objects) or element index (arrays): this level's step in a path. */
   key: string;
   index: number;
-  keys: Set<string>;
+  /** The object's keys so far: compared one by one while there are few (no hashing), then a set. */
+  keys: string[];
+  keySet: Set<string> | undefined;
+}
+
+/** Up to this many keys an object's keys are compared in a list; more go into a `Set`. */
+const LISTED_KEYS = 16;
+
+/** Adds `key` to the object at `level`; false if it already had it. */
+function addKey(level: Level, key: string): boolean {
+  if (level.keySet !== undefined) {
+    if (level.keySet.has(key)) return false;
+    level.keySet.add(key);
+    return true;
+  }
+  const keys = level.keys;
+  for (let k = 0; k < keys.length; k++) {
+    if (keys[k] === key) return false;
+  }
+  keys.push(key);
+  if (keys.length > LISTED_KEYS) level.keySet = new Set(keys);
+  return true;
 }
 
 /** Index of the `"` closing the string that opens at `open`, or -1 if it is unterminated. */
@@ -406,11 +427,9 @@ function scanStructure(
         if (level.isObject && level.expectKey) {
           level.expectKey = false;
           const key = decodeKey(text, i, close);
-          if (level.keys.has(key)) {
+          if (!addKey(level, key)) {
             duplicates ??= [];
             duplicates.push({ path: pathTo(levels, depth - 1), key });
-          } else {
-            level.keys.add(key);
           }
           level.key = key;
         }
@@ -424,13 +443,21 @@ function scanStructure(
       if (trackDuplicateKeys) {
         let level = levels[depth - 1];
         if (level === undefined) {
-          level = { isObject: false, expectKey: false, key: '', index: 0, keys: new Set() };
+          level = {
+            isObject: false,
+            expectKey: false,
+            key: '',
+            index: 0,
+            keys: [],
+            keySet: undefined,
+          };
           levels.push(level);
         }
         level.isObject = code === OPEN_BRACE;
         level.expectKey = level.isObject;
         level.index = 0;
-        if (level.keys.size > 0) level.keys.clear();
+        if (level.keys.length > 0) level.keys.length = 0;
+        level.keySet = undefined;
       }
     } else if (code === CLOSE_BRACE || code === CLOSE_BRACKET) {
       if (depth > 0) depth--;

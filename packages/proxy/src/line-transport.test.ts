@@ -371,6 +371,28 @@ describe('LineTransport', () => {
     expect(errors.map((error) => error.message)).toEqual(['disk on fire']);
   });
 
+  it('rejects every send of a batch whose write failed, and the next batch too', async () => {
+    const chunks: string[] = [];
+    const broken = new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        chunks.push(chunk.toString());
+        callback(new Error('disk on fire'));
+      },
+    });
+    const transport = new LineTransport(new PassThrough(), broken);
+    transport.onerror = () => {};
+    await transport.start();
+    const sends = [
+      transport.send(request(1)),
+      transport.sendRaw('{"id":2}'),
+      transport.sendRaw(Buffer.from('{"id":3}')),
+    ];
+    const outcomes = await Promise.allSettled(sends);
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    expect(chunks).toHaveLength(1);
+    await expect(transport.send(request(4))).rejects.toThrow(/closed/);
+  });
+
   it('reports a stream error on the readable, then closes', async () => {
     const h = await open();
     h.input.destroy(new Error('connection reset'));

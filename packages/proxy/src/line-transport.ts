@@ -75,6 +75,8 @@ export interface FrameInfo {
 /** A write batch smaller than this is copied into one buffer rather than written part by part. */
 const SMALL_BATCH_BYTES = 64 * 1024;
 
+const ignore = (): void => {};
+
 /** The UTF-8 size of `parts`. */
 function byteLengthOf(parts: readonly (string | Buffer)[]): number {
   let bytes = 0;
@@ -229,11 +231,16 @@ export class LineTransport implements Transport {
       return Promise.reject(new Error(`${this.label}: cannot send, the output stream is closed`));
     }
     // Lines sent in one tick leave in one write: a pipelined peer costs one syscall per batch,
-    // not one per message.
+    // not one per message. They share one promise: they leave (or fail) together.
     let batch = this.#batch;
     if (batch === undefined) {
-      batch = { parts: [], text: '', raw: [], waiting: [] };
+      let settle: (error?: Error | null) => void = ignore;
+      const done = new Promise<void>((resolve, reject) => {
+        settle = (error) => (error ? reject(error) : resolve());
+      });
+      batch = { parts: [], text: '', raw: [], done, settle };
       this.#batch = batch;
+      this.#lastWrite = done.then(ignore, ignore);
       process.nextTick(this.#flush);
     }
     if (typeof line === 'string') {
@@ -253,15 +260,7 @@ export class LineTransport implements Transport {
       batch.parts.push('\n');
       batch.text = '';
     }
-    const current = batch;
-    const written = new Promise<void>((resolve, reject) => {
-      current.waiting.push({ resolve, reject });
-    });
-    this.#lastWrite = written.then(
-      () => undefined,
-      () => undefined,
-    );
-    return written;
+    return batch.done;
   }
 
   #batch:
@@ -270,7 +269,9 @@ export class LineTransport implements Transport {
         text: string;
         /** The Buffer parts (lines relayed as they came in). */
         raw: Buffer[];
-        waiting: { resolve(): void; reject(error: unknown): void }[];
+        /** Settles when the batch has been written (rejects if it could not be). */
+        done: Promise<void>;
+        settle(error?: Error | null): void;
       }
     | undefined;
 
@@ -279,10 +280,7 @@ export class LineTransport implements Transport {
     this.#batch = undefined;
     if (batch === undefined) return;
     const settle = (error?: Error | null) => {
-      for (const waiter of batch.waiting) {
-        if (error) waiter.reject(error);
-        else waiter.resolve();
-      }
+      batch.settle(error);
       if (error || batch.raw.length === 0 || this.#onRawWritten === undefined) return;
       let bytes = 0;
       for (const part of batch.raw) bytes += part.length;

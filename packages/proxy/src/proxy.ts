@@ -287,6 +287,13 @@ export function createProxy(options: ProxyOptions): ProxySession {
 
   // ── sending ────────────────────────────────────────────────────────────────────────────────
 
+  // One handler a side, not a closure a message.
+  const sendFailed = (side: Side) => (error: unknown) => {
+    report('warn', 'send_failed', `cannot write to the ${side.name}: ${messageOf(error)}`);
+  };
+  const clientSendFailed = sendFailed(client);
+  const serverSendFailed = sendFailed(upstream);
+
   function send(side: Side, message: unknown, original?: unknown): void {
     if (side.closed) return;
     const transport = side.transport as Transport & {
@@ -300,9 +307,7 @@ export function createProxy(options: ProxyOptions): ProxySession {
       raw !== undefined && typeof transport.sendRaw === 'function' && !holdsCarriageReturn(raw)
         ? transport.sendRaw(raw)
         : transport.send(message as JSONRPCMessage);
-    sent.catch((error: unknown) => {
-      report('warn', 'send_failed', `cannot write to the ${side.name}: ${messageOf(error)}`);
-    });
+    sent.catch(side === client ? clientSendFailed : serverSendFailed);
   }
 
   /** Answers a request of `side`, inside its batch when it came in one. */

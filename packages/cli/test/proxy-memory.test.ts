@@ -221,7 +221,7 @@ function environOf(pid: number): Map<string, string> {
 }
 
 describe('kvlar proxy malloc arenas', () => {
-  // Node 20 cannot replace a process; `pnpm test:node-versions` runs this on Node 22 and 24.
+  // Node 20 cannot replace a process; `pnpm test:node-versions` runs this on Node 22, 24 and 26.
   it.skipIf(
     process.platform !== 'linux' || !canExecve || process.env.MALLOC_ARENA_MAX !== undefined,
   )(

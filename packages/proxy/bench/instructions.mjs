@@ -83,6 +83,7 @@ const RESTART_OPTIONS =
 
 async function count(mode, args) {
   const out = join(work, `callgrind-${mode}`);
+  const isKvlar = mode !== 'relay' && mode !== 'parse';
   const child = spawn(
     'valgrind',
     [
@@ -91,12 +92,12 @@ async function count(mode, args) {
       '--separate-threads=yes',
       `--callgrind-out-file=${out}`,
       process.execPath,
-      ...(mode === 'relay' || mode === 'parse' ? args : [...RESTART_OPTIONS, ...args]),
+      ...(isKvlar ? [...RESTART_OPTIONS, ...args] : args),
     ],
     {
       stdio: ['pipe', 'pipe', 'pipe'],
       cwd: work,
-      env: mode === 'relay' || mode === 'parse' ? process.env : { ...process.env, ...RESTART_ENV },
+      env: isKvlar ? { ...process.env, ...RESTART_ENV } : process.env,
     },
   );
   let stderr = '';

@@ -136,6 +136,9 @@ export function subjectOf(kind: ActionKind, params: JsonObject | undefined): Sub
       // whole (without `_meta`) and the parsed params are forwarded as they were evaluated.
       const all = params ?? {};
       const { _meta: _ignored, ...parameters } = all;
+      const unreadable = unreadableIn(parameters, 0);
+      if (unreadable !== undefined)
+        return { ok: false, reason: `${kind.method} params ${unreadable}` };
       return { ok: true, subject: { resource: kind.method, parameters, params: { ...all } } };
     }
   }
@@ -188,14 +191,9 @@ function named(
       };
     }
     parameters = value;
-    if (holdsNonFinite(parameters, 0)) {
-      // `1e400` parses to Infinity, which the engine would compare as such and JSON.stringify
-      // would forward as null: what the server got would not be what was decided.
-      return {
-        ok: false,
-        reason: `${method} '${argumentsKey}' hold a number too large for a double (such as 1e400)`,
-      };
-    }
+    const unreadable = unreadableIn(parameters, 0);
+    if (unreadable !== undefined)
+      return { ok: false, reason: `${method} '${argumentsKey}' ${unreadable}` };
   }
   // Rebuilt from the validated parts, key by key: nothing the engine did not look at rides along.
   const rebuilt: JsonObject = { [nameKey]: name };
@@ -206,13 +204,58 @@ function named(
   return { ok: true, subject: { resource: name, parameters, params: rebuilt } };
 }
 
-/** Whether a parsed JSON value holds Infinity or -Infinity anywhere (depth is bounded by framing). */
-function holdsNonFinite(value: unknown, depth: number): boolean {
-  if (typeof value === 'number') return !Number.isFinite(value);
-  if (typeof value !== 'object' || value === null || depth > 512) return false;
-  if (Array.isArray(value)) return value.some((item) => holdsNonFinite(item, depth + 1));
-  for (const key in value) {
-    if (holdsNonFinite((value as Record<string, unknown>)[key], depth + 1)) return true;
+/**
+ * Why the engine cannot read a parsed value as the server will, or undefined. Two cases, at any
+ * depth (bounded by framing):
+ * - a number too large for a double: `1e400` parses to Infinity, which the engine would compare
+ *   as such and `JSON.stringify` would forward as null;
+ * - two keys of one object that differ only by case (`command` and `Command`): servers that read
+ *   JSON keys ignoring case (Go's `encoding/json`, .NET's web defaults) take one or the other,
+ *   whichever comes last, while a rule checked the one it names.
+ */
+function unreadableIn(value: unknown, depth: number): string | undefined {
+  if (typeof value === 'number') {
+    return Number.isFinite(value)
+      ? undefined
+      : 'hold a number too large for a double (such as 1e400)';
   }
-  return false;
+  if (typeof value !== 'object' || value === null || depth > 512) return undefined;
+  if (Array.isArray(value)) {
+    for (const item of value) {
+      const found = unreadableIn(item, depth + 1);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  }
+  let foldable = false;
+  let keys = 0;
+  for (const key in value) {
+    keys += 1;
+    if (!foldable && FOLDABLE.test(key)) foldable = true;
+    const found = unreadableIn((value as Record<string, unknown>)[key], depth + 1);
+    if (found !== undefined) return found;
+  }
+  return foldable && keys > 1 ? caseVariantPair(value as Record<string, unknown>) : undefined;
+}
+
+/**
+ * A character a case-insensitive reader may fold to another: an upper-case ASCII letter, or
+ * anything outside ASCII (the Kelvin sign reads as `k`, the long s as `s`). Keys without one,
+ * which most are, fold to themselves and need no comparing.
+ */
+const FOLDABLE = /[A-Z\u0080-\uffff]/;
+
+/** Two keys of `object` that fold alike, described; undefined when there are none. */
+function caseVariantPair(object: Record<string, unknown>): string | undefined {
+  const seen = new Map<string, string>();
+  for (const key of Object.keys(object)) {
+    // Upper then lower: `ſ` and `K` (Kelvin) only fold to `s` and `k` that way round.
+    const folded = key.toUpperCase().toLowerCase();
+    const first = seen.get(folded);
+    if (first !== undefined) {
+      return `hold keys '${first}' and '${key}', which differ only by case`;
+    }
+    seen.set(folded, key);
+  }
+  return undefined;
 }

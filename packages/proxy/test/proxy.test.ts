@@ -181,6 +181,51 @@ rules:
     });
   });
 
+  it.each([
+    [
+      'beside the key a rule names',
+      '{"command":"ls","Command":"rm -rf /"}',
+      "'command' and 'Command'",
+    ],
+    [
+      'in a nested object',
+      '{"target":{"path":"/safe/a","PATH":"/etc/shadow"}}',
+      "'path' and 'PATH'",
+    ],
+    ['in an array', '{"files":[{"path":"a"},{"path":"a","Path":"b"}]}', "'path' and 'Path'"],
+    ['spelled with the Kelvin sign', '{"kind":"safe","\\u212aind":"rm"}', "'kind' and '\u212aind'"],
+    ['spelled with a long s', '{"ſource":"/etc","source":"/tmp"}', "'ſource' and 'source'"],
+  ])(
+    'rejects a tools/call whose arguments hold keys that differ only by case, %s (-32602), forwarding nothing, recording it',
+    async (_, args, named) => {
+      const h = await harness(engineFrom(POLICY));
+      h.fromClient(
+        `{"jsonrpc":"2.0","id":6,"method":"tools/call","params":{"name":"read","arguments":${args}}}`,
+      );
+      const answer = await h.toClient.message(1);
+      expect(answer).toMatchObject({ id: 6, error: { code: -32602 } });
+      expect((answer.error as { message: string }).message).toContain(named);
+      await settle();
+      expect(h.toServer.lines).toEqual([]);
+      expect(h.audit.events[0]).toMatchObject({
+        outcome: 'denied',
+        matched_rule: '_invalid_request',
+        resource: 'read',
+      });
+    },
+  );
+
+  it('forwards arguments whose keys differ by more than case, or sit in different objects', async () => {
+    const h = await harness(engineFrom(POLICY));
+    const args = { path: 'a', Path2: 'b', nested: { Path: 'c' }, list: [{ Name: 1 }, { name: 2 }] };
+    h.fromClient(call(8, 'read', args));
+    expect(JSON.parse(await h.toServer.line(1))).toMatchObject({
+      id: 8,
+      params: { arguments: args },
+    });
+    expect(h.audit.events[0]).toMatchObject({ outcome: 'allowed', resource: 'read' });
+  });
+
   it('rejects duplicate keys, however the key is spelled', async () => {
     const h = await harness(engineFrom(POLICY));
     h.fromClient(

@@ -558,7 +558,12 @@ export function createProxy(options: ProxyOptions): ProxySession {
     if (side.pending.has(id)) {
       const text = `request id ${JSON.stringify(id)} is already in flight; ids must be unique`;
       report('warn', 'duplicate_id', `the ${side.name} reused ${text.slice(11)}`);
-      answer(side, errorAnswer(id, ErrorCode.invalidRequest, text), batch);
+      const reply = errorAnswer(id, ErrorCode.invalidRequest, text);
+      const kind = kindOf(method, side.name);
+      // A refused attempt at a decided kind belongs in the audit, as an unreadable one does.
+      if (kind !== undefined)
+        track(refuseAttempt(side, kind, nameOf(params), text, reply, batch, true));
+      else answer(side, reply, batch);
       return;
     }
     if (side === client && method === 'initialize') {

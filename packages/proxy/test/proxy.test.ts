@@ -244,10 +244,17 @@ rules:
     const h = await harness(engineFrom(POLICY));
     h.fromClient(call(5, 'read', { path: 'a' }));
     await h.toServer.line(1);
-    h.fromClient(call(5, 'echo'));
+    h.fromClient(call(5, 'rm', { path: '/' }));
     expect(await h.toClient.message(1)).toMatchObject({ id: 5, error: { code: -32600 } });
     await settle();
     expect(h.toServer.lines).toHaveLength(1);
+    // The refused call is an attempt at a decided kind: it is recorded, as denied.
+    expect(
+      h.audit.events.map((event) => [event.resource, event.outcome, event.matched_rule]),
+    ).toEqual([
+      ['read', 'allowed', 'allow-known'],
+      ['rm', 'denied', '_invalid_request'],
+    ]);
     // The server's answer still reaches the client, once.
     h.fromServer({ jsonrpc: '2.0', id: 5, result: { content: [] } });
     expect(await h.toClient.message(2)).toEqual({ jsonrpc: '2.0', id: 5, result: { content: [] } });

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { kvlar } from './helpers.js';
 import {
   auditRecords,
@@ -9,6 +9,7 @@ import {
   proxiesPerTest,
   type RawProxy,
   recordedCalls,
+  recordedLines,
   resultText,
   serverPid,
   toolCall,
@@ -118,6 +119,37 @@ describe('kvlar proxy --stdio survives bad input', () => {
     // Nothing but well-formed answers reached the client.
     for (const message of proxy.received)
       expect(isObject(message) || Array.isArray(message)).toBe(true);
+  });
+
+  it('refuses server messages with a repeated key: the client never gets those bytes', async () => {
+    const proxy = await start();
+    await proxy.initialize();
+    // Call 8 waits at the server while it writes an answer naming id 8 last and 77 first, and a
+    // request whose first method is sampling/createMessage, its last ping.
+    proxy.send(toolCall(8, 'slow', { ms: 1500 }));
+    const lines = [
+      '{"jsonrpc":"2.0","id":77,"id":8,"result":{"content":[]}}',
+      '{"jsonrpc":"2.0","id":"s2","method":"sampling/createMessage","params":{"messages":[],"maxTokens":9},"method":"ping"}',
+    ];
+    proxy.send(toolCall(9, 'inject', { lines }));
+    expect(JSON.parse(resultText(await proxy.answerTo(9)))).toMatchObject({ name: 'inject' });
+    expect(errorOf(await proxy.answerTo(8))).toMatchObject({
+      code: -32000,
+      message: expect.stringContaining("duplicate key 'id'"),
+    });
+    // The server's own request was answered with an error, not relayed.
+    await vi.waitFor(async () => {
+      const sent = (await recordedLines(proxy.recordFile)).map((line) => JSON.parse(line));
+      expect(sent.filter((message) => message.id === 's2')).toEqual([
+        expect.objectContaining({ error: expect.objectContaining({ code: -32600 }) }),
+      ]);
+    });
+    // The real answer to call 8, when it comes, is dropped: the call had its one answer.
+    await vi.waitFor(() => expect(proxy.stderr()).toContain('unknown request id 8'), {
+      timeout: 5000,
+    });
+    const ids = proxy.received.flatMap((message) => (isObject(message) ? [message.id] : []));
+    expect(ids.filter((id) => id === 8 || id === 77 || id === 's2')).toEqual([8]);
   });
 });
 

@@ -423,6 +423,51 @@ describe('decodeMessage', () => {
     );
   });
 
+  it("reports only the message's own repeated keys when tracking the envelope", () => {
+    const envelope = (text: string) =>
+      decodeMessage(Buffer.from(text), { trackDuplicateKeys: 'envelope' });
+    expect(envelope('{"id":1,"result":{"a":1,"a":2},"x":[{"b":1,"b":2}]}')).toMatchObject({
+      ok: true,
+      duplicateKeys: [],
+    });
+    expect(envelope('{"id":1,"result":{"a":{"id":1}},"\\u0069d":2,"result":[]}')).toMatchObject({
+      ok: true,
+      value: { id: 2, result: [] },
+      duplicateKeys: [
+        { path: [], key: 'id' },
+        { path: [], key: 'result' },
+      ],
+    });
+    expect(envelope('{"jsonrpc":"2.0","id":1,"result":{},"result":{"x":1}}')).toMatchObject({
+      duplicateKeys: [{ path: [], key: 'result' }],
+    });
+    // Short or long, the depth bound holds as it does without tracking.
+    expect(envelope(`{"a":${'['.repeat(300)}${']'.repeat(300)}}`)).toMatchObject({
+      ok: false,
+      kind: 'too_deep',
+    });
+  });
+
+  it("finds a repeat of the message's own key in short and long messages, escaped or not", () => {
+    const keys = ['jsonrpc', 'id', 'method', 'params', 'result', 'error'];
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...keys),
+        fc.jsonValue(),
+        fc.string({ maxLength: 2000 }),
+        fc.boolean(),
+        (key, value, padding, escaped) => {
+          const spelt = escaped
+            ? `"\\u${key.charCodeAt(0).toString(16).padStart(4, '0')}${key.slice(1)}"`
+            : `"${key}"`;
+          const text = `{"${key}":${JSON.stringify(value)},"pad":${JSON.stringify(padding)},${spelt}:0}`;
+          const result = decodeMessage(Buffer.from(text), { trackDuplicateKeys: 'envelope' });
+          expect(result).toMatchObject({ ok: true, duplicateKeys: [{ path: [], key }] });
+        },
+      ),
+    );
+  });
+
   it('reports nothing when duplicate tracking is off', () => {
     const result = decodeMessage(Buffer.from('{"a":1,"a":2}'), { trackDuplicateKeys: false });
     expect(result).toMatchObject({ ok: true, value: { a: 2 }, duplicateKeys: [] });

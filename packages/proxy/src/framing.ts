@@ -259,9 +259,15 @@ export interface DuplicateKey {
   readonly key: string;
 }
 
+/**
+ * Which repeated keys a decode records (`JSON.parse` silently keeps the last): in every object
+ * (`true`), only among the message's own keys (`'envelope'`: `id`, `method`, `result`, …), or
+ * none (`false`).
+ */
+export type DuplicateKeyTracking = boolean | 'envelope';
+
 export interface DecodeOptions {
-  /** Record keys repeated within one object (`JSON.parse` silently keeps the last). */
-  readonly trackDuplicateKeys: boolean;
+  readonly trackDuplicateKeys: DuplicateKeyTracking;
   /** Defaults to MAX_NESTING_DEPTH. */
   readonly maxDepth?: number;
 }
@@ -298,8 +304,10 @@ export function decodeMessage(bytes: Buffer, options: DecodeOptions): DecodeResu
   // `[[[…` before its depth could be checked; the scan rejects it after maxDepth + 1 brackets.
   // Reaching depth d takes at least 2d characters, so a short text needs no depth scan.
   let duplicateKeys = noDuplicates;
-  if (options.trackDuplicateKeys || text.length > 2 * maxDepth) {
-    const scanned = scanStructure(text, maxDepth, options.trackDuplicateKeys);
+  const track = options.trackDuplicateKeys;
+  const short = text.length <= 2 * maxDepth;
+  if (!short || track === true || (track === 'envelope' && mayRepeatEnvelopeKey(text))) {
+    const scanned = scanStructure(text, maxDepth, track === true ? maxDepth : track ? 1 : 0);
     if (scanned === undefined) {
       return {
         ok: false,
@@ -318,6 +326,37 @@ export function decodeMessage(bytes: Buffer, options: DecodeOptions): DecodeResu
     return { ok: false, kind: 'parse', message: `message is not valid JSON: ${reason}` };
   }
   return { ok: true, value, text, duplicateKeys };
+}
+
+/** A JSON-RPC message's own keys, each with its quotes, and `\u`, with which any key can be spelt. */
+const ENVELOPE_TOKEN = /"(?:id|result|jsonrpc|method|params|error)"|\\u/g;
+
+/**
+ * Whether a message's own keys may repeat, for a text too short to need a depth scan: false when
+ * none of JSON-RPC's keys occurs twice anywhere in it and no key can be spelt with an escape
+ * (no `\u`). Any other key repeated is no JSON-RPC key, which the reader refuses once parsed
+ * (`readMessage`), as it does a key differing from one only by case. One regex pass costs a
+ * short text less than walking it.
+ */
+function mayRepeatEnvelopeKey(text: string): boolean {
+  ENVELOPE_TOKEN.lastIndex = 0;
+  let seen = 0;
+  while (ENVELOPE_TOKEN.test(text)) {
+    const end = ENVELOPE_TOKEN.lastIndex;
+    if (text.charCodeAt(end - 1) === LETTER_U) return true;
+    // The key found, told by its last letter (and the one before it for `id` and `method`).
+    const last = text.charCodeAt(end - 2);
+    let bit = 32; // error
+    if (last === LETTER_D) bit = text.charCodeAt(end - 3) === LETTER_I ? 1 : 2;
+    else if (last === LETTER_T)
+      bit = 4; // result
+    else if (last === LETTER_C)
+      bit = 8; // jsonrpc
+    else if (last === LETTER_S) bit = 16; // params
+    if ((seen & bit) !== 0) return true;
+    seen |= bit;
+  }
+  return false;
 }
 
 /** Offset of the first byte that does not start or continue a valid UTF-8 sequence, or -1. */
@@ -356,6 +395,12 @@ const OPEN_BRACE = 0x7b;
 const CLOSE_BRACE = 0x7d;
 const OPEN_BRACKET = 0x5b;
 const CLOSE_BRACKET = 0x5d;
+const LETTER_C = 0x63;
+const LETTER_D = 0x64;
+const LETTER_I = 0x69;
+const LETTER_S = 0x73;
+const LETTER_T = 0x74;
+const LETTER_U = 0x75;
 
 /** One open container during a scan; reused across containers at the same depth. */
 interface Level {
@@ -403,14 +448,15 @@ function stringEnd(text: string, open: number): number {
 
 /**
  * One iterative pass over JSON text: fails (undefined) past `maxDepth`, and lists the keys
- * repeated within an object when `trackDuplicateKeys`. String bodies are skipped with indexOf,
- * since strings are most of a large message. The text may be invalid (it is parsed after this
- * scan): the scan then ends or gives a meaningless list, never throws or loops.
+ * repeated within an object nested at most `keyDepth` deep (1: the message's own keys; 0: none).
+ * String bodies are skipped with indexOf, since strings are most of a large message. The text
+ * may be invalid (it is parsed after this scan): the scan then ends or gives a meaningless list,
+ * never throws or loops.
  */
 function scanStructure(
   text: string,
   maxDepth: number,
-  trackDuplicateKeys: boolean,
+  keyDepth: number,
 ): readonly DuplicateKey[] | undefined {
   const length = text.length;
   const levels: Level[] = [];
@@ -422,7 +468,7 @@ function scanStructure(
     if (code === QUOTE) {
       const close = stringEnd(text, i);
       if (close === -1) break;
-      if (trackDuplicateKeys && depth > 0) {
+      if (depth > 0 && depth <= keyDepth) {
         const level = levels[depth - 1]!;
         if (level.isObject && level.expectKey) {
           level.expectKey = false;
@@ -440,7 +486,7 @@ function scanStructure(
     if (code === OPEN_BRACE || code === OPEN_BRACKET) {
       depth++;
       if (depth > maxDepth) return undefined;
-      if (trackDuplicateKeys) {
+      if (depth <= keyDepth) {
         let level = levels[depth - 1];
         if (level === undefined) {
           level = {
@@ -461,7 +507,7 @@ function scanStructure(
       }
     } else if (code === CLOSE_BRACE || code === CLOSE_BRACKET) {
       if (depth > 0) depth--;
-    } else if (code === COMMA && trackDuplicateKeys && depth > 0) {
+    } else if (code === COMMA && depth > 0 && depth <= keyDepth) {
       const level = levels[depth - 1]!;
       if (level.isObject) level.expectKey = true;
       else level.index++;

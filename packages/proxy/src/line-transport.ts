@@ -9,6 +9,7 @@ import {
   type CutFrame,
   DEFAULT_MAX_MESSAGE_BYTES,
   type DuplicateKey,
+  type DuplicateKeyTracking,
   decodeError,
   decodeMessage,
   type FrameError,
@@ -23,8 +24,11 @@ import { LineParts } from './line-parts.js';
 export interface LineTransportOptions {
   /** Longer lines are discarded and reported as a `too_large` FrameError. */
   readonly maxMessageBytes?: number;
-  /** Record repeated keys, for `frameInfo(message).duplicateKeys`. Defaults to true. */
-  readonly trackDuplicateKeys?: boolean;
+  /**
+   * Record repeated keys, for `frameInfo(message).duplicateKeys`: in every object (true, the
+   * default) or only among a message's own keys (`'envelope'`, for a server's messages).
+   */
+  readonly trackDuplicateKeys?: DuplicateKeyTracking;
   /** Names the peer in error messages, e.g. `upstream stdio`. */
   readonly label?: string;
   /**
@@ -132,7 +136,7 @@ export class LineTransport implements Transport {
   readonly #readable: Readable;
   readonly #writable: Writable;
   readonly #splitter: LineCutter;
-  readonly #trackDuplicateKeys: boolean;
+  readonly #trackDuplicateKeys: DuplicateKeyTracking;
   readonly #lazyMessageBytes: number;
   readonly #onRawWritten: ((bytes: number, buffers: readonly Buffer[]) => void) | undefined;
   /** One stream both ways, as a socket is. */
@@ -413,10 +417,14 @@ class EnvelopeInfo implements FrameInfo {
   readonly duplicateKeys: readonly DuplicateKey[] = [];
   readonly resultIsError: boolean;
   readonly #lineParts: LineParts;
-  readonly #trackDuplicateKeys: boolean;
+  readonly #trackDuplicateKeys: DuplicateKeyTracking;
   #joined: Buffer | undefined;
 
-  constructor(lineParts: LineParts, resultIsError: boolean, trackDuplicateKeys: boolean) {
+  constructor(
+    lineParts: LineParts,
+    resultIsError: boolean,
+    trackDuplicateKeys: DuplicateKeyTracking,
+  ) {
     if (lineParts.parts.length > 1) this.parts = lineParts.parts;
     this.bytes = lineParts.length;
     this.resultIsError = resultIsError;

@@ -419,6 +419,14 @@ export function createProxy(options: ProxyOptions): ProxySession {
   ): void {
     report('warn', 'invalid_message', `invalid message from the ${side.name}: ${message.reason}`);
     if (side === upstream) {
+      if (message.method !== undefined) {
+        // An unreadable request from the server is refused, as the client's are; one without
+        // an id (a notification) is dropped.
+        if (message.id === null) return;
+        if (batch !== undefined) batch.open += 1;
+        answer(side, errorAnswer(message.id, message.code, message.reason), batch);
+        return;
+      }
       // A broken answer from the server: the client's request still gets exactly one answer.
       const entry = message.id === null ? undefined : client.pending.get(message.id);
       if (message.id !== null && entry?.state === 'forwarded') {

@@ -60,7 +60,9 @@ export function spawnServer(server: ServerCommand, options: SpawnOptions = {}): 
   const stdout = child.stdout as NonNullable<typeof child.stdout>;
   const stdin = child.stdin as NonNullable<typeof child.stdin>;
   const transport = new LineTransport(stdout, stdin, {
-    trackDuplicateKeys: false,
+    // The message's own keys, which route and classify it: a client that kept the first of
+    // two would read another message than Kvlar did (docs/adr/005).
+    trackDuplicateKeys: 'envelope',
     lazyMessageBytes: LAZY_RESPONSE_BYTES,
     label: 'server',
     ...(options.maxMessageBytes === undefined ? {} : { maxMessageBytes: options.maxMessageBytes }),

@@ -111,7 +111,9 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
       connection.setNoDelay(true);
       upstreamTransport = new LineTransport(connection, connection, {
         label: 'server',
-        trackDuplicateKeys: false,
+        // The message's own keys, which route and classify it: a client that kept the first of
+        // two would read another message than Kvlar did (docs/adr/005).
+        trackDuplicateKeys: 'envelope',
         lazyMessageBytes: LAZY_RESPONSE_BYTES,
         ...limit,
       });

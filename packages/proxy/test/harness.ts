@@ -116,7 +116,7 @@ export async function harness(
     client: new LineTransport(clientIn, clientOut, { label: 'client' }),
     upstream: new LineTransport(serverOut, serverIn, {
       label: 'server',
-      trackDuplicateKeys: false,
+      trackDuplicateKeys: 'envelope',
       ...(lazyMessageBytes === undefined ? {} : { lazyMessageBytes }),
     }),
   });

@@ -633,6 +633,49 @@ rules:
   });
 });
 
+describe("the server's messages", () => {
+  it.each([
+    ['a repeated id', '{"jsonrpc":"2.0","id":77,"id":1,"result":{"content":[]}}'],
+    [
+      'a repeated result',
+      '{"jsonrpc":"2.0","id":1,"result":{"content":[]},"result":{"isError":true}}',
+    ],
+    ['a repeated id, escaped', '{"jsonrpc":"2.0","\\u0069d":77,"id":1,"result":{"content":[]}}'],
+  ])('refuses an answer with %s: the client gets an error, never those bytes', async (_, text) => {
+    const h = await harness(engineFrom(POLICY));
+    h.fromClient(call(1, 'read', { path: 'a' }));
+    await h.toServer.line(1);
+    h.fromServer(text);
+    const answer = await h.toClient.message(1);
+    expect(answer).toMatchObject({ id: 1, error: { code: -32000 } });
+    expect((answer.error as { message: string }).message).toContain('duplicate key');
+    await settle();
+    expect(h.toClient.lines).toHaveLength(1);
+  });
+
+  it('relays an answer with a key repeated inside its result as sent: nothing decides on it', async () => {
+    const h = await harness(engineFrom(POLICY));
+    h.fromClient(call(1, 'read', { path: 'a' }));
+    await h.toServer.line(1);
+    const text = '{"jsonrpc":"2.0","id":1,"result":{"content":[],"isError":false,"isError":true}}';
+    h.fromServer(text);
+    expect(await h.toClient.line(1)).toBe(text);
+  });
+
+  it('refuses a server request with a repeated method, relaying nothing to the client', async () => {
+    const h = await harness(engineFrom(POLICY));
+    // A client that keeps the first of two keys would read a sampling request nobody decided.
+    h.fromServer(
+      '{"jsonrpc":"2.0","id":"s2","method":"sampling/createMessage","params":{"messages":[],"maxTokens":10},"method":"ping"}',
+    );
+    expect(await h.toServer.message(1)).toMatchObject({ id: 's2', error: { code: -32600 } });
+    h.fromServer('{"jsonrpc":"2.0","method":"notifications/message","method":"ping","params":{}}');
+    await settle();
+    expect(h.toClient.lines).toEqual([]);
+    expect(h.toServer.lines).toHaveLength(1);
+  });
+});
+
 describe('batches', () => {
   it('handles each element as if it came alone and answers them together', async () => {
     const h = await harness(engineFrom(POLICY));

@@ -374,6 +374,13 @@ describe('real secrets are still redacted whole', () => {
       'redis://default:pa55~w0rd!*@cache:6379',
       'redis://default:[REDACTED:url_credentials]@cache:6379',
     ],
+    // A password without a user name (Redis' default user).
+    ['redis://:s3cr3t-pa55@cache:6379', 'redis://:[REDACTED:url_credentials]@cache:6379'],
+    // RFC 6750's token characters include `_`, which a Google OAuth token is full of.
+    [
+      'Authorization: Bearer ya29.a0AfH6SMC_x-Yz_0123456789_abcdEFGH',
+      'Authorization: Bearer [REDACTED:bearer_token]',
+    ],
   ])('redacts %s whole', (text, shown) => {
     expect(redactor.text(text)).toBe(shown);
   });

@@ -92,7 +92,7 @@ export const DEFAULT_SECRET_PATTERNS: readonly SecretPattern[] = [
     // The password up to the first character it may not hold; the rest of it, up to `@`, stays
     // visible. `(?!…)` stops a shorter password from being tried when the `@` is not there.
     pattern: new RegExp(
-      String.raw`(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]{0,31}:\/\/[^\s/?#@:]{1,256}:` +
+      String.raw`(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]{0,31}:\/\/[^\s/?#@:]{0,256}:` +
         String.raw`(?<secret>${URL_SECRET}{1,256})(?!${URL_SECRET})(?=[^\s/?#@]{0,256}@)`,
     ),
   },

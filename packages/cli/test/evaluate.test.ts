@@ -117,6 +117,38 @@ rules:
     });
   });
 
+  it('denies a dotted field the arguments give two values, before any rule, with --explain', async () => {
+    const policy = `name: dotted
+version: "1"
+rules:
+  - id: allow-safe-writes
+    match_on:
+      resources: [write_file]
+      conditions: [{ field: target.path, operator: path_under, value: /safe }]
+    effect: { type: allow }
+`;
+    const twoWays = '{"target.path":"/safe/x","target":{"path":"/etc/passwd"}}';
+    const result = await evaluate(
+      ['--resource', 'write_file', '--args', twoWays, '--explain'],
+      policy,
+    );
+    expect(result.stdout).toBe(
+      [
+        '✗ DENY (rule: _ambiguous_field)',
+        '  Reason: denied: the arguments give "target.path" two different values, as a key of that name and nested (target → path); the server could act on either',
+        '',
+        'Rules considered (0):',
+        '  none: the engine decided before any rule (_ambiguous_field)',
+        '',
+      ].join('\n'),
+    );
+    const oneWay = await evaluate(
+      ['--resource', 'write_file', '--args', '{"target":{"path":"/safe/x"}}'],
+      policy,
+    );
+    expect(oneWay.stdout).toBe('✓ ALLOW (rule: allow-safe-writes)\n');
+  });
+
   it('prints each rule considered and its checks with --explain', async () => {
     const result = await evaluate(['--resource', 'write_file', '--explain']);
     expect(result.stdout).toBe(

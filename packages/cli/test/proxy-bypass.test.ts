@@ -13,6 +13,20 @@ import {
 
 const { start } = proxiesPerTest();
 
+/** Allows `safe` for the barriers, and for a target.path under /safe; denies the rest. */
+const DOTTED_FIELD_POLICY = `name: dotted
+version: "1"
+rules:
+  - id: allow-barrier
+    match_on: { resources: [safe], conditions: [{ field: barrier, operator: exists }] }
+    effect: { type: allow }
+  - id: allow-safe-paths
+    match_on:
+      resources: [safe]
+      conditions: [{ field: target.path, operator: path_under, value: /safe }]
+    effect: { type: allow }
+`;
+
 /**
  * An allowed call sent after the attempt: audit writes resolve in call order, so once its
  * answer is back, anything the attempt could have had forwarded has reached the server.
@@ -184,6 +198,35 @@ describe('kvlar proxy --stdio refuses what could smuggle a call past the policy'
     // Neither the ping nor the call reached the server.
     expect(received.filter((text) => JSON.parse(text).id === 8)).toEqual([]);
     expect(received.filter((text) => text.includes('"rm"'))).toEqual([]);
+  });
+
+  it('denies a call whose dotted field the arguments give two values, and forwards nothing', async () => {
+    // `target.path` under /safe as a key of that name, /etc/passwd nested: a server reading the
+    // nested path would write /etc/passwd under a check made on the key.
+    const proxy = await start({ policy: DOTTED_FIELD_POLICY });
+    const smuggled = { 'target.path': '/safe/x', target: { path: '/etc/passwd' } };
+    const denied = await attempt(proxy, 13, toolCall(13, 'safe', smuggled));
+    expect(resultText(denied)).toMatch(
+      /^\[BLOCKED BY KVLAR\]\nTool: safe\nPolicy rule: _ambiguous_field\nReason: .*"target\.path"/,
+    );
+    const meta = (denied.result as JsonObject)._meta as JsonObject;
+    expect(meta['kvlar.io/decision']).toMatchObject({ rule_id: '_ambiguous_field', tool: 'safe' });
+    expect(await forwardedNames(proxy)).toEqual([]);
+    expect(JSON.stringify(await recordedLines(proxy.recordFile))).not.toContain('/etc/passwd');
+    const records = await auditRecords(proxy.auditFile);
+    expect(
+      records
+        .filter((record) => record.matched_rule === '_ambiguous_field')
+        .map((record) => [record.resource, record.outcome]),
+    ).toEqual([['safe', 'denied']]);
+
+    // The same policy forwards the path given one way, under /safe.
+    const allowed = await attempt(proxy, 14, toolCall(14, 'safe', { target: { path: '/safe/x' } }));
+    expect(JSON.parse(resultText(allowed))).toEqual({
+      name: 'safe',
+      arguments: { target: { path: '/safe/x' } },
+    });
+    expect(await forwardedNames(proxy)).toEqual(['safe']);
   });
 
   it('decides an escaped n\\u0061me key as the name it decodes to', async () => {

@@ -164,9 +164,13 @@ const cases: Record<string, readonly Case[]> = {
   'dotted fields': [
     ['{ field: user.role, operator: eq, value: admin }', { user: { role: 'admin' } }, true],
     ['{ field: user.role, operator: eq, value: admin }', { user: { role: 'viewer' } }, false],
+    ['{ field: user.role, operator: eq, value: admin }', { 'user.role': 'admin' }, true],
+    ['{ field: user.role, operator: eq, value: admin }', { 'user.role': 'admin', user: {} }, true],
+    // Both spellings: equal values decide as one; different ones are denied as ambiguous
+    // (engine.ambiguous.test.ts).
     [
       '{ field: user.role, operator: eq, value: admin }',
-      { 'user.role': 'admin', user: { role: 'x' } },
+      { 'user.role': 'admin', user: { role: 'admin' } },
       true,
     ],
     ['{ field: a.b.c, operator: eq, value: 1 }', { a: { b: { c: 1 } } }, true],

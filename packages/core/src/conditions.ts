@@ -17,6 +17,8 @@ export interface CompiledCondition {
   holds(parameters: JsonObject): boolean;
   /** A short account of the check against these arguments, for `explain`. */
   describe(parameters: JsonObject): string;
+  /** The fields it reads, each once (for any/all/not, those of the conditions inside). */
+  readonly fields: readonly string[];
 }
 
 export interface ConditionProblem {
@@ -32,22 +34,44 @@ type Compiled =
 /**
  * The argument `field` names: the key itself when it exists (dots and all), else a walk of
  * nested objects splitting at each dot, as the Rust engine did. `undefined` means absent.
- * The dotted path is split once, here.
+ * The dotted path is split once, here. When both exist and differ, the engine denies before
+ * any condition reads the field (see `ambiguityTest`), so which one wins here does not matter.
  */
 export function fieldResolver(field: string): (parameters: JsonObject) => unknown {
   const parts = field.split('.');
   if (parts.length < 2) return (parameters) => getOwn(parameters, field);
   return (parameters) => {
     const direct = getOwn(parameters, field);
-    if (direct !== undefined) return direct;
-    let current: unknown = parameters;
-    for (const part of parts) {
-      if (!isPlainObject(current)) return undefined;
-      current = getOwn(current, part);
-      if (current === undefined) return undefined;
-    }
-    return current;
+    return direct !== undefined ? direct : nestedValue(parameters, parts);
   };
+}
+
+/**
+ * Whether the arguments give a dotted `field` two different values: a key of that very name and,
+ * not JSON-equal to it, a value at the end of the nested walk. The engine cannot know which one
+ * the server reads, so it denies such an action. `undefined` for a field without dots, which has
+ * one spelling only.
+ */
+export function ambiguityTest(field: string): ((parameters: JsonObject) => boolean) | undefined {
+  const parts = field.split('.');
+  if (parts.length < 2) return undefined;
+  return (parameters) => {
+    const direct = getOwn(parameters, field);
+    if (direct === undefined) return false;
+    const nested = nestedValue(parameters, parts);
+    return nested !== undefined && !jsonEquals(direct, nested);
+  };
+}
+
+/** The value at the end of a walk of nested objects, one own key per part; else `undefined`. */
+function nestedValue(parameters: JsonObject, parts: readonly string[]): unknown {
+  let current: unknown = parameters;
+  for (const part of parts) {
+    if (!isPlainObject(current)) return undefined;
+    current = getOwn(current, part);
+    if (current === undefined) return undefined;
+  }
+  return current;
 }
 
 /** Compiles a regex, sharing one compiled copy per (source, case) within a policy. */
@@ -100,6 +124,7 @@ export function compileCondition(
       condition: {
         holds,
         describe: (p) => `${key}(${children.map((child) => child.describe(p)).join(', ')})`,
+        fields: [...new Set(children.flatMap((child) => child.fields))],
       },
     };
   }
@@ -111,6 +136,7 @@ export function compileCondition(
       condition: {
         holds: (p) => !inner.condition.holds(p),
         describe: (p) => `not(${inner.condition.describe(p)})`,
+        fields: inner.condition.fields,
       },
     };
   }
@@ -329,6 +355,7 @@ function compileComparison(
         const how = actual === undefined || detail === undefined ? '' : `; ${detail(actual)}`;
         return `${field} ${operator}${shown}${ignoreCase ? ' (ignoring case)' : ''}: ${holds(parameters)} (${field} is ${found}${how})`;
       },
+      fields: [field],
     },
   };
 }

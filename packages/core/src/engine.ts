@@ -5,8 +5,11 @@
  * The name checks (action type, tool, agent, server) depend on four strings only, so the list of
  * rules whose names match is memoised per distinct tuple in a bounded map: a server exposes a
  * handful of tools, and each call then only checks the arguments of the rules naming its tool.
+ * Before the first of those rules to read a dotted field, the list holds a guard for it (see
+ * `AMBIGUOUS_FIELD_RULE`): a tool whose rules read none is checked exactly as before.
  */
 import { type CompiledRule, namesMatch, parameterMatches } from './compile.js';
+import { ambiguityTest } from './conditions.js';
 import { KvlarError } from './errors.js';
 import { formatIssue } from './issues.js';
 import { compactJson, isPlainObject, type JsonObject } from './json.js';
@@ -23,6 +26,16 @@ import {
 
 /** The rule id of the deny for an action the engine cannot classify (not a valid `Action`). */
 export const INVALID_ACTION_RULE = '_invalid_action';
+
+/**
+ * The rule id of the deny for arguments that give a dotted field two different values: a key
+ * literally named `target.path` and a nested `target` → `path`. A rule would read one of them,
+ * the server may act on the other, so neither can be trusted. The engine asks just before the
+ * first rule (in evaluation order, among those whose names match) that reads the field: rules
+ * before it do not read it, so their decisions cannot depend on which one the server reads. Two
+ * equal values are not ambiguous.
+ */
+export const AMBIGUOUS_FIELD_RULE = '_ambiguous_field';
 
 /** How one rule fared in `Engine.explain`. */
 export interface RuleTrace {
@@ -42,7 +55,11 @@ export interface Explanation {
 
 /** A compiled set of policies (see `createEngine`). Every method is synchronous and pure. */
 export interface Engine {
-  /** The decision for an action: the first matching rule's, else `_default_deny`. Never throws. */
+  /**
+   * The decision for an action: the first matching rule's, else `_default_deny`. Never throws.
+   * It denies an action it cannot classify (`_invalid_action`), and one whose arguments give a
+   * dotted field two different values once it comes to a rule that reads it (`_ambiguous_field`).
+   */
   evaluate(action: Action): Decision;
   /** `evaluate`, with a trace of the rules considered and their checks (slower; for people). */
   explain(action: Action): Explanation;
@@ -63,7 +80,8 @@ export interface Engine {
    * The decision is the one `evaluate` returns for the action with no arguments when a rule
    * without argument checks decides it (or `_default_deny`); an action `evaluate` cannot classify
    * gets its `_invalid_action` deny. The proxy uses it to hide from `tools/list` the tools an
-   * agent can never call. Any `parameters` on the action are ignored.
+   * agent can never call. Any `parameters` on the action are ignored. (`_ambiguous_field` only
+   * denies more, so it cannot make an answer here wrong.)
    */
   alwaysDenies(action: Omit<Action, 'parameters'>): Decision | undefined;
   /** The policies loaded, in evaluation order. */
@@ -83,7 +101,24 @@ interface Entry {
   readonly decision: Decision;
   /** The rule's argument checks, conditions first (cheaper), each with its shared slot. */
   readonly checks: readonly Check[];
+  /** A guard for each dotted field its conditions read (inside any/all/not too). */
+  readonly guards: readonly Guard[];
 }
+
+/**
+ * A check the engine puts before the first rule that reads a dotted field: whether the arguments
+ * give the field two different values. Its one check holds when they do, and then its deny
+ * decides. Shaped as an `Entry` without a rule, so that the loops over both stay monomorphic.
+ */
+interface Guard {
+  readonly rule: undefined;
+  readonly decision: Decision;
+  readonly checks: readonly [Check];
+  readonly guards: readonly [];
+}
+
+/** What a call tries in turn: rules, each after the guards of the dotted fields it reads first. */
+type Step = Entry | Guard;
 
 interface Check {
   readonly slot: number;
@@ -92,7 +127,7 @@ interface Check {
 
 const MAX_CACHED_NAME_LENGTH = 512;
 const NO_SERVER = Symbol('no server');
-type Memo = Map<string, Map<string, Map<string, Map<string | symbol, readonly Entry[]>>>>;
+type Memo = Map<string, Map<string, Map<string, Map<string | symbol, readonly Step[]>>>>;
 
 function setIn<K, V>(map: Map<K, V>, key: K, value: V): V {
   map.set(key, value);
@@ -112,6 +147,23 @@ export function createEngine(
   // slot, and each call runs it at most once.
   const slots = new Map<string, number>();
   const slotOf = (key: string) => slots.get(key) ?? setIn(slots, key, slots.size);
+  // One guard per distinct field; `null` for a field without dots, which cannot be ambiguous.
+  const guards = new Map<string, Guard | null>();
+  const guardOf = (field: string): Guard | null => {
+    const known = guards.get(field);
+    if (known !== undefined) return known;
+    const run = ambiguityTest(field);
+    const guard: Guard | null =
+      run === undefined
+        ? null
+        : {
+            rule: undefined,
+            decision: ambiguousField(field),
+            checks: [{ slot: slotOf(`a${field}`), run }],
+            guards: [],
+          };
+    return setIn(guards, field, guard);
+  };
   const entryOf = (rule: CompiledRule): Entry => {
     const documents = rule.document.match_on.conditions ?? [];
     const checks: Check[] = rule.conditions.map((condition, index) => ({
@@ -124,7 +176,14 @@ export function createEngine(
         run: (parameters) => parameterMatches(parameters, key, regex),
       });
     }
-    return { rule, decision: decisionOf(rule), checks };
+    const ruleGuards: Guard[] = [];
+    for (const condition of rule.conditions) {
+      for (const field of condition.fields) {
+        const guard = guardOf(field);
+        if (guard !== null && !ruleGuards.includes(guard)) ruleGuards.push(guard);
+      }
+    }
+    return { rule, decision: decisionOf(rule), checks, guards: ruleGuards };
   };
   const entries: Entry[] = [];
   for (const policy of resolved) {
@@ -137,7 +196,7 @@ export function createEngine(
   // Per-call results of each slot: `stamp` for true, `-stamp` for false, anything else unknown.
   const results = new Int32Array(slots.size);
   let stamp = 0;
-  const argumentsHold = (entry: Entry, parameters: JsonObject): boolean => {
+  const argumentsHold = (entry: Step, parameters: JsonObject): boolean => {
     const checks = entry.checks;
     for (let i = 0; i < checks.length; i++) {
       const check = checks[i]!;
@@ -208,14 +267,14 @@ export function createEngine(
     resource: string,
     agentId: string,
     server: string | undefined,
-  ): readonly Entry[] => {
+  ): readonly Step[] => {
     const byResource = cache.get(actionType);
     const byAgent = byResource?.get(resource);
     const byServer = byAgent?.get(agentId);
     const hit = byServer?.get(server ?? NO_SERVER);
     if (hit !== undefined) return hit;
 
-    const matching: Entry[] = [];
+    const matching: Step[] = [];
     // Rules naming this tool exactly and rules with patterns for it, walked together in order.
     const named = byTool.get(resource) ?? NONE;
     const patterned = patternRulesFor(resource);
@@ -228,6 +287,11 @@ export function createEngine(
       if (fromNamed && patterned[b] === index) b++;
       const entry = entries[index]!;
       if (!namesMatch(entry.rule, actionType, resource, agentId, server)) continue;
+      // A field's guard goes before the first rule that reads it, so no rule reads it unchecked.
+      for (let i = 0; i < entry.guards.length; i++) {
+        const guard = entry.guards[i]!;
+        if (!matching.includes(guard)) matching.push(guard);
+      }
       matching.push(entry);
       // A rule with no argument checks always decides: nothing after it is reachable.
       if (entry.checks.length === 0) break;
@@ -283,8 +347,8 @@ export function createEngine(
         if (entry.checks.length === 0) {
           return entry.decision.type === 'deny' ? entry.decision : undefined;
         }
-        // A deny that depends on the arguments denies or falls through: either way, still denied.
-        // Anything else might let some arguments through.
+        // A deny that depends on the arguments (a guard's too) denies or falls through: either
+        // way, still denied. Anything else might let some arguments through.
         if (entry.decision.type !== 'deny') return undefined;
       }
       return DEFAULT_DENY;
@@ -308,6 +372,13 @@ export function createEngine(
     explain(action) {
       const input = normalizeAction(action);
       if (typeof input === 'string') return { decision: invalidAction(input), rules: [] };
+      // A guard's deny is the engine's own, as `_invalid_action` is: there is no rule to trace.
+      const { actionType, resource, agentId, server, parameters } = input;
+      for (const step of candidates(actionType, resource, agentId, server)) {
+        if (step.rule === undefined) {
+          if (step.checks[0].run(parameters)) return { decision: step.decision, rules: [] };
+        } else if (step.checks.every((check) => check.run(parameters))) break;
+      }
       const traces: RuleTrace[] = [];
       for (const entry of entries) {
         const trace = traceRule(entry.rule, input);
@@ -417,6 +488,17 @@ function normalizeAction(action: Action, withArguments = true): NormalizedAction
 
 function invalidAction(why: string): Decision {
   return { type: 'deny', ruleId: INVALID_ACTION_RULE, reason: `denied: ${why}` };
+}
+
+function ambiguousField(field: string): Decision {
+  const nested = field.split('.').join(' → ');
+  return Object.freeze({
+    type: 'deny',
+    ruleId: AMBIGUOUS_FIELD_RULE,
+    reason:
+      `denied: the arguments give ${JSON.stringify(field)} two different values, as a key of ` +
+      `that name and nested (${nested}); the server could act on either`,
+  });
 }
 
 function traceRule(rule: CompiledRule, action: NormalizedAction): RuleTrace {

@@ -5,6 +5,7 @@
  */
 
 export {
+  AMBIGUOUS_FIELD_RULE,
   createEngine,
   type Engine,
   type EngineOptions,

@@ -33,7 +33,7 @@ const stringOrList = z.union([nonEmpty, z.array(nonEmpty).min(1, 'must not be em
 const jsonValue = z.json();
 
 const field = nonEmpty.describe(
-  'The argument to test; a dotted name (`user.role`) walks nested objects, a key that literally contains the dot wins.',
+  'The argument to test; a dotted name (`user.role`) walks nested objects, or reads a key literally named `user.role`; arguments with both, holding different values, are denied (`_ambiguous_field`).',
 );
 const ignoreCase = z
   .boolean()

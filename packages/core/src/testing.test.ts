@@ -119,6 +119,27 @@ tests:
     ]);
   });
 
+  it('reports _ambiguous_field for a case that gives a dotted field two values', () => {
+    const engine = engineFrom(
+      'name: p\nversion: "1"\nrules:\n  - id: safe\n    match_on: { conditions: [{ field: target.path, operator: path_under, value: /safe }] }\n    effect: { type: allow }\n',
+    );
+    const suite = suiteFrom(`
+tests:
+  - id: two-ways
+    action:
+      resource: write_file
+      parameters: { target.path: /safe/x, target: { path: /etc/passwd } }
+    expect: deny
+    rule: _ambiguous_field
+    reason_contains: '"target.path"'
+`);
+    expect(runTestSuite(engine, suite).results[0]).toMatchObject({
+      passed: true,
+      actual_decision: 'deny',
+      actual_rule: '_ambiguous_field',
+    });
+  });
+
   it('reads unquoted numbers in text fields as written', () => {
     const suite = suiteFrom(
       'tests:\n  - id: 1\n    action: { resource: 8080, agent_id: 7 }\n    expect: deny\n    rule: 404\n',

@@ -18,11 +18,17 @@ export type DecisionType = 'allow' | 'deny' | 'require_approval';
 /** The engine's answer. A deny is data, never an exception. */
 export interface Decision {
   readonly type: DecisionType;
-  /** The id of the rule that decided, or `_default_deny` / `_default_allow`. */
+  /**
+   * The id of the rule that decided, or `_default_deny` / `_default_allow`, or the engine's own
+   * `_invalid_action` / `_ambiguous_field`.
+   */
   readonly ruleId: string;
   /** Why; absent for allow rules, which carry no reason. */
   readonly reason?: string;
-  /** The name of the policy the deciding rule came from; absent for `_default_deny`. */
+  /**
+   * The name of the policy the deciding rule came from; absent for `_default_deny`,
+   * `_invalid_action` and `_ambiguous_field`.
+   */
   readonly policy?: string;
 }
 

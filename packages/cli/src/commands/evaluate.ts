@@ -1,4 +1,11 @@
-import { type Action, createEngine, type Decision, type RuleTrace } from '@kvlar/core';
+import {
+  type Action,
+  createEngine,
+  DEFAULT_DENY_RULE,
+  type Decision,
+  type Explanation,
+  type RuleTrace,
+} from '@kvlar/core';
 import { defineCommand } from 'citty';
 import { CliError, ExitCode } from '../errors.js';
 import { loadPolicyFile, policyFileArg } from '../load-policy.js';
@@ -63,7 +70,7 @@ export const evaluateCommand = defineCommand({
       });
     } else {
       printDecision(runtime, decision);
-      if (explanation !== undefined) printTrace(runtime, explanation.rules);
+      if (explanation !== undefined) printTrace(runtime, explanation);
     }
     // A deny is an answer, not a failure: the Rust CLI exited 0 whatever the decision.
     return ExitCode.ok;
@@ -125,7 +132,7 @@ function printDecision(runtime: Runtime, decision: Decision): void {
   }
 }
 
-function printTrace(runtime: Runtime, rules: readonly RuleTrace[]): void {
+function printTrace(runtime: Runtime, { decision, rules }: Explanation): void {
   const paint = runtime.colors.stdout;
   runtime.print('');
   runtime.print(`Rules considered (${rules.length}):`);
@@ -134,7 +141,10 @@ function printTrace(runtime: Runtime, rules: readonly RuleTrace[]): void {
     runtime.print(`  ${mark} ${rule.ruleId} (policy: ${rule.policy})`);
     for (const check of rule.checks) runtime.print(`      ${check}`);
   }
-  if (rules.every((rule) => !rule.matched)) {
+  // The engine denies some actions before any rule (_ambiguous_field): not a default deny.
+  if (decision.ruleId === DEFAULT_DENY_RULE) {
     runtime.print('  no rule matched: denied by default');
+  } else if (rules.length === 0) {
+    runtime.print(`  none: the engine decided before any rule (${decision.ruleId})`);
   }
 }

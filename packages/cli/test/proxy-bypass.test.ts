@@ -158,6 +158,16 @@ describe('kvlar proxy --stdio refuses what could smuggle a call past the policy'
     ['an escaped duplicate n\\u0061me key', '{"name":"safe","n\\u0061me":"rm"}', -32602],
     ['an unknown params key', '{"name":"safe","tool":"rm"}', -32602],
     ['a __proto__ params key', '{"name":"safe","__proto__":{"name":"rm"}}', -32602],
+    [
+      'arguments keys that differ only by case',
+      '{"name":"safe","arguments":{"command":"ls","Command":"rm -rf /"}}',
+      -32602,
+    ],
+    [
+      'nested arguments keys that differ only by case',
+      '{"name":"safe","arguments":{"opts":{"path":"/tmp","PATH":"/etc"}}}',
+      -32602,
+    ],
   ])('refuses a tools/call with %s and forwards nothing', async (_what, params, code) => {
     const proxy = await start();
     const answer = await attempt(

@@ -249,13 +249,18 @@ const FOLDABLE = /[A-Z\u0080-\uffff]/;
 function caseVariantPair(object: Record<string, unknown>): string | undefined {
   const seen = new Map<string, string>();
   for (const key of Object.keys(object)) {
-    // Upper then lower: `ſ` and `K` (Kelvin) only fold to `s` and `k` that way round.
+    // Upper then lower: the long s (`ſ`) folds to `s` only that way round.
     const folded = key.toUpperCase().toLowerCase();
     const first = seen.get(folded);
     if (first !== undefined) {
-      return `hold keys '${first}' and '${key}', which differ only by case`;
+      return `hold keys '${clipped(first)}' and '${clipped(key)}', which differ only by case`;
     }
     seen.set(folded, key);
   }
   return undefined;
+}
+
+/** A key as a reason quotes it: the agent chose it, so at most 64 characters of it. */
+function clipped(key: string): string {
+  return key.length > 64 ? `${key.slice(0, 64)}…` : key;
 }

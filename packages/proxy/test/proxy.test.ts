@@ -215,6 +215,15 @@ rules:
     },
   );
 
+  it('quotes at most 64 characters of a case-variant key in its answer', async () => {
+    const h = await harness(engineFrom(POLICY));
+    const long = `${'k'.repeat(100)}ey`;
+    h.fromClient(call(6, 'read', { [long]: 1, [long.toUpperCase()]: 2 }));
+    const { message } = (await h.toClient.message(1)).error as { message: string };
+    expect(message).toContain(`'${'k'.repeat(64)}…' and '${'K'.repeat(64)}…'`);
+    expect(message).not.toContain(long);
+  });
+
   it('forwards arguments whose keys differ by more than case, or sit in different objects', async () => {
     const h = await harness(engineFrom(POLICY));
     const args = { path: 'a', Path2: 'b', nested: { Path: 'c' }, list: [{ Name: 1 }, { name: 2 }] };

@@ -344,19 +344,27 @@ function mayRepeatEnvelopeKey(text: string): boolean {
   while (ENVELOPE_TOKEN.test(text)) {
     const end = ENVELOPE_TOKEN.lastIndex;
     if (text.charCodeAt(end - 1) === LETTER_U) return true;
-    // The key found, told by its last letter (and the one before it for `id` and `method`).
-    const last = text.charCodeAt(end - 2);
-    let bit = 32; // error
-    if (last === LETTER_D) bit = text.charCodeAt(end - 3) === LETTER_I ? 1 : 2;
-    else if (last === LETTER_T)
-      bit = 4; // result
-    else if (last === LETTER_C)
-      bit = 8; // jsonrpc
-    else if (last === LETTER_S) bit = 16; // params
+    const bit = envelopeKeyBit(text, end);
     if ((seen & bit) !== 0) return true;
     seen |= bit;
   }
   return false;
+}
+
+/** A bit for the JSON-RPC key whose closing quote is at `end - 1`, told by its last letters. */
+function envelopeKeyBit(text: string, end: number): number {
+  switch (text.charCodeAt(end - 2)) {
+    case LETTER_D: // id, method
+      return text.charCodeAt(end - 3) === LETTER_I ? 1 : 2;
+    case LETTER_T: // result
+      return 4;
+    case LETTER_C: // jsonrpc
+      return 8;
+    case LETTER_S: // params
+      return 16;
+    default: // error
+      return 32;
+  }
 }
 
 /** Offset of the first byte that does not start or continue a valid UTF-8 sequence, or -1. */

@@ -6,15 +6,8 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { engineFrom, resolved, ruleYaml } from '../test/helpers.js';
-import {
-  type Action,
-  ALL_OPERATORS,
-  AMBIGUOUS_FIELD_RULE,
-  createEngine,
-  type PolicyDocument,
-  validatePolicy,
-} from './index.js';
+import { engineFrom, engineOf, resolved, ruleYaml } from '../test/helpers.js';
+import { type Action, ALL_OPERATORS, AMBIGUOUS_FIELD_RULE, createEngine } from './index.js';
 import { jsonEquals } from './json.js';
 
 const AMBIGUOUS = '_ambiguous_field';
@@ -378,13 +371,7 @@ describe('dotted field properties', () => {
     fc.assert(
       fc.property(rules, argumentShapes, (generated, { key, nested, emptyA, other }) => {
         const ruleList = generated as GeneratedRule[];
-        const result = validatePolicy({
-          name: 'generated',
-          version: '1',
-          rules: ruleList,
-        } as unknown as PolicyDocument);
-        if (!result.ok) throw new Error(JSON.stringify(result.issues));
-        const engine = createEngine([result.policy]);
+        const engine = engineOf(ruleList);
         const decide = (parameters: Record<string, unknown>) =>
           engine.evaluate({ resource: 't', parameters });
         const base: Record<string, unknown> = other ? { other: 1 } : {};

@@ -6,15 +6,8 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  type Action,
-  createEngine,
-  type Engine,
-  lintPolicy,
-  type PolicyDocument,
-  resolvePolicy,
-  validatePolicy,
-} from './index.js';
+import { engineOf } from '../test/helpers.js';
+import { type Action, createEngine, lintPolicy, resolvePolicy, validatePolicy } from './index.js';
 import { findName, nameSetOf } from './lint-names.js';
 import { compileNamePattern, type NamePattern } from './name-pattern.js';
 
@@ -171,16 +164,6 @@ const action: fc.Arbitrary<Action> = fc.record(
   },
   { requiredKeys: ['actionType', 'resource', 'agentId'] },
 );
-
-function engineOf(ruleList: readonly unknown[]): Engine {
-  const result = validatePolicy({
-    name: 'generated',
-    version: '1',
-    rules: ruleList,
-  } as unknown as PolicyDocument);
-  if (!result.ok) throw new Error(JSON.stringify(result.issues));
-  return createEngine([result.policy]);
-}
 
 /** Arguments that satisfy every generated check, so that every rule can match. */
 const EVERY_CHECK = { cmd: 'rm -rf', path: '/etc/x', n: 1 };

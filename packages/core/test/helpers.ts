@@ -3,10 +3,12 @@ import {
   type Engine,
   formatIssue,
   type Policy,
+  type PolicyDocument,
   type PolicyLoader,
   parsePolicy,
   type ResolvedPolicy,
   resolvePolicy,
+  validatePolicy,
 } from '../src/index.js';
 
 /** Parses YAML that must be valid; a test that feeds it bad YAML fails with the issues shown. */
@@ -24,6 +26,17 @@ export function resolved(yaml: string, loader?: PolicyLoader, file?: string): Re
 
 export function engineFrom(...yamls: string[]): Engine {
   return createEngine(yamls.map((yaml) => resolved(yaml)));
+}
+
+/** An engine over one policy of generated rules, which must be valid (property tests). */
+export function engineOf(ruleList: readonly unknown[]): Engine {
+  const result = validatePolicy({
+    name: 'generated',
+    version: '1',
+    rules: ruleList,
+  } as unknown as PolicyDocument);
+  if (!result.ok) throw new Error(JSON.stringify(result.issues));
+  return createEngine([result.policy]);
 }
 
 /** An in-memory loader: a map from reference to text, identified by the reference itself. */

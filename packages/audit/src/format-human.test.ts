@@ -26,6 +26,21 @@ describe('formatRecordHuman', () => {
     ]);
   });
 
+  it('names a message refused unread by its action type, since it has no resource', async () => {
+    const unreadable = entry({
+      action_type: 'unreadable',
+      resource: '',
+      outcome: 'denied',
+      matched_rule: '_invalid_request',
+      reason: 'message is not valid JSON',
+      parameters: {},
+    });
+    const { records } = await chained([unreadable, entry({ resource: '' })]);
+    const [first, second] = records.map((record) => formatRecordHuman(record, false));
+    expect(first).toContain(' filesystem/(unreadable)  agent=');
+    expect(second).toContain(' filesystem/(tool_call)  agent=');
+  });
+
   it('colours a result green when the server answered and red when it failed', async () => {
     const { records } = await chained([
       resultEntry(entry(), 'id-0', { ok: true, duration_ms: 1 }),

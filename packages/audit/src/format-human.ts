@@ -42,7 +42,7 @@ export type HumanFields = Pick<
   | 'approval'
   | 'upstream'
   | 'shadow'
-> & { readonly server?: string | undefined };
+> & { readonly server?: string | undefined; readonly action_type?: string | undefined };
 
 /**
  * One line (no newline) for a person watching decisions go by. A result record (with `upstream`)
@@ -56,10 +56,15 @@ export function formatHuman(event: HumanFields, color: boolean): string {
       : event.upstream.ok
         ? RESULT_OK
         : RESULT_ERROR;
+  // A message refused unread names no resource: its action type (`unreadable`) says what it was.
+  const resource =
+    event.resource === '' && event.action_type !== undefined
+      ? `(${event.action_type})`
+      : event.resource;
   const parts = [
     paint('2', event.timestamp),
     paint(label.color, label.text),
-    safeText(event.server === undefined ? event.resource : `${event.server}/${event.resource}`),
+    safeText(event.server === undefined ? resource : `${event.server}/${resource}`),
     `agent=${safeText(event.agent_id)}`,
     `rule=${safeText(event.matched_rule)}`,
   ];

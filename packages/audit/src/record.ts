@@ -76,6 +76,7 @@ export function createRecorder(options: RecordOptions = {}, startHash = GENESIS_
         timestamp: entry.timestamp ?? isoTimestamp(clock()),
         outcome: entry.outcome,
         server: entry.server,
+        action_type: entry.action_type,
         resource: entry.resource,
         agent_id: entry.agent_id,
         matched_rule: entry.matched_rule,

@@ -56,6 +56,10 @@ async function forwardedNames(proxy: RawProxy): Promise<unknown[]> {
     .filter((name, index) => !(name === 'safe' && isBarrier(calls[index])));
 }
 
+function isBarrierRecord(record: JsonObject): boolean {
+  return record.resource === 'safe' && isBarrier({ params: { arguments: record.parameters } });
+}
+
 function isBarrier(call: JsonObject | undefined): boolean {
   const args = (call?.params as JsonObject | undefined)?.arguments;
   return isObject(args) && typeof args.barrier === 'string';
@@ -237,6 +241,42 @@ describe('kvlar proxy --stdio refuses what could smuggle a call past the policy'
       arguments: { target: { path: '/safe/x' } },
     });
     expect(await forwardedNames(proxy)).toEqual(['safe']);
+  });
+
+  it('records every line it cannot read as a denied unreadable attempt, and forwards none', async () => {
+    const proxy = await start();
+    const call = toolCall(20, 'rm', { path: '/' });
+    const lines = [
+      Buffer.from(`${call.slice(0, -1)},}\n`), // not JSON
+      Buffer.concat([
+        Buffer.from(call.slice(0, 30)),
+        Buffer.from([0xc0, 0xaf]),
+        Buffer.from('"}\n'),
+      ]),
+      Buffer.from(`[[${call}]]\n`), // a batch inside a batch
+    ];
+    for (const line of lines) proxy.child.stdin?.write(line);
+    const refusals = () =>
+      proxy.received.filter(
+        (answer) => Array.isArray(answer) || (isObject(answer) && answer.id === null),
+      );
+    await proxy.waitFor(() => refusals().length >= lines.length);
+    await barrier(proxy, 'after-unreadable');
+    expect(refusals().map((answer) => JSON.stringify(answer).slice(0, 60))).toEqual([
+      expect.stringContaining('"error":{"code":-32700'),
+      expect.stringContaining('"error":{"code":-32700'),
+      expect.stringContaining('[{"jsonrpc":"2.0","id":null,"error":{"code":-32600'),
+    ]);
+    expect(await forwardedNames(proxy)).toEqual([]);
+    const records = (await auditRecords(proxy.auditFile)).filter((r) => !isBarrierRecord(r));
+    expect(
+      records.map((record) => [record.action_type, record.outcome, record.matched_rule]),
+    ).toEqual(lines.map(() => ['unreadable', 'denied', '_invalid_request']));
+    expect(records.map((record) => record.reason)).toEqual([
+      expect.stringMatching(/^message is not valid JSON/),
+      expect.stringMatching(/^message is not valid UTF-8 \(invalid byte at offset 30\)/),
+      'a JSON-RPC message must be an object, not an array',
+    ]);
   });
 
   it('decides an escaped n\\u0061me key as the name it decodes to', async () => {

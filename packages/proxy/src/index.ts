@@ -70,6 +70,7 @@ export {
   type ProxySession,
   type ProxyStats,
   policyInfo,
+  UNREADABLE_ACTION_TYPE,
 } from './proxy.js';
 export { releaseReads } from './release-reads.js';
 export {

@@ -41,6 +41,12 @@ export const DEFAULT_AGENT_ID = 'mcp-agent';
 
 /** Rule ids of decisions the proxy takes without the policy. */
 export const INVALID_REQUEST_RULE = '_invalid_request';
+/**
+ * The action type recorded for a message from the client that could not be read as any request:
+ * not JSON, not UTF-8, too large, too deep, not a JSON-RPC message. It could have been a
+ * `tools/call`; it was refused whole, and the attempt is on record.
+ */
+export const UNREADABLE_ACTION_TYPE = 'unreadable';
 /** The deny when the audit sink could not record a call (`auditFailure: 'deny'`). */
 export const AUDIT_FAILURE_RULE = '_audit_failure';
 /** The deny when the engine threw (it should not; the proxy fails closed if it does). */
@@ -436,10 +442,16 @@ export function createProxy(options: ProxyOptions): ProxySession {
       return;
     }
     const reply = errorAnswer(message.id, message.code, message.reason);
-    if (message.method !== undefined && kindOf(message.method, 'client') !== undefined) {
+    if (message.method === undefined) {
+      // No method could be read (`Method` for `method`, `[[…]]` in a batch, an array for a
+      // method): whatever it was meant to be, the attempt belongs in the audit.
+      track(refuseAttempt(side, UNREADABLE_ACTION_TYPE, '', message.reason, reply, batch));
+      return;
+    }
+    const kind = kindOf(message.method, 'client');
+    if (kind !== undefined) {
       // A decided kind that could not be read is a denied attempt: it belongs in the audit.
-      const kind = kindOf(message.method, 'client') as ActionKind;
-      track(refuseAttempt(side, kind, '', message.reason, reply, batch));
+      track(refuseAttempt(side, kind.actionType, '', message.reason, reply, batch));
       return;
     }
     if (batch !== undefined) batch.open += 1;
@@ -507,7 +519,7 @@ export function createProxy(options: ProxyOptions): ProxySession {
       if (kind !== undefined) {
         // `tools/call` as a notification: never forwarded, and recorded as the attempt it is.
         const reason = `${method} sent as a notification (without an id) is never forwarded`;
-        track(refuseAttempt(side, kind, nameOf(params), reason, undefined, undefined));
+        track(refuseAttempt(side, kind.actionType, nameOf(params), reason, undefined, undefined));
         return;
       }
       if (!reportedMethods.has(`${side.name}:${method}`)) {
@@ -570,7 +582,7 @@ export function createProxy(options: ProxyOptions): ProxySession {
       const kind = kindOf(method, side.name);
       // A refused attempt at a decided kind belongs in the audit, as an unreadable one does.
       if (kind !== undefined)
-        track(refuseAttempt(side, kind, nameOf(params), text, reply, batch, true));
+        track(refuseAttempt(side, kind.actionType, nameOf(params), text, reply, batch, true));
       else answer(side, reply, batch);
       return;
     }
@@ -631,7 +643,8 @@ export function createProxy(options: ProxyOptions): ProxySession {
     const subject = subjectOf(kind, message.params);
     if (!subject.ok) {
       const reply = errorAnswer(id, ErrorCode.invalidParams, subject.reason);
-      track(refuseAttempt(side, kind, nameOf(message.params), subject.reason, reply, batch, true));
+      const resource = nameOf(message.params);
+      track(refuseAttempt(side, kind.actionType, resource, subject.reason, reply, batch, true));
       return;
     }
     const { resource, parameters } = subject.subject;
@@ -950,10 +963,13 @@ export function createProxy(options: ProxyOptions): ProxySession {
     return final;
   }
 
-  /** A decided kind that could not be read: audited as denied, answered with `reply`. */
+  /**
+   * A request of a decided kind (`actionType`) that could not be read or was refused, or a
+   * client message that could not be read at all: audited as denied, answered with `reply`.
+   */
   async function refuseAttempt(
     side: Side,
-    kind: ActionKind,
+    actionType: string,
     resource: string,
     reason: string,
     reply: unknown,
@@ -962,12 +978,7 @@ export function createProxy(options: ProxyOptions): ProxySession {
   ): Promise<void> {
     if (batch !== undefined && reply !== undefined && !opened) batch.open += 1;
     const decision: Decision = { type: 'deny', ruleId: INVALID_REQUEST_RULE, reason };
-    const action: Action = {
-      actionType: kind.actionType,
-      resource,
-      agentId: agentId(),
-      parameters: {},
-    };
+    const action: Action = { actionType, resource, agentId: agentId(), parameters: {} };
     count(action, decision, 0);
     await record(action, decision, 'denied');
     if (reply !== undefined) answer(side, reply, batch);
@@ -1133,7 +1144,8 @@ export function createProxy(options: ProxyOptions): ProxySession {
         error.kind === 'too_large' && sniffed !== undefined && !client.pending.has(sniffed)
           ? sniffed
           : null;
-      send(client, errorAnswer(id, code, error.message));
+      const reply = errorAnswer(id, code, error.message);
+      track(refuseAttempt(side, UNREADABLE_ACTION_TYPE, '', error.message, reply, undefined));
       return;
     }
     if (sniffed !== undefined && client.pending.get(sniffed)?.state === 'forwarded') {

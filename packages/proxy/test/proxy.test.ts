@@ -1,6 +1,7 @@
 import type { AuditEntry, AuditSink } from '@kvlar/audit';
 import { describe, expect, it } from 'vitest';
 import type { ApprovalAnswer, Approver } from '../src/approver.js';
+import { INVALID_REQUEST_RULE } from '../src/proxy.js';
 import { call, engineFrom, harness, settle } from './harness.js';
 
 const POLICY = `
@@ -738,6 +739,38 @@ describe('faults', () => {
     expect(await h.toClient.message(1)).toMatchObject({ id: null, error: { code: -32700 } });
     h.fromClient(call(2, 'read', { path: 'a' }));
     await h.toServer.line(1);
+  });
+
+  it('records each client message it cannot read at all as a denied unreadable attempt', async () => {
+    const h = await harness(engineFrom(POLICY));
+    const attempt = { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'read' } };
+    const json = JSON.stringify(attempt);
+    const unreadable = [
+      `${json.slice(0, -1)},}`, // not JSON
+      `[[${json}]]`, // a batch inside a batch
+      json.replace('"method"', '"Method"'), // what a lenient server would read as the method
+      json.replace('"tools/call"', '["tools/call"]'),
+      '{"jsonrpc":"2.0","id":7}',
+    ];
+    for (const line of unreadable) h.fromClient(line);
+    await h.toClient.line(unreadable.length);
+    const answers = (h.toClient.messages as Record<string, unknown>[]).flat();
+    expect(answers.map((answer) => (answer.error as { code: number }).code)).toEqual([
+      -32700, -32600, -32600, -32600, -32600,
+    ]);
+    expect(h.audit.events.map((event) => [event.action_type, event.outcome])).toEqual(
+      unreadable.map(() => ['unreadable', 'denied']),
+    );
+    expect(h.audit.events.every((event) => event.matched_rule === INVALID_REQUEST_RULE)).toBe(true);
+    expect(h.audit.events.map((event) => event.reason)).toEqual(
+      answers.map((answer) =>
+        (answer.error as { message: string }).message.replace('[KVLAR] ', ''),
+      ),
+    );
+    // Nothing of them reached the server: the next call is the first line it reads.
+    h.fromClient(call(9, 'read', { path: 'a' }));
+    expect(JSON.parse(await h.toServer.line(1))).toMatchObject({ id: 9 });
+    expect(h.toServer.lines).toHaveLength(1);
   });
 
   it('answers every forwarded request when the server goes away, then closes', async () => {

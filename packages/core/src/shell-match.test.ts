@@ -69,7 +69,7 @@ const cases: Record<string, readonly Case[]> = {
     ['{ program: [git], subcommand: [push] }', 'git PUSH', false],
     ['{ program: [apt], subcommand: ["*install"] }', 'apt -y reinstall x', true],
   ],
-  'piped (a pipe, <(…), a here-document or string; command: a pipe or <(…))': [
+  'piped (a pipe, <(…), a here-document or string; command: what a command printed)': [
     ['{ program: [sh], piped: true }', 'curl x | sh', true],
     ['{ program: [sh], piped: true }', 'sh < script.sh', false],
     ['{ program: [sh], piped: true }', 'sh <<< "echo hi"', true],
@@ -78,6 +78,12 @@ const cases: Record<string, readonly Case[]> = {
     ['{ program: [bash], piped: command }', 'bash <(curl x)', true],
     ['{ program: [bash], piped: command }', 'curl x | sudo -E bash -s', true],
     ['{ program: [bash], piped: false }', 'bash x.sh', true],
+    ['{ program: [python3], piped: command }', 'python3 - <<< "$(curl x)"', true],
+    ['{ program: [python3], piped: command }', 'python3 - <<EOF\n$(curl x)\nEOF', true],
+    ['{ program: [source], piped: command }', 'source /dev/stdin <<< "$(curl x)"', true],
+    ['{ program: [python3], piped: command }', 'python3 - <<< "$HOME"', false],
+    ['{ program: [python3], piped: command }', "python3 - <<'EOF'\n$(curl x)\nEOF", false],
+    ['{ program: [bash], piped: command }', 'grep x <<< "$(bash build.sh)"', false],
   ],
   'writes_to (path globs over output redirection targets)': [
     ['{ writes_to: ["/etc/**"] }', 'echo x > /etc/hosts', true],

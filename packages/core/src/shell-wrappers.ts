@@ -3,6 +3,7 @@
  * rm {} ;` runs rm per file. Each wrapper's options are skipped (including those that take a
  * value, `sudo -u user`), so the wrapped command is found; the wrapper stays a command too.
  */
+import { splitEnvString } from './env-split.js';
 import type { ShellWord, Word } from './shell.js';
 
 /** What unwrapping asks of the reader. */
@@ -20,19 +21,40 @@ export interface WrapperRecord {
   readonly writesTo: readonly ShellWord[];
 }
 
+/** How an option takes a value, as getopt's `has_arg`. */
+type Argument = 'none' | 'required' | 'optional';
+
 interface Options {
   /** Short options that take a value, attached (`-uroot`) or as the next word (`-u root`). */
   readonly values: string;
-  /** Long options that take the next word as their value when written without `=`. */
-  readonly longValues: readonly string[];
-  /** `NAME=value` words may precede the command. */
+  /**
+   * Short options whose value is optional: only attached (`-d1`); the rest of the cluster is the
+   * value, and the next word is never taken (`watch -d rm …` runs rm).
+   */
+  readonly optionalValues?: string;
+  /**
+   * Every long option the program knows. GNU getopt_long takes any unambiguous prefix (`--ch` is
+   * env's --chdir) and refuses an unknown or ambiguous one, so the whole table is needed to tell
+   * which option a prefix names.
+   */
+  readonly long: ReadonlyMap<string, Argument>;
+  /** Words holding `=` may precede the command (`env A=1`, `sudo A=1`): they set variables. */
   readonly assignments?: boolean;
+  /** A word `-N`, `--N` or `-+N` is a value (nice's obsolete `nice -10 make`). */
+  readonly numericOption?: boolean;
   /** Operands between the options and the command (timeout's duration, ssh's host). */
   readonly operands?: number;
   /** Options may follow operands (`su - root -c '…'`): every word is read as one or the other. */
   readonly permute?: boolean;
-  /** An option whose value is a script (`su -c '…'`, `env -S '…'`). */
-  readonly script?: { readonly short: string; readonly long: readonly string[] };
+  /**
+   * An option whose value is a script (`su -c '…'`), or, with `split`, words that env reads again
+   * as its own arguments (`env -S '-i rm -rf' /`).
+   */
+  readonly script?: {
+    readonly short: string;
+    readonly long: readonly string[];
+    readonly split?: boolean;
+  };
   /**
    * What follows the options and operands: a command (the default), a script made of the words
    * joined by spaces (`ssh host rm -rf /`, `watch 'ls | wc'`), or a script in the first word
@@ -41,79 +63,123 @@ interface Options {
   readonly after?: 'command' | 'script' | 'first-word-script' | 'nothing';
 }
 
-const NONE: Options = { values: '', longValues: [] };
+/**
+ * A long-option table written as the programs document it: `name=` takes a value, `name[=]` takes
+ * one only when attached (`--max-lines=2`), a bare `name` takes none.
+ */
+function longOptions(spec: string): ReadonlyMap<string, Argument> {
+  const table = new Map<string, Argument>();
+  for (const entry of spec.split(' ')) {
+    if (entry === '') continue;
+    if (entry.endsWith('[=]')) table.set(entry.slice(0, -3), 'optional');
+    else if (entry.endsWith('=')) table.set(entry.slice(0, -1), 'required');
+    else table.set(entry, 'none');
+  }
+  return table;
+}
 
+const NO_LONG = longOptions('');
+const NONE: Options = { values: '', long: NO_LONG };
+/** GNU's `--help` and `--version`, which every coreutils and util-linux program has. */
+const STANDARD = 'help version';
+
+// The tables are those of sudo 1.9, coreutils 9, util-linux 2.38, findutils 4.9, procps-ng 4 and
+// GNU time 1.9; short options that take a value on the BSDs or macOS are added (env -P/-L, xargs
+// -J/-R/-S): they are errors in the GNU programs, where nothing then runs.
 const WRAPPERS = new Map<string, Options>([
   [
     'sudo',
     {
-      values: 'CDghpRrTtUu',
-      longValues: [
-        '--close-from',
-        '--chdir',
-        '--group',
-        '--host',
-        '--prompt',
-        '--chroot',
-        '--role',
-        '--command-timeout',
-        '--type',
-        '--other-user',
-        '--user',
-      ],
+      // -h alone takes the next word as a host unless it is an option or an assignment.
+      values: 'aCcDghpRrTtUu',
+      long: longOptions(
+        'background preserve-env[=] edit set-home login remove-timestamp list preserve-groups ' +
+          'shell other-user= validate askpass auth-type= bell close-from= login-class= chdir= ' +
+          'group= help host= reset-timestamp no-update non-interactive prompt= chroot= role= ' +
+          'stdin command-timeout= type= user= version',
+      ),
       assignments: true,
     },
   ],
-  ['doas', { values: 'aCu', longValues: [] }],
+  ['doas', { values: 'aCu', long: NO_LONG }],
   [
     'env',
     {
-      values: 'uCSP',
-      longValues: ['--unset', '--chdir', '--split-string'],
+      values: 'uCSPLa',
+      long: longOptions(
+        `ignore-environment null unset= chdir= default-signal[=] ignore-signal[=] block-signal[=] list-signal-handling debug split-string= argv0= ${STANDARD}`,
+      ),
       assignments: true,
-      script: { short: 'S', long: ['--split-string'] },
+      script: { short: 'S', long: ['split-string'], split: true },
     },
   ],
   ['su', suOptions('')],
   ['runuser', suOptions('u')],
-  ['setsid', NONE],
-  ['chroot', { values: '', longValues: ['--userspec', '--groups'], operands: 1 }],
+  ['setsid', { values: '', long: longOptions(`ctty fork wait ${STANDARD}`) }],
+  [
+    'chroot',
+    { values: '', long: longOptions(`groups= userspec= skip-chdir ${STANDARD}`), operands: 1 },
+  ],
   [
     'ssh',
     {
       values: 'BbcDEeFIiJLlmOopQRSWw',
-      longValues: [],
+      long: NO_LONG,
       operands: 1,
       after: 'script',
     },
   ],
-  ['watch', { values: 'dnq', longValues: ['--interval', '--differences'], after: 'script' }],
-  ['trap', { values: '', longValues: [], after: 'first-word-script' }],
-  ['nohup', NONE],
-  ['nice', { values: 'n', longValues: ['--adjustment'] }],
-  ['time', { values: 'fo', longValues: ['--format', '--output'] }],
-  ['timeout', { values: 'sk', longValues: ['--signal', '--kill-after'], operands: 1 }],
-  ['stdbuf', { values: 'ioe', longValues: ['--input', '--output', '--error'] }],
+  [
+    'watch',
+    {
+      // -d/--differences take a value only when attached: `watch -d rm …` runs rm.
+      values: 'nq',
+      optionalValues: 'd',
+      long: longOptions(
+        `beep color no-color differences[=] errexit chgexit equexit= interval= precise no-title no-wrap exec ${STANDARD}`,
+      ),
+      after: 'script',
+    },
+  ],
+  ['trap', { values: '', long: NO_LONG, after: 'first-word-script' }],
+  ['nohup', { values: '', long: longOptions(STANDARD) }],
+  ['nice', { values: 'n', long: longOptions(`adjustment= ${STANDARD}`), numericOption: true }],
+  [
+    'time',
+    {
+      values: 'fo',
+      long: longOptions(`append format= output= portability quiet verbose ${STANDARD}`),
+    },
+  ],
+  [
+    'timeout',
+    {
+      values: 'sk',
+      long: longOptions(`kill-after= signal= foreground preserve-status verbose ${STANDARD}`),
+      operands: 1,
+    },
+  ],
+  ['stdbuf', { values: 'ioe', long: longOptions(`input= output= error= ${STANDARD}`) }],
   [
     'ionice',
-    { values: 'cnpPu', longValues: ['--class', '--classdata', '--pid', '--pgid', '--uid'] },
+    {
+      values: 'cnpPu',
+      long: longOptions(`class= classdata= pid= pgid= ignore uid= ${STANDARD}`),
+    },
   ],
   ['command', NONE],
   ['builtin', NONE],
-  ['exec', { values: 'a', longValues: [] }],
+  ['exec', { values: 'a', long: NO_LONG }],
   [
     'xargs',
     {
-      values: 'aEILnPsd',
-      longValues: [
-        '--arg-file',
-        '--delimiter',
-        '--max-lines',
-        '--max-args',
-        '--max-procs',
-        '--max-chars',
-        '--process-slot-var',
-      ],
+      // -e, -i and -l (--eof, --replace, --max-lines) take a value only when attached.
+      values: 'aEILnPsdJRS',
+      optionalValues: 'eil',
+      long: longOptions(
+        'null arg-file= delimiter= eof[=] replace[=] max-lines[=] max-args= open-tty max-procs= ' +
+          `interactive process-slot-var= no-run-if-empty max-chars= show-limits verbose exit ${STANDARD}`,
+      ),
     },
   ],
 ]);
@@ -121,9 +187,12 @@ const WRAPPERS = new Map<string, Options>([
 function suOptions(more: string): Options {
   return {
     values: `cgGsw${more}`,
-    longValues: ['--command', '--session-command', '--group', '--supp-group', '--shell'],
+    long: longOptions(
+      'command= session-command= fast group= supp-group= login preserve-environment pty shell= ' +
+        `whitelist-environment= ${more === 'u' ? 'user= ' : ''}${STANDARD}`,
+    ),
     permute: true,
-    script: { short: 'c', long: ['--command', '--session-command'] },
+    script: { short: 'c', long: ['command', 'session-command'] },
     after: 'nothing',
   };
 }
@@ -179,23 +248,24 @@ export function unwrapCommand(
     host.emitUnknown(skipped.unknown, record.writesTo);
     return [];
   }
-  const { index, flags, script } = skipped;
+  const { index, flags, script, given } = skipped;
+  // env -S put its words in place of the option: the command is found among them.
+  const args = skipped.words;
   // `command -v rm`, `ionice -p 42` and `trap -p` name a program, process or signal; they run
   // nothing.
   if (program === 'command' && (flags.includes('v') || flags.includes('V'))) return [];
   if (program === 'ionice' && /[pPu]/.test(flags)) return [];
-  const rest = words.slice(index + (options.operands ?? 0));
+  const rest = args.slice(index + (options.operands ?? 0));
   if (script !== undefined) {
-    // `env -S 'rm -rf' /` splits the string into words, the rest following; `su -c '…'` runs it.
-    const tail = program === 'env' ? rest.map((word) => quote(word.text)) : [];
+    // `su -c '…'` runs the script.
     if (script.dynamic) host.emitUnknown(script, record.writesTo);
-    else host.parseNested([script.text, ...tail].join(' '), false);
+    else host.parseNested(script.text, false);
     return [];
   }
   if (options.after === 'nothing') {
     // `runuser -u user -- command …` runs the command itself.
-    const end = words.findIndex((word) => word.text === '--');
-    return program === 'runuser' && flags.includes('u') && end !== -1 ? [words.slice(end + 1)] : [];
+    const end = args.findIndex((word) => word.text === '--');
+    return program === 'runuser' && flags.includes('u') && end !== -1 ? [args.slice(end + 1)] : [];
   }
   if (options.after === 'script' || options.after === 'first-word-script') {
     // `trap - EXIT` and `trap '' INT` reset or ignore a signal.
@@ -214,7 +284,7 @@ export function unwrapCommand(
     const input = synthetic('(arguments from input)', true, end);
     // With -I STR (-i, --replace) STR stands for an input line wherever it appears, program and
     // script included: such words are only known at run time.
-    const replace = xargsReplaceString(words.slice(1, index));
+    const replace = xargsReplaceString(given);
     const filled =
       replace === undefined
         ? rest
@@ -224,24 +294,49 @@ export function unwrapCommand(
   return rest.length > 0 ? [rest] : [];
 }
 
+/** An option as the program read it: a short letter or a long name in full, and its value. */
+interface Given {
+  readonly option: string;
+  readonly value: string | undefined;
+}
+
 type Skipped =
   | {
+      /** The arguments, with env -S strings replaced by their words. */
+      readonly words: readonly Word[];
+      /** Where the operands or the command start in `words`. */
       readonly index: number;
       /** The short option letters written, in order. */
       readonly flags: string;
-      /** The value of the option that takes a script (`su -c`, `env -S`). */
-      readonly script: ShellWord | undefined;
+      /** Every option read, long names in full. */
+      readonly given: readonly Given[];
+      /** The value of the option that takes a script (`su -c`). */
+      readonly script: Word | undefined;
     }
-  | { readonly unknown: Word };
+  | { readonly unknown: ShellWord };
 
-function skipOptions(words: readonly Word[], options: Options): Skipped {
+/**
+ * env -S strings read within one command, at most: each is read again from the start of what it
+ * left, so a bound keeps `env -S '-S -S …'` linear.
+ */
+const MAX_SPLITS = 32;
+
+/**
+ * Reads the options as the program's getopt does, up to the first operand. Whatever getopt
+ * would refuse (an unknown or ambiguous long option, a value given to one that takes none) is
+ * `unknown`: the line fails closed rather than guessing.
+ */
+function skipOptions(original: readonly Word[], options: Options): Skipped {
+  let words = original;
   let flags = '';
-  let script: ShellWord | undefined;
+  const given: Given[] = [];
+  let script: Word | undefined;
+  let splits = 0;
   let i = 1;
   while (i < words.length) {
     const word = words[i]!;
     const text = word.text;
-    if (options.assignments && word.assignment) {
+    if (options.assignments && isAssignment(word)) {
       i++;
       continue;
     }
@@ -251,42 +346,114 @@ function skipOptions(words: readonly Word[], options: Options): Skipped {
       i++;
       break;
     }
-    if (text.startsWith('--')) {
-      const equals = text.indexOf('=');
-      const name = equals === -1 ? text : text.slice(0, equals);
-      if (options.script?.long.includes(name)) {
-        script = equals === -1 ? words[i + 1] : { text: text.slice(equals + 1), dynamic: false };
-      }
-      i += equals === -1 && options.longValues.includes(name) ? 2 : 1;
-      continue;
-    }
-    if (text === '-' && options.assignments) {
+    if (options.numericOption && /^-[-+]?[0-9]/.test(text)) {
       i++;
       continue;
     }
-    if (text.startsWith('-') && text.length > 1) {
-      let next = false;
+    let option: string;
+    let value: Word | undefined;
+    let argument: Argument;
+    let next = false;
+    if (text.startsWith('--')) {
+      const equals = text.indexOf('=');
+      const name = longOption(text.slice(2, equals === -1 ? undefined : equals), options.long);
+      if (name === undefined) return { unknown: word };
+      option = name;
+      argument = options.long.get(name)!;
+      if (equals !== -1) {
+        if (argument === 'none') return { unknown: word };
+        value = attached(word, text.slice(equals + 1));
+      } else if (argument === 'required') {
+        next = true;
+        value = words[i + 1];
+      }
+    } else if (text === '-' && options.assignments) {
+      i++;
+      continue;
+    } else if (text.startsWith('-') && text.length > 1) {
+      option = '';
+      argument = 'none';
       for (let j = 1; j < text.length; j++) {
         const letter = text[j]!;
         flags += letter;
-        if (options.values.includes(letter)) {
-          next = j === text.length - 1;
-          if (options.script?.short === letter) {
-            script = next ? words[i + 1] : { text: text.slice(j + 1), dynamic: false };
-          }
-          break;
+        option = letter;
+        if (options.values.includes(letter)) argument = 'required';
+        else if (options.optionalValues?.includes(letter)) argument = 'optional';
+        else {
+          given.push({ option: letter, value: undefined });
+          continue;
         }
+        // The rest of the cluster is the value; a required one may be the next word instead.
+        if (j < text.length - 1) value = attached(word, text.slice(j + 1));
+        else if (argument === 'required') {
+          next = true;
+          value = words[i + 1];
+        }
+        break;
       }
-      i += next ? 2 : 1;
-      continue;
-    }
-    if (options.permute) {
+      if (argument === 'none') {
+        i++;
+        continue;
+      }
+    } else if (options.permute) {
       i++;
       continue;
+    } else {
+      break;
     }
-    break;
+    given.push({ option, value: value?.text });
+    const after = i + (next ? 2 : 1);
+    const isScript =
+      options.script !== undefined &&
+      (option === options.script.short || options.script.long.includes(option));
+    if (isScript && value !== undefined && options.script?.split) {
+      // env -S: the string's words replace the option and are read again, options included.
+      const split = value.dynamic || value.glob ? undefined : splitEnvString(value.text);
+      if (split === undefined || ++splits > MAX_SPLITS) return { unknown: value };
+      words = [
+        words[0]!,
+        ...split.map((part) => ({ ...value, ...part, glob: false, assignment: false })),
+        ...words.slice(after),
+      ];
+      i = 1;
+      continue;
+    }
+    if (isScript) script = value;
+    i = after;
   }
-  return { index: Math.min(i, words.length), flags, script };
+  // env reads assignments after `--` too (`env -- A=1 rm`).
+  if (options.assignments) while (i < words.length && isAssignment(words[i]!)) i++;
+  return { words, index: Math.min(i, words.length), flags, given, script };
+}
+
+/**
+ * The long option `written` (without `--`) names: an exact name, or the only one it is a prefix
+ * of, as getopt_long reads it. `undefined` for an unknown or ambiguous one, which the program
+ * refuses.
+ */
+function longOption(written: string, table: ReadonlyMap<string, Argument>): string | undefined {
+  if (table.has(written)) return written;
+  let found: string | undefined;
+  for (const name of table.keys()) {
+    if (!name.startsWith(written)) continue;
+    if (found !== undefined) return undefined;
+    found = name;
+  }
+  return found;
+}
+
+/**
+ * A word env or sudo takes as `NAME=value`: any word holding `=` that is not an option, quoted
+ * or not (`env 'A=1'`, `env A-B=1`), not only what the shell reads as an assignment.
+ */
+function isAssignment(word: Word): boolean {
+  if (word.assignment) return true;
+  return !word.dynamic && !word.text.startsWith('-') && word.text.includes('=');
+}
+
+/** A value written in the same word as its option (`-uroot`, `--user=root`). */
+function attached(word: Word, text: string): Word {
+  return { ...word, text };
 }
 
 /** `sh -c 'script'` reads the script; a shell without `-c` reads standard input. */
@@ -360,15 +527,11 @@ function findActions(words: readonly Word[]): (readonly Word[])[] {
 }
 
 /** The replacement string of xargs' `-I STR`, `-ISTR`, `-i[STR]` or `--replace[=STR]`, if given. */
-function xargsReplaceString(options: readonly Word[]): string | undefined {
+function xargsReplaceString(given: readonly Given[]): string | undefined {
   let replace: string | undefined;
-  for (let i = 0; i < options.length; i++) {
-    const text = options[i]!.text;
-    if (text === '-I') replace = options[i + 1]?.text ?? replace;
-    else if (text.startsWith('-I')) replace = text.slice(2);
-    else if (text === '-i' || text === '--replace') replace = '{}';
-    else if (text.startsWith('-i')) replace = text.slice(2);
-    else if (text.startsWith('--replace=')) replace = text.slice('--replace='.length);
+  for (const { option, value } of given) {
+    if (option === 'I') replace = value ?? replace;
+    else if (option === 'i' || option === 'replace') replace = value ?? '{}';
   }
   return replace === '' ? undefined : replace;
 }
@@ -384,9 +547,4 @@ function synthetic(text: string, dynamic: boolean, at: number): Word {
     start: at,
     end: at,
   };
-}
-
-/** The word single-quoted, so that reading it again gives it back. */
-function quote(text: string): string {
-  return `'${text.replaceAll("'", "'\\''")}'`;
 }

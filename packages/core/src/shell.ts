@@ -34,7 +34,11 @@ export interface SimpleCommand {
    * here-string, or a process substitution `<(…)` (as stdin or as an argument).
    */
   readonly piped: boolean;
-  /** Its input is another command's output: a pipe or `<(…)` (not text in the command line). */
+  /**
+   * Its input is another command's output: a pipe, `<(…)`, or a here-string or unquoted
+   * here-document whose text holds a command substitution (`<<< "$(curl …)"`), not text written
+   * in the command line.
+   */
   readonly pipedFromCommand: boolean;
   /** Where it writes: the targets of `>`, `>>`, `>|`, `&>`, `&>>`, `<>`, `N>` and `>&file`. */
   readonly writesTo: readonly ShellWord[];
@@ -97,6 +101,14 @@ interface Stage {
   piped: boolean;
   /** Fed by a pipe or a process substitution. */
   fromCommand: boolean;
+  /**
+   * Fed a here-string or here-document that holds a command's output (`<<< "$(curl …)"`): as
+   * fed by a command, except for the commands making that text, which run before and read
+   * nothing of it.
+   */
+  fromOutput: boolean;
+  /** Where in `records` the commands making such text are: [start, end) pairs. */
+  producers: number[];
   hereStrings: Word[];
 }
 
@@ -204,9 +216,14 @@ class Parser implements WrapperHost {
     this.readHereDocuments();
   }
 
-  /** Only the expansions of a text: the body of an unquoted here-document no shell reads. */
-  scanExpansions(): void {
-    this.readDoubleQuoted({ text: '', dynamic: false }, false, true);
+  /**
+   * Only the expansions of a text: the body of an unquoted here-document. True when it holds one
+   * (its text is then only known at run time).
+   */
+  scanExpansions(): boolean {
+    const acc = { text: '', dynamic: false };
+    this.readDoubleQuoted(acc, false, true);
+    return acc.dynamic;
   }
 
   private fail(reason: string): never {
@@ -288,6 +305,8 @@ class Parser implements WrapperHost {
       end: -1,
       piped,
       fromCommand: piped,
+      fromOutput: false,
+      producers: [],
       hereStrings: [],
     };
     const writes: Word[] = [];
@@ -633,6 +652,7 @@ class Parser implements WrapperHost {
       this.readHereDocumentDelimiter(op === '<<-', stage);
       return true;
     }
+    const before = this.shared.records.length;
     const target = this.readWord(frame);
     if (target.start === target.end) this.fail(`missing target after "${op}"`);
     switch (op) {
@@ -641,6 +661,10 @@ class Parser implements WrapperHost {
         break;
       case '<<<':
         stage.piped = true;
+        // `python3 - <<< "$(curl …)"` reads what curl printed, as `curl … | python3 -` does.
+        if (this.shared.records.length > before) {
+          this.fedByOutput(stage, before, this.shared.records.length);
+        }
         stage.hereStrings.push(target);
         break;
       case '<&':
@@ -670,7 +694,9 @@ class Parser implements WrapperHost {
     if (stage.piped) {
       for (let i = stage.start; i < stage.end; i++) {
         records[i]!.piped = true;
-        if (stage.fromCommand) records[i]!.pipedFromCommand = true;
+        if (stage.fromCommand || (stage.fromOutput && !isProducer(stage, i))) {
+          records[i]!.pipedFromCommand = true;
+        }
       }
     }
     for (const word of stage.hereStrings) {
@@ -683,7 +709,10 @@ class Parser implements WrapperHost {
   private readsScript(stage: Stage): boolean {
     const records = this.shared.records;
     const end = stage.end === -1 ? records.length : stage.end;
-    for (let i = stage.start; i < end; i++) if (records[i]!.stdinScript) return true;
+    for (let i = stage.start; i < end; i++) {
+      // A shell making the here-string's text (`<<< "$(bash x)"`) does not read it.
+      if (records[i]!.stdinScript && !isProducer(stage, i)) return true;
+    }
     return false;
   }
 
@@ -739,10 +768,53 @@ class Parser implements WrapperHost {
         }
       }
       const body = src.slice(start, end);
-      if (this.readsScript(document.stage)) this.parseNested(body, !document.quoted);
-      else if (!document.quoted && (body.includes('$') || body.includes('`'))) {
+      const stage = document.stage;
+      if (this.readsScript(stage)) {
+        this.parseNested(body, !document.quoted);
+        if (!document.quoted) this.expandedScript(body, stage);
+      } else if (!document.quoted && (body.includes('$') || body.includes('`'))) {
+        const before = this.shared.records.length;
         new Parser(body, this.depth + this.nesting + 1, this.shared, false).scanExpansions();
+        // `python3 - <<EOF` over `$(curl …)` reads what curl printed.
+        if (this.shared.records.length > before) {
+          this.fedByOutput(stage, before, this.shared.records.length);
+        }
       }
+    }
+  }
+
+  /**
+   * A shell reading an unquoted here-document runs its text after expansion: what an expansion
+   * yields is read as code, as `eval "…$x…"` reads it. The commands written in it were parsed;
+   * the script as a whole is only known at run time, and one holding `$(…)` is fed by a command.
+   */
+  private expandedScript(body: string, stage: Stage): void {
+    // Counted apart: the commands in the expansions were already read with the script.
+    const scratch: Shared = { records: [], work: this.shared.work };
+    const dynamic = new Parser(
+      body,
+      this.depth + this.nesting + 1,
+      scratch,
+      false,
+    ).scanExpansions();
+    this.shared.work = scratch.work;
+    if (scratch.records.length > 0) this.fedByOutput(stage, this.shared.records.length, -1);
+    if (dynamic) this.emitUnknown({ text: body, dynamic: true }, []);
+  }
+
+  /**
+   * The stage reads text made by the commands at [start, end) of `records`. A stage already
+   * finished (its here-document is read after it) is marked at once.
+   */
+  private fedByOutput(stage: Stage, start: number, end: number): void {
+    stage.fromOutput = true;
+    if (end > start) stage.producers.push(start, end);
+    if (stage.end === -1) return;
+    const records = this.shared.records;
+    for (let i = stage.start; i < stage.end; i++) {
+      if (isProducer(stage, i)) continue;
+      records[i]!.piped = true;
+      records[i]!.pipedFromCommand = true;
     }
   }
 
@@ -1351,6 +1423,15 @@ function isPrefixWord(word: Word): boolean {
   if (word.assignment) return true;
   if (word.quoted || word.dynamic) return false;
   return word.text === '!' || word.text === '{' || word.text === '}' || RESERVED.has(word.text);
+}
+
+/** The record at `index` makes the text of the stage's here-string or here-document. */
+function isProducer(stage: Stage, index: number): boolean {
+  const ranges = stage.producers;
+  for (let i = 0; i < ranges.length; i += 2) {
+    if (index >= ranges[i]! && index < ranges[i + 1]!) return true;
+  }
+  return false;
 }
 
 function shellWord(word: ShellWord): ShellWord {

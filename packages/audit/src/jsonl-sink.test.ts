@@ -1,6 +1,15 @@
 import { spawn } from 'node:child_process';
 import { constants } from 'node:fs';
-import { appendFile, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
+import {
+  appendFile,
+  readdir,
+  readFile,
+  readlink,
+  realpath,
+  rm,
+  symlink,
+  writeFile,
+} from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -15,6 +24,7 @@ import {
   verifyChain,
   verifyFiles,
 } from './index.js';
+import { acquireWriterLock } from './writer-lock.js';
 
 /** Every record line of every log file in `directory`, oldest first (names sort by index). */
 async function allLines(directory: string): Promise<string[]> {
@@ -392,6 +402,40 @@ describe('one writer per log', () => {
     await second.close();
     expect(verifyChain(await allLines(directory))).toMatchObject({ ok: true, records: 2 });
     expect(await readdir(directory)).toEqual(['audit.jsonl']);
+  });
+
+  it.each([
+    ['a symlink to the log', 'alias.jsonl', 'audit.jsonl', true],
+    [
+      'the log through a linked directory, before it exists',
+      'linked/audit.jsonl',
+      'audit.jsonl',
+      false,
+    ],
+  ])('refuses a second sink naming %s', async (_case, first, second, exists) => {
+    const directory = await tempDirectory();
+    if (exists) await writeFile(join(directory, 'audit.jsonl'), '');
+    await symlink('audit.jsonl', join(directory, 'alias.jsonl'));
+    await symlink(directory, join(directory, 'linked'));
+    const sink = await createJsonlSink({ path: join(directory, first) });
+    await expect(createJsonlSink({ path: join(directory, second) })).rejects.toSatisfy(
+      failsWith('audit_locked', `process ${process.pid}`),
+    );
+    await sink.write(entry());
+    await sink.close();
+    const lines = (await readFile(join(directory, 'audit.jsonl'), 'utf8')).split('\n');
+    expect(verifyChain(lines.slice(0, -1))).toMatchObject({ ok: true, records: 1 });
+  });
+
+  it('locks the file a dangling symlink will create, not the link', async () => {
+    const directory = await tempDirectory();
+    await symlink('audit.jsonl', join(directory, 'alias.jsonl'));
+    const lock = await acquireWriterLock(join(directory, 'alias.jsonl'));
+    expect(lock.path).toBe(join(await realpath(directory), 'audit.jsonl.lock'));
+    await expect(acquireWriterLock(join(directory, 'audit.jsonl'))).rejects.toSatisfy(
+      failsWith('audit_locked'),
+    );
+    await lock.release();
   });
 
   it('takes over the lock of a writer that died (SIGKILL) and continues its chain', async () => {

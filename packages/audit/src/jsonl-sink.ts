@@ -92,6 +92,7 @@ export async function createJsonlSink(options: JsonlSinkOptions): Promise<JsonlS
   try {
     resumed = await resume(options, clock);
     handle = await open(path, flags, 0o600);
+    await ownerOnly(handle, path);
     if (resumed.created) await syncDirectory(dirname(path));
   } catch (error) {
     await lock.release();
@@ -190,6 +191,7 @@ export async function createJsonlSink(options: JsonlSinkOptions): Promise<JsonlS
     await handle.close();
     await rename(path, rotatedPath(path, nextIndex++, clock()));
     handle = await open(path, flags, 0o600);
+    await ownerOnly(handle, path);
     written = 0;
     flushedUpTo = 0;
     await syncDirectory(dirname(path));
@@ -273,6 +275,28 @@ export async function createJsonlSink(options: JsonlSinkOptions): Promise<JsonlS
       await lock.release();
     },
   };
+}
+
+/**
+ * The mode given to `open` applies only when it creates the file. A log that was already there
+ * (made by `touch` under a umask of 022, by another tool, by someone else in a shared directory)
+ * is made its owner's alone, as a new one is; one another user owns is refused, since that user
+ * could read it and rewrite it. Devices (`/dev/null`) are left as they are.
+ */
+async function ownerOnly(handle: FileHandle, path: string): Promise<void> {
+  if (process.platform === 'win32') return;
+  const info = await handle.stat();
+  if (!info.isFile()) return;
+  const uid = process.getuid?.();
+  if (uid !== undefined && info.uid !== uid) {
+    await handle.close();
+    throw new AuditError(
+      'audit_write_failed',
+      `the audit log ${path} belongs to another user (uid ${info.uid}, not ${uid}), who could ` +
+        'read and rewrite it; refusing to write to it. Use a file of your own.',
+    );
+  }
+  if ((info.mode & 0o077) !== 0) await handle.chmod(info.mode & 0o700);
 }
 
 interface Resumed {

@@ -29,7 +29,7 @@ export async function readAuditRecords(pathOrDirectory: string): Promise<Records
     } catch (error) {
       throw new AuditError('invalid_input', `cannot read ${file}`, { cause: error });
     }
-    const parsed = parseRecords(text, { file });
+    const parsed = parseRecords(text, { file, wholeFile: true });
     for (const item of parsed.records) records.push(item);
     for (const item of parsed.skipped) skipped.push(item);
   }

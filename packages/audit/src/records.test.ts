@@ -102,6 +102,21 @@ describe('parseRecords', () => {
     ]);
   });
 
+  it('reads whole-file text without its unterminated last line, listing that line as torn', () => {
+    const text = `${RUST_LINE}\n${RUST_LINE}`;
+    expect(parseRecords(text).records).toHaveLength(2);
+    const whole = parseRecords(text, { file: 'a.jsonl', wholeFile: true });
+    expect(whole.records).toHaveLength(1);
+    expect(whole.skipped).toEqual([
+      {
+        file: 'a.jsonl',
+        line: 2,
+        message: 'the last line is incomplete (no newline); it is not part of the chain',
+      },
+    ]);
+    expect(parseRecords(`${RUST_LINE}\n`, { wholeFile: true })).toMatchObject({ skipped: [] });
+  });
+
   it('lists a line with a malformed upstream as skipped instead of reading it as a decision', () => {
     const broken = RUST_LINE.replace('}', ',"upstream":{"ok":true}}');
     const parsed = parseRecords(`${RUST_LINE}\n${broken}\n`);

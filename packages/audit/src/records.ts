@@ -165,11 +165,20 @@ function upstreamOf(value: unknown): AuditUpstream | undefined {
 /** The records of a file's text; blank lines are ignored, other non-records skipped and listed. */
 export function parseRecords(
   text: string,
-  options: { readonly file?: string } = {},
+  options: {
+    readonly file?: string;
+    /**
+     * The text is a whole file, as read from disk. Its last line without a newline is then torn
+     * (a write cut short, or bytes added by hand): verification leaves it out of the chain, so it
+     * is skipped and listed here too, and stats and export count what verify vouched for.
+     */
+    readonly wholeFile?: boolean;
+  } = {},
 ): ParsedRecords {
   const records: AuditRecord[] = [];
   const skipped: SkippedLine[] = [];
   const lines = text.split('\n');
+  const torn = options.wholeFile === true ? (lines.pop() ?? '') : '';
   for (const [index, raw] of lines.entries()) {
     const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
     if (line.trim() === '') continue;
@@ -182,6 +191,13 @@ export function parseRecords(
         message: parsed.message,
       });
     }
+  }
+  if (torn !== '') {
+    skipped.push({
+      ...(options.file === undefined ? {} : { file: options.file }),
+      line: lines.length + 1,
+      message: 'the last line is incomplete (no newline); it is not part of the chain',
+    });
   }
   return { records, skipped };
 }

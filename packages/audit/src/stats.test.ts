@@ -161,6 +161,23 @@ describe('formatStats', () => {
     expect(lines).toContain('  OK:               1');
   });
 
+  it('escapes control characters in tool names and agent ids, so a name cannot rewrite the counts', () => {
+    // Cursor up four lines, clear it, print a false count; a newline forging a line of its own.
+    const cursor = '\u001b[4A\r\u001b[2K  Denied:           0\u001b[4B\r\u001b[2K  read_file';
+    const stats = auditStats([
+      record({ resource: cursor, outcome: 'denied' }),
+      record({ resource: 'bash', outcome: 'denied', agent_id: 'x\n  Denied:           0' }),
+    ]);
+    const lines = formatStats(stats, 'audit.jsonl');
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point.
+    for (const line of lines) expect(line).not.toMatch(/[\u0000-\u001f]/);
+    expect(lines.filter((line) => line.includes('Denied:'))).toEqual([
+      '  Denied:           2',
+      '  \\u001b[4A\\u000d\\u001b[2K  Denied:           0\\u001b[4B\\u000d\\u001b[2K  read_file 1',
+      '  x\\u000a  Denied:           0 1',
+    ]);
+  });
+
   it('lists at most ten resources', () => {
     const records = Array.from({ length: 12 }, (_, index) => record({ resource: `tool-${index}` }));
     const lines = formatStats(auditStats(records), 'f');

@@ -3,6 +3,7 @@
  * Decisions and result records (the server's answers, with `upstream`) are counted apart, so a
  * call whose result was recorded still counts once.
  */
+import { safeText } from './format-human.js';
 import type { AuditRecord } from './records.js';
 
 export interface CountedName {
@@ -142,10 +143,15 @@ function minute(iso: string): string {
   return `${iso.slice(0, 10)} ${iso.slice(11, 16)}`;
 }
 
-/** Rust's `{:20}`: pad to 20 characters (Unicode scalar values), never truncate. */
+/**
+ * Rust's `{:20}`: pad to 20 characters (Unicode scalar values), never truncate. Tool names and
+ * agent ids come from clients and models: escaped as `audit tail` escapes them, so a name cannot
+ * forge a line or move the cursor over the counts.
+ */
 function top(names: readonly CountedName[]): string[] {
   return names.slice(0, STATS_TOP).map(({ name, count }) => {
-    const width = [...name].length;
-    return `  ${name}${' '.repeat(Math.max(0, 20 - width))} ${count}`;
+    const shown = safeText(name);
+    const width = [...shown].length;
+    return `  ${shown}${' '.repeat(Math.max(0, 20 - width))} ${count}`;
   });
 }

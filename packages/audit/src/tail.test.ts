@@ -32,6 +32,32 @@ describe('openAuditTail', () => {
     }
   });
 
+  it('leaves out the unterminated last line of a rotated file, as verify does', async () => {
+    const directory = await tempDirectory();
+    const path = join(directory, 'audit.jsonl');
+    const first = await createJsonlSink({ ...fixedRecordOptions(), path });
+    await first.write(entry({ resource: 'tool_0' }));
+    await first.close();
+    // A whole record appended without its newline: torn, so moved aside as it is.
+    const forged = { ...entry({ resource: 'forged' }), id: 'x', timestamp: '2026-03-01T10:00:00Z' };
+    await appendFile(path, JSON.stringify(forged));
+    const second = await createJsonlSink({ ...fixedRecordOptions(), path, onTornLine: 'rotate' });
+    await second.write(entry({ resource: 'tool_1' }));
+    await second.close();
+    const tail = await openAuditTail(path);
+    try {
+      expect(resources(tail.records)).toEqual(['tool_0', 'tool_1']);
+      expect(tail.skipped).toEqual([
+        expect.objectContaining({
+          line: 2,
+          message: 'the last line is incomplete (no newline); it is not part of the chain',
+        }),
+      ]);
+    } finally {
+      await tail.close();
+    }
+  });
+
   it('follows several rotations between two polls without losing or repeating a record', async () => {
     const directory = await tempDirectory();
     const path = join(directory, 'audit.jsonl');

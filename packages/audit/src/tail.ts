@@ -48,7 +48,7 @@ export async function openAuditTail(pathOrDirectory: string): Promise<AuditTail>
       const { rotated } = await chainOf(active);
       for (const file of rotated) {
         if (await follower.isFile(file)) continue;
-        const parsed = parseRecords(await readText(file), { file });
+        const parsed = parseRecords(await readText(file), { file, wholeFile: true });
         files.push(file);
         for (const item of parsed.records) records.push(item);
         for (const item of parsed.skipped) skipped.push(item);
@@ -145,7 +145,7 @@ class ActiveFile {
       const parts = [await this.read()];
       await this.reopen();
       for (const file of await this.rotatedSince(old)) {
-        parts.push(parseRecords(await readText(file), { file }));
+        parts.push(parseRecords(await readText(file), { file, wholeFile: true }));
       }
       parts.push(await this.read());
       return {

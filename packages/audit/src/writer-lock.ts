@@ -5,8 +5,18 @@
  * that died (a crash, SIGKILL) on this host is taken over; a live holder is an error naming it.
  */
 import { randomBytes } from 'node:crypto';
-import { link, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import {
+  link,
+  readFile,
+  readlink,
+  realpath,
+  rename,
+  stat,
+  unlink,
+  writeFile,
+} from 'node:fs/promises';
 import { hostname } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
 import { AuditError } from './errors.js';
 
 export interface WriterLock {
@@ -38,7 +48,9 @@ export async function acquireWriterLock(
   logPath: string,
   file: LockedFile = AUDIT_LOG,
 ): Promise<WriterLock> {
-  const path = `${logPath}.lock`;
+  // Named after the file, not after the name it was given: a log reached through a symlink
+  // (`alias.jsonl -> audit.jsonl`, a linked directory) must meet the same lock.
+  const path = `${await realLogPath(logPath)}.lock`;
   // A device (`/dev/null`, `/dev/full` in tests) has no chain to protect, and no place for a lock.
   const existing = await stat(logPath).catch(() => undefined);
   if (existing !== undefined && !existing.isFile()) return { path, release: async () => {} };
@@ -60,6 +72,30 @@ export async function acquireWriterLock(
     // stale file read above: a fresh lock moved by mistake is put back.
     await takeOverStale(path, seen, `${unique}.stale`);
   }
+}
+
+/** Symlinks a path can go through before we stop following (Linux's own limit). */
+const MAX_SYMLINKS = 40;
+
+/**
+ * The path of the file `logPath` names, symlinks resolved. A log that does not exist yet is
+ * where opening it will create it: through a dangling symlink, its target (itself resolved);
+ * otherwise its name in its directory's real path.
+ */
+async function realLogPath(logPath: string): Promise<string> {
+  let path = resolve(logPath);
+  for (let hops = 0; hops < MAX_SYMLINKS; hops++) {
+    try {
+      return await realpath(path);
+    } catch {
+      // Missing (or unreadable): resolved by hand below.
+    }
+    const target = await readlink(path).catch(() => undefined);
+    if (target === undefined) break;
+    path = resolve(dirname(path), target);
+  }
+  const directory = await realpath(dirname(path)).catch(() => dirname(path));
+  return join(directory, basename(path));
 }
 
 /** Enough for a few racing takeovers; a lock that keeps changing under us is someone's. */

@@ -2,10 +2,10 @@
  * The audit log holds tool arguments (redacted, but still what the agent did): on a machine with
  * other users it must not be readable by them. Cited by docs/security.md.
  */
-import { readdir, stat } from 'node:fs/promises';
+import { chmod, chown, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createJsonlSink } from '../src/index.js';
+import { AuditError, createJsonlSink } from '../src/index.js';
 import { entry, fixedRecordOptions, tempDirectory } from './fixtures.js';
 
 const mode = async (path: string) => (await stat(path)).mode & 0o777;
@@ -23,4 +23,37 @@ describe.runIf(process.platform !== 'win32')('audit files on a shared machine', 
     for (const name of logs)
       expect([name, await mode(join(directory, name))]).toEqual([name, 0o600]);
   });
+
+  it('makes a log that already existed readable by its owner only before writing to it', async () => {
+    const directory = await tempDirectory();
+    const path = join(directory, 'audit.jsonl');
+    await writeFile(path, '');
+    await chmod(path, 0o644); // as `touch` makes it under the usual umask
+    const sink = await createJsonlSink({ ...fixedRecordOptions(), path });
+    expect(await mode(path)).toBe(0o600);
+    await sink.write(entry());
+    await sink.close();
+    expect(await mode(path)).toBe(0o600);
+  });
+
+  // Only root can give a file to another user.
+  it.runIf(process.getuid?.() === 0)(
+    'refuses a log another user owns, naming it, and writes nothing',
+    async () => {
+      const directory = await tempDirectory();
+      const path = join(directory, 'audit.jsonl');
+      await writeFile(path, '');
+      await chmod(path, 0o666);
+      await chown(path, 65534, 65534);
+      await expect(createJsonlSink({ ...fixedRecordOptions(), path })).rejects.toSatisfy(
+        (error) =>
+          AuditError.isInstance(error) &&
+          error.code === 'audit_write_failed' &&
+          error.message.includes(`the audit log ${path} belongs to another user (uid 65534`),
+      );
+      expect(await readFile(path, 'utf8')).toBe('');
+      expect(await mode(path)).toBe(0o666);
+      expect(await readdir(directory)).toEqual(['audit.jsonl']);
+    },
+  );
 });

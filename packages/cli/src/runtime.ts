@@ -23,6 +23,8 @@ export interface Io {
 export interface Runtime {
   readonly cwd: string;
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** Whether stdout is a terminal: what a person reads, not what a program parses. */
+  readonly stdoutIsTerminal: boolean;
   /** Writes one line of result to stdout. */
   print(line: string): void;
   /** Writes a result as pretty JSON (2-space indent) to stdout. */
@@ -45,6 +47,7 @@ export function createRuntime(io: Io): Runtime {
   const runtime: Runtime = {
     cwd: io.cwd,
     env: io.env,
+    stdoutIsTerminal: io.stdout.isTTY === true,
     print: (line) => {
       io.stdout.write(`${line}\n`);
     },

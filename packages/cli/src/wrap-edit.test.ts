@@ -285,6 +285,56 @@ describe('wrapConfig', () => {
   });
 });
 
+describe('an entry wrapped under another KVLAR_WRAP_COMMAND', () => {
+  const original = JSON.stringify(
+    {
+      mcpServers: {
+        fs: { command: 'npx', args: ['-y', '@modelcontextprotocol/server-filesystem', '/tmp'] },
+        '-dash': { command: 'node', args: ['server.js'] },
+      },
+    },
+    null,
+    2,
+  );
+  const script = '/opt/kvlar/run-kvlar.sh';
+  const wrapped = wrap(original, { command: script }).text;
+
+  it('is known by the arguments wrap wrote: wrapping again without it changes nothing', () => {
+    expect(wrapped).toContain(`"command": "${script}"`);
+    const again = wrap(wrapped);
+    expect(again.text).toBe(wrapped);
+    expect(again.entries.map((entry) => entry.status)).toEqual([
+      'already_wrapped',
+      'already_wrapped',
+    ]);
+  });
+
+  it('unwraps back to the original bytes without it', () => {
+    const result = unwrap(wrapped);
+    expect(result.entries.map((entry) => entry.status)).toEqual(['unwrapped', 'unwrapped']);
+    expect(result.text).toBe(original);
+  });
+
+  it.each([
+    ['proxy alone', ['proxy', '--', 'x']],
+    ['no --server-name', ['proxy', '--stdio', '--policy', 'p.yaml', '--', 'x']],
+    [
+      'flags in another order',
+      ['proxy', '--policy', 'p.yaml', '--stdio', '--server-name', 'n', '--', 'x'],
+    ],
+    ['an extra flag', ['proxy', '--stdio', '--policy', 'p', '--server-name', 'n', '-v', '--', 'x']],
+    ['nothing after --', ['proxy', '--stdio', '--policy', 'p', '--server-name', 'n', '--']],
+    [
+      'a first argument that is not proxy',
+      ['serve', '--stdio', '--policy', 'p', '--server-name', 'n', '--', 'x'],
+    ],
+  ])("is not confused with a server of one's own taking %s", (_case, args) => {
+    const text = JSON.stringify({ mcpServers: { mine: { command: 'my-gateway', args } } });
+    expect(unwrap(text)).toMatchObject({ text, entries: [{ status: 'not_wrapped' }] });
+    expect(wrap(text).entries).toMatchObject([{ status: 'wrapped' }]);
+  });
+});
+
 describe('parseConfig', () => {
   it.each([
     ['{"mcpServers": {', 1, 17, "invalid JSON: expected '}'"],

@@ -163,7 +163,7 @@ function wrapEntry(text: string, entry: Entry, options: WrapOptions, edits: Edit
   const server = readServer(entry);
   if (server.kind !== 'local') return outcomeOf(server);
   const { command, args } = server;
-  if (options.isKvlar(command.value)) {
+  if (options.isKvlar(command.value) || wrapperArgs(args.values)) {
     return {
       status: 'already_wrapped',
       reason: describeWrapped(args.values, options),
@@ -222,10 +222,11 @@ function unwrapEntry(text: string, entry: Entry, options: UnwrapOptions, edits: 
   const { command, args } = server;
   const elements = args.node?.children ?? [];
   const separator = args.values.indexOf('--');
-  if (!options.isKvlar(command.value) || args.values[0] !== 'proxy' || separator === -1) {
+  const kvlar = options.isKvlar(command.value) || wrapperArgs(args.values);
+  if (!kvlar || args.values[0] !== 'proxy' || separator === -1) {
     return {
       status: 'not_wrapped',
-      reason: options.isKvlar(command.value) ? 'runs kvlar, but not as a wrapper' : 'not wrapped',
+      reason: kvlar ? 'runs kvlar, but not as a wrapper' : 'not wrapped',
       commandLine: undefined,
     };
   }
@@ -258,6 +259,22 @@ function unwrapEntry(text: string, entry: Entry, options: UnwrapOptions, edits: 
   }
   edits.push({ offset: command.node.offset, length: command.node.length, content: commandText });
   return { status: 'unwrapped', reason: undefined, commandLine: args.values.slice(separator + 1) };
+}
+
+/**
+ * Whether `args` open exactly as wrap writes them, `proxy --stdio --policy P --server-name N --`
+ * (or `--server-name=N`) followed by a command: an entry wrapped under a `KVLAR_WRAP_COMMAND`
+ * not named kvlar (`/opt/kvlar/run.sh`) is still known for one when that variable is gone. The
+ * whole prefix, in wrap's order, must be there: a server of its own that merely takes a `proxy`
+ * argument is not mistaken for a wrapper.
+ */
+function wrapperArgs(args: readonly string[]): boolean {
+  const [proxy, stdio, policy, , name] = args;
+  if (proxy !== 'proxy' || stdio !== '--stdio' || policy !== '--policy' || name === undefined) {
+    return false;
+  }
+  const separator = name === '--server-name' ? 6 : name.startsWith('--server-name=') ? 5 : -1;
+  return separator !== -1 && args[separator] === '--' && args.length > separator + 1;
 }
 
 /** What a server entry is, as far as wrapping goes. */

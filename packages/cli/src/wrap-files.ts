@@ -5,16 +5,17 @@
 import { randomBytes } from 'node:crypto';
 import {
   chmodSync,
+  linkSync,
   readFileSync,
   realpathSync,
   renameSync,
   rmSync,
   statSync,
-  writeFileSync,
 } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
 import { describeFsError } from './read-text.js';
 import { decodeUtf8 } from './utf8.js';
+import { writeNewFile } from './write-file.js';
 
 export type ConfigRead =
   | { readonly ok: true; readonly text: string }
@@ -50,22 +51,48 @@ export function readConfig(path: string): ConfigRead {
  * it (`.pre-unwrap.json` before an unwrap). When that name is taken by a different backup, the
  * older one is kept and the next free `NAME.pre-kvlar.N.json` is used; a backup of the very same
  * bytes is reused. Returns the backup's path.
+ *
+ * The backup is written whole and flushed under a temporary name, then linked to its name: a full
+ * disk or a crash never leaves a short file under the name people restore from, and a link (like
+ * an exclusive create) never replaces what is there.
  */
 export function backUp(path: string, text: string, kind: 'pre-kvlar' | 'pre-unwrap'): string {
   const name = basename(path);
   const extension = extname(name);
   const stem = extension === '' ? name : name.slice(0, -extension.length);
+  const directory = dirname(path);
   const mode = statSync(path).mode & 0o777;
-  for (let n = 1; ; n++) {
-    const backup = join(dirname(path), `${stem}.${kind}${n === 1 ? '' : `.${n}`}.json`);
-    try {
-      // 'wx': never replace what is there, even if it appeared since we looked.
-      writeFileSync(backup, text, { flag: 'wx', mode });
-      return backup;
-    } catch (error) {
-      if (!isCode(error, 'EEXIST')) throw error;
-      if (sameText(backup, text)) return backup;
+  const temporary = join(
+    directory,
+    `.${stem}.${kind}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`,
+  );
+  writeNewFile(temporary, text, mode);
+  try {
+    for (let n = 1; ; n++) {
+      const backup = join(directory, `${stem}.${kind}${n === 1 ? '' : `.${n}`}.json`);
+      try {
+        placeNew(temporary, backup, text, mode);
+        return backup;
+      } catch (error) {
+        if (!isCode(error, 'EEXIST')) throw error;
+        if (sameText(backup, text)) return backup;
+      }
     }
+  } finally {
+    rmSync(temporary, { force: true });
+  }
+}
+
+/** Gives the complete file `temporary` the new name `target`; EEXIST if that name is taken. */
+function placeNew(temporary: string, target: string, text: string, mode: number): void {
+  try {
+    linkSync(temporary, target);
+  } catch (error) {
+    if (!isCode(error, 'EPERM') && !isCode(error, 'ENOTSUP') && !isCode(error, 'ENOSYS')) {
+      throw error;
+    }
+    // A file system without hard links: create it in place, removed again if the write fails.
+    writeNewFile(target, text, mode);
   }
 }
 
@@ -86,7 +113,7 @@ export function replaceConfig(path: string, expected: string, text: string): voi
     `.${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`,
   );
   try {
-    writeFileSync(temporary, text, { flag: 'wx', mode });
+    writeNewFile(temporary, text, mode);
     chmodSync(temporary, mode); // the umask may have taken bits away
     renameSync(temporary, target);
   } catch (error) {

@@ -1,7 +1,8 @@
-import { appendFile, readdir, readFile, writeFile } from 'node:fs/promises';
+import { appendFile, link, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type AuditEntry, type AuditUpstream, createJsonlSink } from '@kvlar/audit';
 import { describe, expect, it } from 'vitest';
+import { main } from '../src/main.js';
 import { kvlar, lines, spawnKvlar, tempDir } from './helpers.js';
 
 const BASE = Date.parse('2026-03-01T10:00:00.000Z');
@@ -474,6 +475,70 @@ describe('kvlar audit export', () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('refusing to overwrite the audit log audit.jsonl');
     expect(lines(await readFile(join(dir, 'audit.jsonl'), 'utf8'))).toEqual(log);
+  });
+});
+
+describe('kvlar audit export, safely', () => {
+  it('refuses to replace the log it reads under another name: a linked directory, a symlink, a hard link', async () => {
+    const dir = await tempDir();
+    const log = await writeLog(dir);
+    await symlink(dir, join(dir, 'linked-dir'));
+    await symlink('audit.jsonl', join(dir, 'alias.jsonl'));
+    await link(join(dir, 'audit.jsonl'), join(dir, 'hard.jsonl'));
+    for (const output of ['linked-dir/audit.jsonl', 'alias.jsonl', 'hard.jsonl']) {
+      const result = await kvlar(
+        ['audit', 'export', '-f', 'audit.jsonl', '--outcome', 'denied', '-o', output],
+        { cwd: dir },
+      );
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(
+        `refusing to overwrite the audit log ${output} with its export`,
+      );
+      expect(lines(await readFile(join(dir, 'audit.jsonl'), 'utf8'))).toEqual(log);
+    }
+  });
+
+  it('writes an export only its owner can read, as the log is', async () => {
+    const dir = await tempDir();
+    await writeLog(dir);
+    const result = await kvlar(['audit', 'export', '-f', 'audit.jsonl', '-o', 'out.jsonl'], {
+      cwd: dir,
+    });
+    expect(result.code).toBe(0);
+    expect((await stat(join(dir, 'out.jsonl'))).mode & 0o777).toBe(0o600);
+  });
+
+  it('escapes control characters for a terminal, and gives a pipe the exact bytes', async () => {
+    const dir = await tempDir();
+    const forged = 'x\u001b[1A\u001b[2K\r\nid-9,forged';
+    await writeLog(dir, { entries: [entry(forged, 'denied', 'agent\u202e')] });
+    const run = async (tty: boolean, format: string) => {
+      let stdout = '';
+      const code = await main(['audit', 'export', '-f', 'audit.jsonl', '--format', format], {
+        cwd: dir,
+        env: {},
+        stdout: { isTTY: tty, write: (text: string) => (stdout += text) },
+        stderr: { isTTY: tty, write: () => true },
+      });
+      expect(code).toBe(0);
+      return stdout;
+    };
+    for (const format of ['csv', 'cef', 'jsonl']) {
+      const shown = await run(true, format);
+      // Only the format's own line ends are left: no escape, no bidi override, no bare CR.
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point.
+      expect(shown.replace(/\r?\n/g, '')).not.toMatch(/[\u0000-\u001f\u202e]/);
+      expect(shown).toContain('x\\u001b[1A\\u001b[2K');
+      expect(shown).toContain('agent\\u202e');
+      const piped = await run(false, format);
+      expect(piped).toContain('agent\u202e');
+      // JSON escapes control characters itself; CSV and CEF carry them as recorded.
+      if (format !== 'jsonl') expect(piped).toContain('x\u001b[1A\u001b[2K');
+    }
+    // Each row of the terminal's CSV is one record, ending CRLF as in the file; the cell's own
+    // line break is shown escaped instead of starting a forged row.
+    expect(await run(false, 'csv')).toContain('\r\nid-9,forged"');
+    expect((await run(true, 'csv')).split('\r\n')).toHaveLength(3);
   });
 });
 

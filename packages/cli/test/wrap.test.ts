@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { existsSync, lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { chmod, mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -363,6 +364,51 @@ describe('kvlar wrap', () => {
       'mcp.pre-unwrap.json',
     ]);
   });
+
+  // A full disk without root: the shell's file size limit makes every write past 2–4 KiB fail
+  // (EFBIG), as ENOSPC would, after part of the bytes went in.
+  it.runIf(process.platform !== 'win32')(
+    'leaves no backup and claims nothing when a write fails, and backs up in full once it can',
+    async () => {
+      const box = await sandbox();
+      const servers = Object.fromEntries(
+        Array.from({ length: 40 }, (_, i) => [
+          `s${i}`,
+          { command: 'npx', args: ['-y', `@example/server-${i}`, '--root', `/srv/data/${i}`] },
+        ]),
+      );
+      const text = `${JSON.stringify({ mcpServers: servers }, null, 2)}\n`;
+      expect(text.length).toBeGreaterThan(4096);
+      const file = await box.put('home/.cursor/mcp.json', text);
+      const limited = await new Promise<{ code: number | null; stdout: string; stderr: string }>(
+        (resolve, reject) => {
+          const child = spawn(
+            '/bin/sh',
+            ['-c', 'ulimit -f 4 && exec "$0" "$@"', process.execPath, BIN, 'wrap'],
+            { cwd: box.project, env: { ...process.env, ...box.env }, stdio: 'pipe' },
+          );
+          let stdout = '';
+          let stderr = '';
+          child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+          child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+          child.on('error', reject);
+          child.on('close', (code) => resolve({ code, stdout, stderr }));
+        },
+      );
+      expect(limited.code).toBe(1);
+      expect(limited.stderr).toContain(`error: cannot write ${file}`);
+      expect(limited.stdout).toContain('  ✗ s0: not wrapped (the file could not be written)\n');
+      expect(limited.stdout).not.toContain('✓');
+      expect(limited.stdout).toMatch(/✗ Nothing was wrapped: a file could not be written\.\n$/);
+      expect(readdirSync(dirname(file))).toEqual(['mcp.json']);
+      expect(await readFile(file, 'utf8')).toBe(text);
+
+      const result = await box.run(['wrap']);
+      expect(result.code).toBe(0);
+      expect(await readFile(join(dirname(file), 'mcp.pre-kvlar.json'), 'utf8')).toBe(text);
+      expect(readdirSync(dirname(file)).sort()).toEqual(['mcp.json', 'mcp.pre-kvlar.json']);
+    },
+  );
 
   it('keeps the file mode and writes through a symlink', async () => {
     const box = await sandbox();

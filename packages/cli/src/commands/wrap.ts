@@ -512,7 +512,9 @@ function printHuman(
     for (const entry of report.entries) {
       total++;
       const name = entryLabel(entry);
-      if (entry.status === done) {
+      if (entry.status === done && report.writeError !== undefined) {
+        runtime.print(`  ${paint.red('✗')} ${name}: not ${done} (the file could not be written)`);
+      } else if (entry.status === done) {
         count++;
         if (report.changed) restart.add(client);
         const line = (entry.commandLine ?? []).map(shellWord).join(' ');
@@ -544,6 +546,8 @@ function printHuman(
     runtime.print(
       `${paint.green('✓')} ${verb} ${servers}. Restart ${[...restart].join(' and ')} to apply.`,
     );
+  } else if (reports.some((report) => report.writeError !== undefined)) {
+    runtime.print(`${paint.red('✗')} Nothing was ${done}: a file could not be written.`);
   } else {
     runtime.print(`${paint.green('✓')} Nothing to ${mode}${leftAlone(reports)}.`);
   }

@@ -71,10 +71,22 @@ function valuePattern(pattern: SecretPattern | SecretRegex): ValuePattern {
   };
 }
 
+/** How `Redactor.value` treats members named like secrets. */
+export interface ValueRedactionOptions {
+  /**
+   * For what a person approving a call sees, rather than for the record: a secret-named member
+   * is replaced only when it cannot hold a command (text with no shell syntax, a number, `true`,
+   * `false`, `null`); an object or array under such a name is redacted member by member, and
+   * text with shell syntax gets the value patterns only. An approval releases the whole call, so
+   * a marker must never stand in for something that runs. Default `false`: replaced whole.
+   */
+  readonly approverView?: boolean;
+}
+
 /** Replaces secrets in what a record holds. Pure; compiled once. */
 export interface Redactor {
   /** A copy of a JSON value with secret-named members and secret-looking text replaced. */
-  value(value: unknown): unknown;
+  value(value: unknown, options?: ValueRedactionOptions): unknown;
   /** A string with secret-looking parts replaced. */
   text(text: string): string;
   /**
@@ -87,6 +99,9 @@ export interface Redactor {
 
 /** Nesting deeper than this is not inspected but replaced whole: what cannot be read is hidden. */
 const MAX_DEPTH = 64;
+
+/** A character that starts shell syntax: those the value patterns never take (`PLAIN`). */
+const SHELL_SYNTAX = /[\s'"`$\\;&|<>(){},]/;
 
 export function redactionMarker(kind: string): string {
   return `[REDACTED:${kind}]`;
@@ -106,7 +121,7 @@ export function createRedactor(options: RedactionOptions = {}): Redactor {
     return output;
   };
 
-  const value = (input: unknown, depth: number): unknown => {
+  const value = (input: unknown, depth: number, approverView: boolean): unknown => {
     if (typeof input === 'string') return text(input);
     // JSON text like `1e400` parses to Infinity, which no JSON line can hold: the record keeps a
     // marker rather than failing, so a call cannot keep itself out of the log with one number.
@@ -115,7 +130,9 @@ export function createRedactor(options: RedactionOptions = {}): Redactor {
     }
     if (typeof input !== 'object' || input === null) return input;
     if (depth >= MAX_DEPTH) return redactionMarker('too_deep');
-    if (Array.isArray(input)) return input.map((item: unknown) => value(item, depth + 1));
+    if (Array.isArray(input)) {
+      return input.map((item: unknown) => value(item, depth + 1, approverView));
+    }
     // Not JSON (a Date, a Map…): left as is for canonicalJson to refuse, never silently emptied.
     const prototype: unknown = Object.getPrototypeOf(input);
     if (prototype !== Object.prototype && prototype !== null) return input;
@@ -123,9 +140,22 @@ export function createRedactor(options: RedactionOptions = {}): Redactor {
     return Object.fromEntries(
       Object.entries(input).map(([key, member]) => {
         const kind = keyKind(key);
-        return [key, kind === undefined ? value(member, depth + 1) : redactionMarker(kind)];
+        if (kind === undefined) return [key, value(member, depth + 1, approverView)];
+        return [key, approverView ? named(member, kind, depth + 1) : redactionMarker(kind)];
       }),
     );
+  };
+
+  // A secret-named member as an approver sees it: hidden where it cannot hold a command. An
+  // array's items are under the same name; an object's members have their own names.
+  const named = (input: unknown, kind: string, depth: number): unknown => {
+    if (typeof input === 'string') {
+      return SHELL_SYNTAX.test(input) ? text(input) : redactionMarker(kind);
+    }
+    if (typeof input !== 'object' || input === null) return redactionMarker(kind);
+    if (depth >= MAX_DEPTH) return redactionMarker('too_deep');
+    if (Array.isArray(input)) return input.map((item: unknown) => named(item, kind, depth + 1));
+    return value(input, depth, true);
   };
 
   // The walk of `value`, asking only whether its result would be JSON.
@@ -155,7 +185,7 @@ export function createRedactor(options: RedactionOptions = {}): Redactor {
 
   return {
     text,
-    value: (input) => value(input, 0),
+    value: (input, options) => value(input, 0, options?.approverView === true),
     check: (input) => check(input, 0),
   };
 }

@@ -307,7 +307,20 @@ export interface AdminOptions {
    * machines can reach the endpoint, and no Host name can be trusted there.
    */
   readonly token?: string;
+  /** Connections open at once; more are closed as they arrive. Default 256. */
+  readonly maxConnections?: number;
+  /** A connection silent this long is closed (milliseconds). Default 30 000. */
+  readonly idleTimeoutMs?: number;
+  /**
+   * A request whose headers (or whole body) have not arrived this long after it started is
+   * answered 408 and its connection closed (milliseconds). Default 15 000.
+   */
+  readonly requestTimeoutMs?: number;
 }
+
+const MAX_CONNECTIONS = 256;
+const IDLE_TIMEOUT_MS = 30_000;
+const REQUEST_TIMEOUT_MS = 15_000;
 
 /**
  * Serves `/health`, `/metrics` and, given `approvals`, the approvals page and API. Listens on
@@ -327,12 +340,28 @@ export async function startAdminServer(
   }
   const everything = remote ? options.token : undefined;
   let allowedHosts = new Set<string>();
-  const server = createServer((request, response) => {
-    serve(request, response, metrics, allowedHosts, approvals, everything).catch(() => {
-      if (!response.headersSent) response.writeHead(500);
-      response.end();
-    });
-  });
+  // Any local user can connect: a connection that sends nothing, or a request that trickles in,
+  // is closed, and only so many are kept, so that sockets cannot use up the proxy's descriptors
+  // (which it needs for its audit file, its server and its clients).
+  const requestTimeout = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
+  const idleTimeout = options.idleTimeoutMs ?? IDLE_TIMEOUT_MS;
+  const server = createServer(
+    {
+      requestTimeout,
+      headersTimeout: requestTimeout,
+      keepAliveTimeout: Math.min(5000, idleTimeout),
+      // How often Node looks for requests past their time (its default, 30 s, is longer).
+      connectionsCheckingInterval: Math.max(10, Math.min(1000, Math.floor(requestTimeout / 4))),
+    },
+    (request, response) => {
+      serve(request, response, metrics, allowedHosts, approvals, everything).catch(() => {
+        if (!response.headersSent) response.writeHead(500);
+        response.end();
+      });
+    },
+  );
+  server.maxConnections = options.maxConnections ?? MAX_CONNECTIONS;
+  server.setTimeout(idleTimeout, (socket) => socket.destroy());
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(listen.port, listen.host, () => {
@@ -516,7 +545,8 @@ const APPROVALS_PAGE = `<!doctype html>
 <style>
 body{font:15px system-ui,sans-serif;margin:2rem;max-width:60rem;color:#222}
 h1{font-size:1.3rem}.call{border:1px solid #ccc;border-radius:6px;padding:1rem;margin:1rem 0}
-pre{background:#f5f5f5;padding:.5rem;overflow:auto;max-height:16rem}
+pre{background:#f5f5f5;padding:.5rem;white-space:pre-wrap;overflow-wrap:anywhere}
+strong,.meta,p{overflow-wrap:anywhere}
 .meta{color:#555;font-size:.9rem}button{margin-right:.5rem;padding:.4rem 1rem}
 .approve{background:#1a7f37;color:#fff;border:0}.deny{background:#cf222e;color:#fff;border:0}
 #status{color:#555}
@@ -530,7 +560,12 @@ if (fromLink) { sessionStorage.setItem('kvlar-token', fromLink); history.replace
 const token = sessionStorage.getItem('kvlar-token') || '';
 let shown = '';
 const calls = document.getElementById('calls'), status = document.getElementById('status');
-function el(tag, cls, text) { const e = document.createElement(tag); if (cls) e.className = cls; if (text !== undefined) e.textContent = text; return e; }
+// What the agent chose is shown as the CLI shows it: control, bidi and invisible characters as
+// \\uXXXX, so that a right-to-left override cannot reorder a name and nothing is there unseen.
+// Newlines are kept in arguments only, where JSON has escaped the agent's own: they are the layout.
+const UNSAFE = /[\\u0000-\\u001f\\u007f-\\u009f\\u00ad\\u061c\\u180e\\u200b-\\u200f\\u2028-\\u202e\\u2060-\\u206f\\ufeff\\ufff9-\\ufffb]|\\udb40[\\udc00-\\udc7f]/g;
+function safe(text, layout) { return String(text).replace(UNSAFE, (found) => layout && found === '\\n' ? found : found.split('').map((unit) => '\\\\u' + unit.charCodeAt(0).toString(16).padStart(4, '0')).join('')); }
+function el(tag, cls, text, layout) { const e = document.createElement(tag); if (cls) e.className = cls; if (text !== undefined) e.textContent = safe(text, layout); return e; }
 async function api(path, body) {
   const init = { headers: { authorization: 'Bearer ' + token } };
   if (body) { init.method = 'POST'; init.headers['content-type'] = 'application/json'; init.body = JSON.stringify(body); }
@@ -547,7 +582,7 @@ async function decide(call, verb, box) {
   for (const button of box.querySelectorAll('button')) button.disabled = true;
   try {
     await api('/approvals/' + encodeURIComponent(call.id) + '/' + verb, { digest: call.digest, reason: reason || undefined, approver: 'web page' });
-    flash((verb === 'approve' ? 'Approved ' : 'Denied ') + call.tool + '.');
+    flash((verb === 'approve' ? 'Approved ' : 'Denied ') + safe(call.tool) + '.');
   } catch (error) { flash('Not recorded: ' + String(error.message || error)); }
   shown = '';
   refresh();
@@ -568,7 +603,8 @@ async function refresh() {
       box.append(el('strong', '', call.tool), el('div', 'meta',
         'agent ' + call.agent_id + (call.server ? ' · server ' + call.server : '') + ' · rule ' + call.rule_id +
         ' · since ' + new Date(call.requested_at).toLocaleTimeString() + ' · digest ' + call.digest.slice(0, 12)));
-      box.append(el('p', '', call.reason), el('pre', '', JSON.stringify(call.arguments, null, 2)));
+      // Wrapped, never scrolled: every character of what is approved is on the page.
+      box.append(el('p', '', call.reason), el('pre', '', JSON.stringify(call.arguments, null, 2), true));
       const approve = el('button', 'approve', 'Approve'), deny = el('button', 'deny', 'Deny');
       approve.onclick = () => decide(call, 'approve', box); deny.onclick = () => decide(call, 'deny', box);
       box.append(approve, deny);

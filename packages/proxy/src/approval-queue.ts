@@ -26,8 +26,12 @@ export interface PendingApproval {
 
 /** Options of `createApprovalQueue`. */
 export interface ApprovalQueueOptions {
-  /** Applied to arguments before anyone sees them (the audit's redactor, typically). */
-  readonly redact?: (value: unknown) => unknown;
+  /**
+   * Applied to arguments before anyone sees them: the audit redactor's `value`, typically. It is
+   * passed `{ approverView: true }`, so that a value under a secret-looking name is hidden only
+   * when it cannot hold a command: a person approves all of the call, markers included.
+   */
+  readonly redact?: (value: unknown, options: { readonly approverView: true }) => unknown;
   /** Milliseconds since the epoch. Default `Date.now`. */
   readonly clock?: () => number;
   /** Ids for held calls. Default `crypto.randomUUID`. */
@@ -104,7 +108,7 @@ export function createApprovalQueue(options: ApprovalQueueOptions = {}): Approva
           digest: approvalDigest(request.actionType, request.resource, request.arguments),
           action_type: request.actionType,
           tool: request.resource,
-          arguments: redact(request.arguments),
+          arguments: redact(request.arguments, { approverView: true }),
           agent_id: request.agentId,
           server: request.server,
           rule_id: request.decision.ruleId,

@@ -9,7 +9,12 @@ import type { AuditEntry, AuditOutcome, AuditPolicy, AuditSink } from '@kvlar/au
 import type { Action, Decision, Engine } from '@kvlar/core';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
-import { type ApprovalAnswer, type Approver, combineApprovers } from './approver.js';
+import {
+  type ApprovalAnswer,
+  type ApprovalRequest,
+  type Approver,
+  combineApprovers,
+} from './approver.js';
 import { type DuplicateKey, FrameError } from './framing.js';
 import {
   type ActionKind,
@@ -832,15 +837,21 @@ export function createProxy(options: ProxyOptions): ProxySession {
     });
   }
 
+  /** The longest arguments (as JSON) the client's prompt shows, and so may approve. */
+  const MAX_ELICITED_ARGUMENTS = 2000;
+
   const elicitation: Approver = {
     async request(request, signal) {
       const shown = JSON.stringify(request.arguments);
+      // An approval releases the whole call: one the prompt cannot show whole is not offered
+      // there, and waits for a channel that shows it whole (the approvals page, kvlar approvals).
+      if (shown.length > MAX_ELICITED_ARGUMENTS) return denyOnly(request, shown.length, signal);
       const answer = await askClient(
         'elicitation/create',
         {
           message:
             `Kvlar: the agent wants to run "${request.resource}"` +
-            `${request.server === '' ? '' : ` on ${request.server}`} with ${shown.length > 2000 ? `${shown.slice(0, 2000)}…` : shown}.\n` +
+            `${request.server === '' ? '' : ` on ${request.server}`} with ${shown}.\n` +
             `Policy rule ${request.decision.ruleId}: ${request.decision.reason ?? ''}\nApprove this call?`,
           requestedSchema: {
             type: 'object',
@@ -882,6 +893,70 @@ export function createProxy(options: ProxyOptions): ProxySession {
       };
     },
   };
+
+  /**
+   * The client's prompt for a call too long to show in it: it can deny the call, never approve
+   * it. With another approver configured, the call stays held for it whatever else the client
+   * answers; without one, nothing could approve the call, so it is denied at once.
+   */
+  async function denyOnly(
+    request: ApprovalRequest,
+    length: number,
+    signal: AbortSignal,
+  ): Promise<ApprovalAnswer> {
+    const elsewhere = "on Kvlar's approvals page or with kvlar approve (kvlar proxy --admin)";
+    const tooLong = `its arguments are too long to show in the client's prompt (${length} characters)`;
+    if (options.approver === undefined) {
+      return {
+        approved: false,
+        approver: 'kvlar',
+        channel: 'elicitation',
+        reason: `${tooLong}: it can be approved only ${elsewhere}`,
+      };
+    }
+    const held = () =>
+      new Promise<never>((_, reject) => {
+        const withdrawn = () => reject(new Error('the call was withdrawn'));
+        if (signal.aborted) withdrawn();
+        else signal.addEventListener('abort', withdrawn, { once: true });
+      });
+    const answer = await askClient(
+      'elicitation/create',
+      {
+        message:
+          `Kvlar: the agent wants to run "${request.resource}"` +
+          `${request.server === '' ? '' : ` on ${request.server}`}, but ${tooLong}.\n` +
+          `Policy rule ${request.decision.ruleId}: ${request.decision.reason ?? ''}\n` +
+          `See the whole call and approve it ${elsewhere}. Here you can only deny it.`,
+        requestedSchema: {
+          type: 'object',
+          properties: {
+            decision: {
+              type: 'string',
+              title: 'Decision',
+              enum: ['deny'],
+              enumNames: ['Deny it'],
+            },
+            reason: { type: 'string', title: 'Reason (optional)' },
+          },
+          required: ['decision'],
+        },
+      },
+      signal,
+    ).catch(held);
+    const result = isJsonObject(answer.result) ? answer.result : {};
+    const content = isJsonObject(result.content) ? result.content : {};
+    // Only a denial counts; anything else (approve included) leaves the call to the other channels.
+    if (result.action !== 'accept' || content.decision !== 'deny') return held();
+    const reason =
+      typeof content.reason === 'string' && content.reason !== '' ? content.reason : undefined;
+    return {
+      approved: false,
+      approver: `${clientAgentId ?? 'the client'} (its user)`,
+      channel: 'elicitation',
+      reason: reason ?? 'denied at the client',
+    };
+  }
 
   async function awaitApproval(
     approver: Approver,

@@ -8,6 +8,7 @@
  */
 import { createHmac } from 'node:crypto';
 import type { ApprovalAnswer, ApprovalRequest, Approver } from './approver.js';
+import { decodeMessage } from './framing.js';
 import { isJsonObject } from './messages.js';
 
 /** Options of `createWebhookApprover`. */
@@ -23,6 +24,27 @@ export interface WebhookApproverOptions {
   readonly fetch?: typeof fetch;
   /** Milliseconds since the epoch, for `requested_at` and the signature. Default `Date.now`. */
   readonly clock?: () => number;
+}
+
+/** A decision is a few bytes: an answer longer than this is not read on, and denies. */
+const MAX_WEBHOOK_ANSWER_BYTES = 64 * 1024;
+
+/** The answer's body, up to `max` bytes; rejects (and stops the download) past that. */
+async function boundedBody(response: Response, max: number): Promise<Buffer> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = response.body?.getReader();
+  if (reader === undefined) return Buffer.alloc(0);
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return Buffer.concat(chunks);
+    size += value.byteLength;
+    if (size > max) {
+      await reader.cancel().catch(() => {});
+      throw new Error(`the approval webhook answered more than ${max} bytes`);
+    }
+    chunks.push(value);
+  }
 }
 
 /** What the Rust Kvlar POSTed, field for field. */
@@ -77,7 +99,7 @@ export function createWebhookApprover(options: WebhookApproverOptions): Approver
         signal,
         redirect: 'error',
       });
-      const text = await response.text();
+      const bytes = await boundedBody(response, MAX_WEBHOOK_ANSWER_BYTES);
       if (response.status === 202) {
         // Asynchronous mode: the decision will come later through the admin endpoint's approvals
         // API (POST /approvals/<request_id>/approve|deny). Wait for it, or for the timeout.
@@ -90,12 +112,19 @@ export function createWebhookApprover(options: WebhookApproverOptions): Approver
       if (response.status < 200 || response.status > 299) {
         throw new Error(`the approval webhook answered HTTP ${response.status}`);
       }
-      let answer: unknown;
-      try {
-        answer = JSON.parse(text);
-      } catch {
+      // Read as Kvlar reads every message: strict UTF-8, bounded nesting, and no key twice in an
+      // object (`JSON.parse` would keep the last `decision` where another reader keeps the first).
+      const decoded = decodeMessage(bytes, { trackDuplicateKeys: true });
+      if (!decoded.ok) {
         throw new Error('the approval webhook answered something that is not JSON');
       }
+      const [repeated] = decoded.duplicateKeys;
+      if (repeated !== undefined) {
+        throw new Error(
+          `the approval webhook answered ${JSON.stringify(repeated.key)} twice in one object`,
+        );
+      }
+      const answer = decoded.value;
       const decision = isJsonObject(answer) ? answer.decision : undefined;
       if (decision === 'approved') return { approved: true, approver, channel: 'webhook' };
       if (decision === 'denied') {

@@ -1,4 +1,5 @@
 import { request } from 'node:http';
+import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type AdminServer, createMetrics, startAdminServer } from '../src/admin.js';
 import { engineFrom } from './harness.js';
@@ -254,5 +255,80 @@ rules:
     expect(text).toContain('kvlar_policy_reloads_total{result="ok"} 1\n');
     expect(text).toContain('kvlar_policy_reloads_total{result="refused"} 1\n');
     expect(text).toContain('kvlar_rules 2\n');
+  });
+});
+
+/** A socket to the admin port, and whether (and how soon) the server closed it. */
+async function openSocket(port: number): Promise<{ socket: Socket; closed: Promise<number> }> {
+  const socket = connect(port, '127.0.0.1');
+  const started = Date.now();
+  const closed = new Promise<number>((resolve) => {
+    socket.on('error', () => {});
+    socket.on('close', () => resolve(Date.now() - started));
+  });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('error', reject);
+  });
+  return { socket, closed };
+}
+
+/** Whether `closed` settles within `ms`. */
+function within(closed: Promise<number>, ms: number): Promise<'closed' | 'still open'> {
+  return Promise.race([
+    closed.then(() => 'closed' as const),
+    new Promise<'still open'>((resolve) => setTimeout(() => resolve('still open'), ms)),
+  ]);
+}
+
+describe('the admin endpoint under idle connections (any local user can connect)', () => {
+  const sockets: Socket[] = [];
+  afterEach(() => {
+    for (const socket of sockets.splice(0)) socket.destroy();
+  });
+
+  it('closes a connection that says nothing, and one whose request trickles in', async () => {
+    const metrics = createMetrics({ version: '1', engine: () => engine });
+    const server = await startAdminServer({ host: '127.0.0.1', port: 0 }, metrics, undefined, {
+      idleTimeoutMs: 300,
+      requestTimeoutMs: 600,
+    });
+    servers.push(server);
+    const port = server.address.port;
+    const silent = await openSocket(port);
+    const slow = await openSocket(port);
+    sockets.push(silent.socket, slow.socket);
+    // Never idle long enough for the idle timer: one header byte every 100 ms.
+    slow.socket.write(`GET /health HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nX-Slow: `);
+    const trickle = setInterval(() => slow.socket.write('a'), 100);
+    try {
+      expect(await within(silent.closed, 3000)).toBe('closed');
+      expect(await within(slow.closed, 4000)).toBe('closed');
+    } finally {
+      clearInterval(trickle);
+    }
+    // It still serves whoever asks properly.
+    expect((await get(port, '/health')).status).toBe(200);
+  });
+
+  it('keeps only so many connections: more are closed as they arrive', async () => {
+    const metrics = createMetrics({ version: '1', engine: () => engine });
+    const server = await startAdminServer({ host: '127.0.0.1', port: 0 }, metrics, undefined, {
+      maxConnections: 4,
+    });
+    servers.push(server);
+    const port = server.address.port;
+    const kept = await Promise.all([1, 2, 3, 4].map(() => openSocket(port)));
+    sockets.push(...kept.map(({ socket }) => socket));
+    // Let the server count them before the next one arrives.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const extra = await openSocket(port);
+    sockets.push(extra.socket);
+    expect(await within(extra.closed, 2000)).toBe('closed');
+    for (const { closed } of kept) expect(await within(closed, 10)).toBe('still open');
+    kept[0]?.socket.destroy();
+    await kept[0]?.closed;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect((await get(port, '/health')).status).toBe(200);
   });
 });

@@ -116,6 +116,13 @@ describe('the webhook approver (Rust protocol)', () => {
     ['a body that is not JSON', json(200, 'yes')],
     ['no decision', json(200, { approved: true })],
     ['a redirect', json(302, { decision: 'approved' })],
+    // JSON.parse keeps the last; a reader that keeps the first would have seen a denial.
+    ['a decision given twice', json(200, '{"decision":"denied","decision":"approved"}')],
+    ['a key given twice anywhere', json(200, '{"decision":"approved","x":{"a":1,"a":2}}')],
+    [
+      'an answer longer than 64 KiB, whatever it ends with',
+      json(200, `${' '.repeat(1024 * 1024)}{"decision":"approved"}`),
+    ],
   ])('denies on %s (fail-closed)', async (_, answer) => {
     const hook = await webhook(answer);
     const h = await harness(engineFrom(POLICY), {
@@ -126,6 +133,37 @@ describe('the webhook approver (Rust protocol)', () => {
     await settle();
     expect(h.toServer.lines).toEqual([]);
     expect(h.reports.some((report) => report.code === 'approver_failed')).toBe(true);
+  });
+
+  it('reads an answer of up to 64 KiB', async () => {
+    const hook = await webhook(json(200, `${' '.repeat(64 * 1024 - 30)}{"decision":"approved"}`));
+    const h = await harness(engineFrom(POLICY), {
+      approver: createWebhookApprover({ url: hook.url }),
+    });
+    h.fromClient(call(1, 'send_email', {}));
+    expect(JSON.parse(await h.toServer.line(1))).toMatchObject({ id: 1 });
+  });
+
+  it('stops reading an endless answer at 64 KiB and denies at once', async () => {
+    const hook = await webhook((_, response) => {
+      response.writeHead(200, { 'content-type': 'application/json' });
+      const chunk = ' '.repeat(16 * 1024);
+      const pump = setInterval(() => {
+        if (response.destroyed) clearInterval(pump);
+        else response.write(chunk);
+      }, 5);
+      response.on('close', () => clearInterval(pump));
+    });
+    const h = await harness(engineFrom(POLICY), {
+      approver: createWebhookApprover({ url: hook.url }),
+      approvalTimeoutMs: 10_000,
+    });
+    const started = Date.now();
+    h.fromClient(call(1, 'send_email', {}));
+    expect(JSON.stringify(await h.toClient.message(1))).toContain('[BLOCKED BY KVLAR]');
+    expect(Date.now() - started).toBeLessThan(5000);
+    await hook.aborted;
+    expect(h.toServer.lines).toEqual([]);
   });
 
   it('denies when the webhook does not answer in time, and abandons the request', async () => {

@@ -14,8 +14,8 @@ import { type Runtime, runtimeOf } from '../runtime.js';
 
 /** A held call's id is a UUID; this much of it names it in practice. */
 const SHORT_ID = 8;
-const MIN_PREFIX = 4;
-const MAX_ARGUMENTS_CHARS = 200;
+/** As much as is shown: a flood of held calls cannot make a typed prefix name another call. */
+const MIN_PREFIX = 8;
 const REQUEST_TIMEOUT_MS = 5000;
 
 const NO_PROXY =
@@ -25,12 +25,13 @@ const endpointArgs = {
   admin: {
     type: 'string',
     valueHint: 'url',
-    description: 'Ask only the proxy whose admin endpoint is here (with --token) instead of all',
+    description: 'Ask only the proxy whose admin endpoint is here (with its token) instead of all',
   },
   token: {
     type: 'string',
     valueHint: 'token',
-    description: 'The bearer token of the proxy given with --admin',
+    description:
+      'The bearer token of the proxy given with --admin; other users can read it in ps: prefer $KVLAR_ADMIN_TOKEN',
   },
 } as const satisfies ArgsDef;
 
@@ -104,15 +105,23 @@ async function endpoints(
   args: { admin?: string | undefined; token?: string | undefined },
   command = 'kvlar approvals',
 ): Promise<Endpoint[]> {
-  if ((args.admin === undefined) !== (args.token === undefined)) {
-    throw new CliError('usage', '--admin and --token go together: give both or neither', {
-      command,
-    });
+  // A command line is readable by every local user (/proc/PID/cmdline, ps); the environment only
+  // by the process's owner: the token is taken from there when --token is not given.
+  const fromEnv = runtime.env.KVLAR_ADMIN_TOKEN;
+  const token = args.token ?? (args.admin !== undefined && fromEnv !== '' ? fromEnv : undefined);
+  if ((args.admin === undefined) !== (token === undefined)) {
+    throw new CliError(
+      'usage',
+      '--admin and --token go together (the token may come from $KVLAR_ADMIN_TOKEN instead): give both or neither',
+      { command },
+    );
   }
-  if (args.admin !== undefined && args.token !== undefined) {
-    return [{ pid: undefined, url: adminUrl(args.admin, command), token: args.token, server: '' }];
+  if (args.admin !== undefined && token !== undefined) {
+    return [{ pid: undefined, url: adminUrl(args.admin, command), token, server: '' }];
   }
-  const proxies = await runningProxies(runtime.env);
+  const proxies = await runningProxies(runtime.env).catch((error: unknown) => {
+    throw new CliError('invalid_input', messageOf(error));
+  });
   if (proxies.length === 0) throw new CliError('invalid_input', NO_PROXY);
   return proxies;
 }
@@ -274,7 +283,8 @@ function printHeld(runtime: Runtime, held: readonly Held[]): void {
       ['waiting', `${Math.round(call.age_ms / 1000)} s`],
       ['reason', printable(call.reason)],
       ['digest', call.digest.slice(0, 12)],
-      ['arguments', truncate(JSON.stringify(call.arguments) ?? 'null', MAX_ARGUMENTS_CHARS)],
+      // Whole, however long: `kvlar approve` answers for the whole call, so the whole call is shown.
+      ['arguments', printable(JSON.stringify(call.arguments) ?? 'null')],
     ];
     runtime.print('');
     runtime.print(
@@ -284,12 +294,26 @@ function printHeld(runtime: Runtime, held: readonly Held[]): void {
   }
 }
 
-// Tool names, agent ids and arguments come from the agent: control and bidi characters are shown
-// escaped (as in the audit's human lines), so a name cannot rewrite what the person reads.
-const printable = safeText;
+/**
+ * Characters that show nothing but are there: soft hyphen, zero-width spaces and joiners, word
+ * joiners and invisible operators, the byte order mark, interlinear annotation and tag characters.
+ */
+const INVISIBLE =
+  /[\u00ad\u180e\u200b-\u200d\u2060-\u206f\ufeff\ufff9-\ufffb]|\udb40[\udc00-\udc7f]/g;
 
-function truncate(text: string, max: number): string {
-  return printable(text.length <= max ? text : `${text.slice(0, max - 1)}…`);
+/**
+ * Tool names, agent ids and arguments come from the agent: control and bidi characters are shown
+ * escaped (as in the audit's human lines), so a name cannot rewrite what the person reads, and so
+ * are invisible characters, so that what is read is all there is (as on the approvals page).
+ */
+function printable(text: string): string {
+  return safeText(text).replace(INVISIBLE, (found) =>
+    // Code unit by code unit: a tag character is a surrogate pair, shown as two escapes.
+    found
+      .split('')
+      .map((unit) => `\\u${unit.charCodeAt(0).toString(16).padStart(4, '0')}`)
+      .join(''),
+  );
 }
 
 function proxyName(proxy: Endpoint): string {

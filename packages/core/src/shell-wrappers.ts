@@ -56,6 +56,16 @@ interface Options {
     readonly split?: boolean;
   };
   /**
+   * Words that, right after the operands, make the next word a script the program runs with
+   * `$SHELL -c` (`flock FILE -c '…'`); the program's getopt never sees them.
+   */
+  readonly scriptAfterOperands?: readonly string[];
+  /**
+   * The program expands `$VAR` and `%` specifiers in the command's words itself (systemd's
+   * ExecStart=, with variables set by `-E`): such words are only known at run time.
+   */
+  readonly expandsWords?: boolean;
+  /**
    * What follows the options and operands: a command (the default), a script made of the words
    * joined by spaces (`ssh host rm -rf /`, `watch 'ls | wc'`), or a script in the first word
    * (`trap 'rm -rf /tmp/x' EXIT`), or nothing that runs (su's user name).
@@ -83,8 +93,8 @@ const NONE: Options = { values: '', long: NO_LONG };
 /** GNU's `--help` and `--version`, which every coreutils and util-linux program has. */
 const STANDARD = 'help version';
 
-// The tables are those of sudo 1.9, coreutils 9, util-linux 2.38, findutils 4.9, procps-ng 4 and
-// GNU time 1.9; short options that take a value on the BSDs or macOS are added (env -P/-L, xargs
+// The tables are those of sudo 1.9, coreutils 9, util-linux 2.38, findutils 4.9, procps-ng 4,
+// GNU time 1.9 and systemd 252; short options that take a value on the BSDs or macOS are added (env -P/-L, xargs
 // -J/-R/-S): they are errors in the GNU programs, where nothing then runs.
 const WRAPPERS = new Map<string, Options>([
   [
@@ -165,6 +175,86 @@ const WRAPPERS = new Map<string, Options>([
     {
       values: 'cnpPu',
       long: longOptions(`class= classdata= pid= pgid= ignore uid= ${STANDARD}`),
+    },
+  ],
+  [
+    'flock',
+    {
+      // `flock FILE -c '…'` is read after getopt: `-c` is only a script right after the file.
+      values: 'wE',
+      long: longOptions(
+        `shared exclusive unlock nonblocking nb timeout= wait= conflict-exit-code= close no-fork verbose ${STANDARD}`,
+      ),
+      operands: 1,
+      scriptAfterOperands: ['-c', '--command'],
+    },
+  ],
+  // The mask (taskset) or priority (chrt) is an operand; with -p the last word is a process.
+  ['taskset', { values: '', long: longOptions(`all-tasks pid cpu-list ${STANDARD}`), operands: 1 }],
+  [
+    'chrt',
+    {
+      values: 'DPT',
+      long: longOptions(
+        'all-tasks batch deadline fifo idle pid max other rr sched-runtime= sched-period= ' +
+          `sched-deadline= reset-on-fork verbose ${STANDARD}`,
+      ),
+      operands: 1,
+    },
+  ],
+  [
+    'unshare',
+    {
+      // The namespace options take a file only when attached (`--mount=FILE`); -m never does.
+      values: 'RwSG',
+      long: longOptions(
+        'mount[=] uts[=] ipc[=] net[=] pid[=] user[=] cgroup[=] time[=] fork kill-child[=] ' +
+          'mount-proc[=] map-user= map-users= map-group= map-groups= map-root-user map-current-user ' +
+          'map-auto propagation= setgroups= keep-caps setuid= setgid= root= wd= monotonic= ' +
+          `boottime= ${STANDARD}`,
+      ),
+    },
+  ],
+  [
+    'prlimit',
+    {
+      // Each resource option takes a limit only when attached (`-n1024`, `--nofile=1024`).
+      values: 'po',
+      optionalValues: 'cdefilmnqrstuvxy',
+      long: longOptions(
+        'pid= output= noheadings raw verbose core[=] data[=] nice[=] fsize[=] sigpending[=] ' +
+          `memlock[=] rss[=] nofile[=] msgqueue[=] rtprio[=] stack[=] cpu[=] nproc[=] as[=] locks[=] rttime[=] ${STANDARD}`,
+      ),
+    },
+  ],
+  [
+    'setpriv',
+    {
+      values: '',
+      long: longOptions(
+        'dump nnp no-new-privs inh-caps= ambient-caps= list-caps ruid= euid= rgid= egid= reuid= ' +
+          'regid= clear-groups keep-groups init-groups groups= bounding-set= securebits= ' +
+          `pdeathsig= selinux-label= apparmor-profile= reset-env ${STANDARD}`,
+      ),
+    },
+  ],
+  [
+    'runcon',
+    // A CONTEXT operand comes first only when no option is given.
+    { values: 'rtul', long: longOptions(`compute range= role= type= user= ${STANDARD}`) },
+  ],
+  [
+    'systemd-run',
+    {
+      values: 'HMEpu',
+      long: longOptions(
+        'help version user system scope unit= description= slice= slice-inherit remain-after-exit ' +
+          'send-sighup host= machine= service-type= wait uid= gid= nice= setenv= property= tty ' +
+          'pty pipe quiet on-active= on-boot= on-startup= on-unit-active= on-unit-inactive= ' +
+          'on-calendar= on-timezone-change on-clock-change timer-property= path-property= ' +
+          'socket-property= no-block no-ask-password collect working-directory= same-dir shell',
+      ),
+      expandsWords: true,
     },
   ],
   ['command', NONE],
@@ -248,18 +338,42 @@ export function unwrapCommand(
     host.emitUnknown(skipped.unknown, record.writesTo);
     return [];
   }
-  const { index, flags, script, given } = skipped;
+  const { index, flags, given } = skipped;
+  let script = skipped.script;
   // env -S put its words in place of the option: the command is found among them.
   const args = skipped.words;
   // `command -v rm`, `ionice -p 42` and `trap -p` name a program, process or signal; they run
   // nothing.
   if (program === 'command' && (flags.includes('v') || flags.includes('V'))) return [];
   if (program === 'ionice' && /[pPu]/.test(flags)) return [];
-  const rest = args.slice(index + (options.operands ?? 0));
+  // `chrt -m` shows the priority ranges and exits; `taskset -p PID` and `chrt -p PID` show a
+  // process's settings. With more words the last is the process, and when it is 0 (`taskset -p
+  // 1 rm -rf 0`) the command runs as without -p, so only a lone operand runs nothing.
+  if (program === 'chrt' && given.some(({ option }) => option === 'm' || option === 'max')) {
+    return [];
+  }
+  const pid = given.some(({ option }) => option === 'p' || option === 'pid');
+  if ((program === 'taskset' || program === 'chrt') && pid && args.length - index <= 1) return [];
+  const rest = args.slice(index + operandCount(program, options, args[index], given));
+  const option = rest[0];
+  if (
+    option !== undefined &&
+    !option.dynamic &&
+    options.scriptAfterOperands?.includes(option.text)
+  ) {
+    // flock refuses `-c` with no script after it.
+    if (rest[1] === undefined) return [];
+    script = rest[1];
+  }
   if (script !== undefined) {
-    // `su -c '…'` runs the script.
+    // `su -c '…'` and `flock FILE -c '…'` run the script.
     if (script.dynamic) host.emitUnknown(script, record.writesTo);
     else host.parseNested(script.text, false);
+    return [];
+  }
+  if (rest.length === 0 && runsUserShell(program, given)) {
+    // The user's $SHELL, which reads its commands from standard input.
+    host.emitUnknown(synthetic('$SHELL', true, words.at(-1)!.end), record.writesTo);
     return [];
   }
   if (options.after === 'nothing') {
@@ -291,7 +405,36 @@ export function unwrapCommand(
         : rest.map((word) => (word.text.includes(replace) ? { ...word, dynamic: true } : word));
     return [filled.length > 0 ? [...filled, input] : [synthetic('echo', false, end), input]];
   }
-  return rest.length > 0 ? [rest] : [];
+  if (rest.length === 0) return [];
+  // systemd-run: `$VAR` in a word is the service's variable (`-E F=-rf rm '${F}' /`).
+  return [
+    options.expandsWords
+      ? rest.map((word) => (/[$%]/.test(word.text) ? { ...word, dynamic: true } : word))
+      : rest,
+  ];
+}
+
+/**
+ * The operands before the command: chrt's priority only when it is a number (newer chrt takes
+ * none for SCHED_OTHER and the like: `chrt --other rm …` runs rm), and runcon's CONTEXT only
+ * when no option is given.
+ */
+function operandCount(
+  program: string,
+  options: Options,
+  first: Word | undefined,
+  given: readonly Given[],
+): number {
+  if (program === 'chrt' && first !== undefined && !/^[0-9]+$/.test(first.text)) return 0;
+  if (program === 'runcon') return given.length === 0 ? 1 : 0;
+  return options.operands ?? 0;
+}
+
+/** unshare with no program, and `systemd-run --shell`, run the user's $SHELL. */
+function runsUserShell(program: string, given: readonly Given[]): boolean {
+  const has = (...names: string[]) => given.some(({ option }) => names.includes(option));
+  if (program === 'unshare') return !has('h', 'V', 'help', 'version');
+  return program === 'systemd-run' && has('S', 'shell');
 }
 
 /** An option as the program read it: a short letter or a long name in full, and its value. */

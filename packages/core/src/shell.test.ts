@@ -475,6 +475,61 @@ describe('parseShell: wrappers', () => {
     expect(commands('setsid chroot /mnt runuser -u x -- rm y').at(-1)).toBe('rm y');
   });
 
+  it('sees through flock, and reads the script of flock FILE -c', () => {
+    expect(commands('flock /tmp/l rm -rf /').at(-1)).toBe('rm -rf /');
+    expect(commands('flock -n -w 5 /tmp/l make').at(-1)).toBe('make');
+    expect(commands('flock --nb --wait 5 3 rm -rf /').at(-1)).toBe('rm -rf /');
+    expect(commands(`flock /tmp/l -c 'ls; rm -rf /'`).slice(1)).toEqual(['ls', 'rm -rf /']);
+    expect(commands(`flock /tmp/l --command 'rm -rf /'`).at(-1)).toBe('rm -rf /');
+    // A lone file descriptor locks it and runs nothing.
+    expect(commands('flock 9')).toEqual(['flock 9']);
+    expect(commands('flock /tmp/l -c "$X"').at(-1)).toBe('?$X');
+  });
+
+  it('sees through taskset and chrt, but not their -p forms naming a process', () => {
+    expect(commands('taskset 1 rm -rf /').at(-1)).toBe('rm -rf /');
+    expect(commands('taskset -c 0 rm -rf /').at(-1)).toBe('rm -rf /');
+    expect(commands('taskset --cpu 0-3 rm -rf /').at(-1)).toBe('rm -rf /');
+    expect(commands('taskset -p 1234')).toEqual(['taskset -p 1234']);
+    expect(commands('taskset -pc 0 1234').at(-1)).toBe('1234');
+    // With -p the last word is the process; 0 is taskset itself, which then runs the command.
+    expect(commands('taskset -p 1 rm -rf 0').at(-1)).toBe('rm -rf 0');
+    expect(commands('chrt 1 rm -rf /').at(-1)).toBe('rm -rf /');
+    expect(commands('chrt -r 1 rm -rf /').at(-1)).toBe('rm -rf /');
+    expect(commands('chrt -T 10 -d 0 rm -rf /').at(-1)).toBe('rm -rf /');
+    expect(commands('chrt -p 1234')).toEqual(['chrt -p 1234']);
+    expect(commands('chrt -m rm -rf /')).toEqual(['chrt -m rm -rf /']);
+    // A newer chrt takes no priority for SCHED_OTHER, SCHED_BATCH and SCHED_IDLE.
+    expect(commands('chrt --other rm -rf /').at(-1)).toBe('rm -rf /');
+  });
+
+  it('sees through unshare, prlimit, setpriv and runcon', () => {
+    expect(commands('unshare -r rm -rf /').at(-1)).toBe('rm -rf /');
+    expect(commands('unshare --mount --map-user 0 -R /mnt rm -rf /').at(-1)).toBe('rm -rf /');
+    expect(commands('unshare -m rm -rf /').at(-1)).toBe('rm -rf /');
+    expect(commands('prlimit -n rm -rf /').at(-1)).toBe('rm -rf /');
+    expect(commands('prlimit --nofile=10 -p 1').at(-1)).toBe('prlimit --nofile=10 -p 1');
+    expect(commands('setpriv --reuid 1000 --clear-groups rm -rf /').at(-1)).toBe('rm -rf /');
+    expect(commands('runcon system_u:system_r:t:s0 rm -rf /').at(-1)).toBe('rm -rf /');
+    expect(commands('runcon -t unconfined_t rm -rf /').at(-1)).toBe('rm -rf /');
+  });
+
+  it('reads unshare with no program, and systemd-run --shell, as running an unknown shell', () => {
+    expect(commands('unshare -r')).toEqual(['unshare -r', '?$SHELL']);
+    expect(commands('unshare --help')).toEqual(['unshare --help']);
+    expect(commands('systemd-run --user -S')).toEqual(['systemd-run --user -S', '?$SHELL']);
+  });
+
+  it('sees through systemd-run, with the words it expands itself known only at run time', () => {
+    expect(commands('systemd-run --user rm -rf /').at(-1)).toBe('rm -rf /');
+    expect(commands(`systemd-run --user --scope bash -c 'rm -rf /'`).at(-1)).toBe('rm -rf /');
+    expect(commands('systemd-run -p Nice=5 -E A=1 --on-active 30 rm -rf /').at(-1)).toBe(
+      'rm -rf /',
+    );
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: systemd syntax, not a template
+    expect(commands("systemd-run --user -E F=-rf rm '${F}' /").at(-1)).toBe('rm $[${F}] /');
+  });
+
   it('treats a wrapper option only known at run time as an unknown command', () => {
     expect(commands('sudo $OPTS ls')).toEqual(['sudo $[$OPTS] ls', '?$OPTS']);
   });

@@ -24,6 +24,27 @@ const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066
 
 const HAS_UNSAFE = new RegExp(UNSAFE.source);
 
+/**
+ * Characters that show nothing but are there: soft hyphen, zero-width spaces and joiners, word
+ * joiners and invisible operators, the byte order mark, interlinear annotation and tag characters.
+ */
+const INVISIBLE =
+  /[\u00ad\u180e\u200b-\u200d\u2060-\u206f\ufeff\ufff9-\ufffb]|\udb40[\udc00-\udc7f]/g;
+
+/**
+ * `safeText`, with invisible characters escaped too: for what a person is asked to approve, where
+ * what is read must be all there is. Code unit by code unit: a tag character (a surrogate pair)
+ * is shown as two escapes.
+ */
+export function visibleText(text: string): string {
+  return safeText(text).replace(INVISIBLE, (found) =>
+    found
+      .split('')
+      .map((unit) => `\\u${unit.charCodeAt(0).toString(16).padStart(4, '0')}`)
+      .join(''),
+  );
+}
+
 export function safeText(text: string): string {
   // Most text needs nothing: ask before `replace` builds a new string.
   if (!HAS_UNSAFE.test(text)) return text;

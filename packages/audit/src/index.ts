@@ -49,7 +49,13 @@ export {
   RECORD_KINDS,
   type RecordKind,
 } from './export.js';
-export { formatHuman, formatRecordHuman, type HumanFields, safeText } from './format-human.js';
+export {
+  formatHuman,
+  formatRecordHuman,
+  type HumanFields,
+  safeText,
+  visibleText,
+} from './format-human.js';
 export {
   createHttpSink,
   type HttpSink,

@@ -5,7 +5,7 @@
  * applies to what the person saw and to nothing else.
  */
 import { userInfo } from 'node:os';
-import { safeText } from '@kvlar/audit';
+import { visibleText } from '@kvlar/audit';
 import type { PendingApproval } from '@kvlar/proxy';
 import { type ArgsDef, defineCommand } from 'citty';
 import { CliError, ExitCode } from '../errors.js';
@@ -210,7 +210,7 @@ async function answer(
   }).catch((error: unknown) => {
     throw new CliError('invalid_input', `${proxyName(proxy)} did not answer: ${messageOf(error)}`);
   });
-  const name = `${printable(call.tool)} (${call.id.slice(0, SHORT_ID)})`;
+  const name = `${visibleText(call.tool)} (${call.id.slice(0, SHORT_ID)})`;
   if (response.status === 404) {
     throw new CliError(
       'invalid_input',
@@ -256,13 +256,13 @@ function pick(held: readonly Held[], id: string): Held {
   if (matches.length === 0) {
     throw new CliError(
       'invalid_input',
-      `no held call matches '${printable(id)}' (kvlar approvals lists them)`,
+      `no held call matches '${visibleText(id)}' (kvlar approvals lists them)`,
     );
   }
-  const names = matches.map(({ call }) => `${call.id} (${printable(call.tool)})`).join(', ');
+  const names = matches.map(({ call }) => `${call.id} (${visibleText(call.tool)})`).join(', ');
   throw new CliError(
     'invalid_input',
-    `'${printable(id)}' matches ${matches.length} held calls: ${names}; give more of the id`,
+    `'${visibleText(id)}' matches ${matches.length} held calls: ${names}; give more of the id`,
   );
 }
 
@@ -277,43 +277,21 @@ function printHeld(runtime: Runtime, held: readonly Held[]): void {
   for (const { call, proxy } of held) {
     const server = call.server !== '' ? call.server : proxy.server;
     const rows: [string, string][] = [
-      ['server', server === '' ? '-' : printable(server)],
-      ['agent', printable(call.agent_id)],
-      ['rule', printable(call.rule_id)],
+      ['server', server === '' ? '-' : visibleText(server)],
+      ['agent', visibleText(call.agent_id)],
+      ['rule', visibleText(call.rule_id)],
       ['waiting', `${Math.round(call.age_ms / 1000)} s`],
-      ['reason', printable(call.reason)],
+      ['reason', visibleText(call.reason)],
       ['digest', call.digest.slice(0, 12)],
       // Whole, however long: `kvlar approve` answers for the whole call, so the whole call is shown.
-      ['arguments', printable(JSON.stringify(call.arguments) ?? 'null')],
+      ['arguments', visibleText(JSON.stringify(call.arguments) ?? 'null')],
     ];
     runtime.print('');
     runtime.print(
-      `${paint.yellow('⚠')} ${paint.bold(call.id.slice(0, SHORT_ID))}  ${printable(call.tool)}`,
+      `${paint.yellow('⚠')} ${paint.bold(call.id.slice(0, SHORT_ID))}  ${visibleText(call.tool)}`,
     );
     for (const [label, value] of rows) runtime.print(`    ${`${label}:`.padEnd(11)}${value}`);
   }
-}
-
-/**
- * Characters that show nothing but are there: soft hyphen, zero-width spaces and joiners, word
- * joiners and invisible operators, the byte order mark, interlinear annotation and tag characters.
- */
-const INVISIBLE =
-  /[\u00ad\u180e\u200b-\u200d\u2060-\u206f\ufeff\ufff9-\ufffb]|\udb40[\udc00-\udc7f]/g;
-
-/**
- * Tool names, agent ids and arguments come from the agent: control and bidi characters are shown
- * escaped (as in the audit's human lines), so a name cannot rewrite what the person reads, and so
- * are invisible characters, so that what is read is all there is (as on the approvals page).
- */
-function printable(text: string): string {
-  return safeText(text).replace(INVISIBLE, (found) =>
-    // Code unit by code unit: a tag character is a surrogate pair, shown as two escapes.
-    found
-      .split('')
-      .map((unit) => `\\u${unit.charCodeAt(0).toString(16).padStart(4, '0')}`)
-      .join(''),
-  );
 }
 
 function proxyName(proxy: Endpoint): string {

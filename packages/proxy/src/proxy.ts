@@ -5,7 +5,13 @@
  * and independently: a call that waits (for the audit, for a human) never delays another.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import type { AuditEntry, AuditOutcome, AuditPolicy, AuditSink } from '@kvlar/audit';
+import {
+  type AuditEntry,
+  type AuditOutcome,
+  type AuditPolicy,
+  type AuditSink,
+  visibleText,
+} from '@kvlar/audit';
 import type { Action, Decision, Engine } from '@kvlar/core';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
@@ -837,6 +843,19 @@ export function createProxy(options: ProxyOptions): ProxySession {
     });
   }
 
+  /**
+   * The first line of the client's prompt. The agent chose the tool name and the arguments: they
+   * are shown with control, bidi and invisible characters escaped, as on every approval channel.
+   */
+  function promptHead(request: ApprovalRequest): string {
+    const server = request.server === '' ? '' : ` on ${visibleText(request.server)}`;
+    return `Kvlar: the agent wants to run "${visibleText(request.resource)}"${server}`;
+  }
+
+  function promptRule(request: ApprovalRequest): string {
+    return `Policy rule ${visibleText(`${request.decision.ruleId}: ${request.decision.reason ?? ''}`)}`;
+  }
+
   /** The longest arguments (as JSON) the client's prompt shows, and so may approve. */
   const MAX_ELICITED_ARGUMENTS = 2000;
 
@@ -850,9 +869,8 @@ export function createProxy(options: ProxyOptions): ProxySession {
         'elicitation/create',
         {
           message:
-            `Kvlar: the agent wants to run "${request.resource}"` +
-            `${request.server === '' ? '' : ` on ${request.server}`} with ${shown}.\n` +
-            `Policy rule ${request.decision.ruleId}: ${request.decision.reason ?? ''}\nApprove this call?`,
+            `${promptHead(request)} with ${visibleText(shown)}.\n` +
+            `${promptRule(request)}\nApprove this call?`,
           requestedSchema: {
             type: 'object',
             properties: {
@@ -924,9 +942,7 @@ export function createProxy(options: ProxyOptions): ProxySession {
       'elicitation/create',
       {
         message:
-          `Kvlar: the agent wants to run "${request.resource}"` +
-          `${request.server === '' ? '' : ` on ${request.server}`}, but ${tooLong}.\n` +
-          `Policy rule ${request.decision.ruleId}: ${request.decision.reason ?? ''}\n` +
+          `${promptHead(request)}, but ${tooLong}.\n${promptRule(request)}\n` +
           `See the whole call and approve it ${elsewhere}. Here you can only deny it.`,
         requestedSchema: {
           type: 'object',

@@ -71,6 +71,21 @@ describe("approval through the client's own prompt (elicitation)", () => {
     expect(h.toServer.lines).toHaveLength(1);
   });
 
+  it('shows the tool and arguments with bidi, control and invisible characters escaped', async () => {
+    const policy = `${POLICY}  - id: approve-all\n    match_on: { resources: ['*'] }\n    effect: { type: require_approval, reason: look }\n`;
+    const h = await harness(engineFrom(policy));
+    h.fromClient(initialize({ elicitation: {} }));
+    await h.toServer.line(1);
+    // `report\u202Efdp.sh` reads as reporths.pdf; a zero-width space hides in `rm`.
+    h.fromClient(call(1, 'de\u202eploy', { path: 'report\u202efdp.sh', command: 'r\u200bm' }));
+    const question = await h.toClient.message(1);
+    const message = String((question.params as { message: string }).message);
+    expect(message).toContain('"de\\u202eploy"');
+    expect(message).toContain('report\\u202efdp.sh');
+    expect(message).toContain('r\\u200bm');
+    expect(message).not.toMatch(/[\u200b\u202e]/);
+  });
+
   it('withdraws the question when no answer comes in time', async () => {
     const h = await harness(engineFrom(POLICY), { approvalTimeoutMs: 100 });
     h.fromClient(initialize({ elicitation: {} }));

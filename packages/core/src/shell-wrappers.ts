@@ -354,7 +354,15 @@ export function unwrapCommand(
   }
   const pid = given.some(({ option }) => option === 'p' || option === 'pid');
   if ((program === 'taskset' || program === 'chrt') && pid && args.length - index <= 1) return [];
-  const rest = args.slice(index + operandCount(program, options, args[index], given));
+  const operands = operandCount(program, options, args[index], given);
+  // An operand that is an expansion (`timeout $T rm`) may split into several words, the command
+  // among them: the command is only known at run time.
+  const expanded = args.slice(index, index + operands).find((word) => word.dynamic);
+  if (expanded !== undefined) {
+    host.emitUnknown(expanded, record.writesTo);
+    return [];
+  }
+  const rest = args.slice(index + operands);
   const option = rest[0];
   if (
     option !== undefined &&
@@ -544,6 +552,10 @@ function skipOptions(original: readonly Word[], options: Options): Skipped {
     } else {
       break;
     }
+    // An unquoted `$X` as the value splits into words when it expands (`nice -n $X` with X set
+    // to `5 rm -rf /` runs rm): what follows is only known at run time. Quoted, it cannot split,
+    // but what it holds is unknown all the same, and such values are rare enough to refuse.
+    if (next && value?.dynamic === true) return { unknown: value };
     given.push({ option, value: value?.text });
     const after = i + (next ? 2 : 1);
     const isScript =
@@ -590,8 +602,10 @@ function longOption(written: string, table: ReadonlyMap<string, Argument>): stri
  * or not (`env 'A=1'`, `env A-B=1`), not only what the shell reads as an assignment.
  */
 function isAssignment(word: Word): boolean {
-  if (word.assignment) return true;
-  return !word.dynamic && !word.text.startsWith('-') && word.text.includes('=');
+  // To env, `A=$X` is an argument like any other: the shell splits `$X` (set to `1 rm -rf /`, it
+  // runs rm). Only a word known as written is surely one assignment.
+  if (word.dynamic) return false;
+  return word.assignment || (!word.text.startsWith('-') && word.text.includes('='));
 }
 
 /** A value written in the same word as its option (`-uroot`, `--user=root`). */

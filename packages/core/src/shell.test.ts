@@ -475,6 +475,18 @@ describe('parseShell: wrappers', () => {
     expect(commands('setsid chroot /mnt runuser -u x -- rm y').at(-1)).toBe('rm y');
   });
 
+  it("takes an expansion in a wrapper's option value, operand or env assignment as unknown: it may split", () => {
+    // X='5 rm -rf /': `nice -n $X` runs `nice -n 5 rm -rf /`, under bash and dash alike.
+    expect(commands('nice -n $X').at(-1)).toBe('?$X');
+    expect(commands('timeout $T').at(-1)).toBe('?$T');
+    expect(commands('env A=$X true').at(-1)).toBe('?A=$X');
+    expect(commands('xargs -n "$N" echo').at(-1)).toBe('?$N');
+    // Before a command, an assignment is not split; a value known as written is not an expansion.
+    expect(commands('A=$X true').at(-1)).toBe('true');
+    expect(commands('nice -n 5 make').at(-1)).toBe('make');
+    expect(commands('env A=1 true').at(-1)).toBe('true');
+  });
+
   it('sees through flock, and reads the script of flock FILE -c', () => {
     expect(commands('flock /tmp/l rm -rf /').at(-1)).toBe('rm -rf /');
     expect(commands('flock -n -w 5 /tmp/l make').at(-1)).toBe('make');

@@ -5,6 +5,7 @@
 import { open, readdir, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 import { AuditError } from './errors.js';
+import { resolveLogPath } from './writer-lock.js';
 
 const ROTATED = /^(?<stem>.+)-(?<stamp>\d{8}T\d{6}Z)-(?<index>\d{6,})(?<ext>\.[A-Za-z0-9]+)?$/;
 
@@ -161,7 +162,7 @@ export async function chainsFor(pathOrDirectory: string): Promise<ChainFiles[]> 
   try {
     return (await stat(pathOrDirectory)).isDirectory()
       ? await chainsInDirectory(pathOrDirectory)
-      : [await chainOf(activePathOf(pathOrDirectory))];
+      : [await chainOf(activePathOf(await resolveLogPath(pathOrDirectory)))];
   } catch (error) {
     throw new AuditError('invalid_input', `cannot read ${pathOrDirectory}`, { cause: error });
   }

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { constants } from 'node:fs';
 import {
   appendFile,
+  mkdir,
   readdir,
   readFile,
   readlink,
@@ -141,6 +142,39 @@ describe('createJsonlSink', () => {
       ok: true,
       files: names.length,
       records: 7,
+    });
+  });
+
+  it('rotates the file a symlink names, not the link, and is verified by either name', async () => {
+    const directory = await tempDirectory();
+    await mkdir(join(directory, 'logs'));
+    await symlink(join(directory, 'logs', 'audit.jsonl'), join(directory, 'alias.jsonl'));
+    const sink = await open(directory, { path: join(directory, 'alias.jsonl'), maxBytes: 1200 });
+    await writeMany(sink, 7);
+    await sink.close();
+    // The link still names the log; the rotated files are the log's, beside it.
+    expect(await readlink(join(directory, 'alias.jsonl'))).toBe(
+      join(directory, 'logs', 'audit.jsonl'),
+    );
+    expect((await readdir(directory)).sort()).toEqual(['alias.jsonl', 'logs']);
+    const names = (await readdir(join(directory, 'logs'))).sort();
+    expect(names.length).toBeGreaterThan(2);
+    expect(names.at(-1)).toBe('audit.jsonl');
+    for (const path of [join(directory, 'alias.jsonl'), join(directory, 'logs', 'audit.jsonl')]) {
+      expect(await verifyFiles(path)).toMatchObject({ ok: true, files: names.length, records: 7 });
+    }
+  });
+
+  it('creates the log a dangling symlink names, and writes to it through the link', async () => {
+    const directory = await tempDirectory();
+    await symlink('audit.jsonl', join(directory, 'alias.jsonl'));
+    const sink = await open(directory, { path: join(directory, 'alias.jsonl') });
+    await writeMany(sink, 2);
+    await sink.close();
+    expect(await readlink(join(directory, 'alias.jsonl'))).toBe('audit.jsonl');
+    expect(await verifyFiles(join(directory, 'audit.jsonl'))).toMatchObject({
+      ok: true,
+      records: 2,
     });
   });
 

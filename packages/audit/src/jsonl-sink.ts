@@ -15,7 +15,7 @@ import {
 import { createRecorder, type RecordOptions } from './record.js';
 import type { AuditSink } from './sink.js';
 import { checkLine, type VerifyWarning } from './verify.js';
-import { acquireWriterLock } from './writer-lock.js';
+import { acquireWriterLock, resolveLogPath } from './writer-lock.js';
 
 export interface JsonlSinkOptions extends RecordOptions {
   /** The active file, e.g. `~/.kvlar/audit/audit.jsonl`. Its directory is created if missing. */
@@ -80,7 +80,10 @@ const FLUSH_INTERVAL_MS = 50;
 const APPEND = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT;
 const APPEND_DURABLY = APPEND | (DSYNC ? constants.O_DSYNC : 0);
 
-export async function createJsonlSink(options: JsonlSinkOptions): Promise<JsonlSink> {
+export async function createJsonlSink(given: JsonlSinkOptions): Promise<JsonlSink> {
+  // Everything below goes by the file, not by the name it was given (a symlink, a linked
+  // directory): rotation renames the log itself, and readers find its rotated files beside it.
+  const options = { ...given, path: await resolveLogPath(given.path) };
   const { path } = options;
   const clock = options.clock ?? (() => new Date());
   await mkdir(dirname(path), { recursive: true });

@@ -74,6 +74,18 @@ export async function acquireWriterLock(
   }
 }
 
+/**
+ * The file a log path names, symlinks resolved (see `realLogPath`), so that its lock, its
+ * rotated files and its readers all go by the file and not by one of its names: rotating
+ * `alias.jsonl -> audit.jsonl` renames audit.jsonl, not the link. A path to something that is not
+ * a regular file (`/dev/null`, `/dev/stdout`) is kept as given.
+ */
+export async function resolveLogPath(logPath: string): Promise<string> {
+  const existing = await stat(logPath).catch(() => undefined);
+  if (existing !== undefined && !existing.isFile()) return logPath;
+  return realLogPath(logPath);
+}
+
 /** Symlinks a path can go through before we stop following (Linux's own limit). */
 const MAX_SYMLINKS = 40;
 

@@ -105,8 +105,8 @@ describe('--help', () => {
       Usage: kvlar approvals [options]
 
       Options:
-            --admin <url>      Ask only the proxy whose admin endpoint is here (with --token) instead of all
-            --token <token>    The bearer token of the proxy given with --admin
+            --admin <url>      Ask only the proxy whose admin endpoint is here (with its token) instead of all
+            --token <token>    The bearer token of the proxy given with --admin; other users can read it in ps: prefer $KVLAR_ADMIN_TOKEN
             --json             Print the held calls as JSON on stdout
         -h, --help             Show this help
       "
@@ -120,13 +120,13 @@ describe('--help', () => {
       Usage: kvlar approve <id> [options]
 
       Arguments:
-        <id>    The held call's id, or a unique prefix of it (at least 4 characters)
+        <id>    The held call's id, or a unique prefix of it (at least 8 characters)
 
       Options:
             --reason <text>    Why; the agent and the audit see it
             --json             Print the answered call as JSON on stdout
-            --admin <url>      Ask only the proxy whose admin endpoint is here (with --token) instead of all
-            --token <token>    The bearer token of the proxy given with --admin
+            --admin <url>      Ask only the proxy whose admin endpoint is here (with its token) instead of all
+            --token <token>    The bearer token of the proxy given with --admin; other users can read it in ps: prefer $KVLAR_ADMIN_TOKEN
         -h, --help             Show this help
       "
     `);
@@ -139,13 +139,13 @@ describe('--help', () => {
       Usage: kvlar deny <id> [options]
 
       Arguments:
-        <id>    The held call's id, or a unique prefix of it (at least 4 characters)
+        <id>    The held call's id, or a unique prefix of it (at least 8 characters)
 
       Options:
             --reason <text>    Why; the agent and the audit see it
             --json             Print the answered call as JSON on stdout
-            --admin <url>      Ask only the proxy whose admin endpoint is here (with --token) instead of all
-            --token <token>    The bearer token of the proxy given with --admin
+            --admin <url>      Ask only the proxy whose admin endpoint is here (with its token) instead of all
+            --token <token>    The bearer token of the proxy given with --admin; other users can read it in ps: prefer $KVLAR_ADMIN_TOKEN
         -h, --help             Show this help
       "
     `);

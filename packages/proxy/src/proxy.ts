@@ -219,6 +219,28 @@ interface Side {
   closed: boolean;
 }
 
+/** A choice of the client's approval form: the value sent back, and its label. */
+type Choice = readonly [value: string, label: string];
+
+const DENY_CHOICE: Choice = ['deny', 'Deny it'];
+
+/** The form of the client's approval prompt: a decision among `choices`, and a reason. */
+function decisionForm(...choices: Choice[]) {
+  return {
+    type: 'object',
+    properties: {
+      decision: {
+        type: 'string',
+        title: 'Decision',
+        enum: choices.map(([value]) => value),
+        enumNames: choices.map(([, label]) => label),
+      },
+      reason: { type: 'string', title: 'Reason (optional)' },
+    },
+    required: ['decision'],
+  };
+}
+
 /**
  * A proxy between `client` and `upstream`: every tool call (and, when the policy names them, other
  * requests) is evaluated, written to the audit, and forwarded only if allowed. Call `start()`.
@@ -871,19 +893,7 @@ export function createProxy(options: ProxyOptions): ProxySession {
           message:
             `${promptHead(request)} with ${visibleText(shown)}.\n` +
             `${promptRule(request)}\nApprove this call?`,
-          requestedSchema: {
-            type: 'object',
-            properties: {
-              decision: {
-                type: 'string',
-                title: 'Decision',
-                enum: ['approve', 'deny'],
-                enumNames: ['Approve this call', 'Deny it'],
-              },
-              reason: { type: 'string', title: 'Reason (optional)' },
-            },
-            required: ['decision'],
-          },
+          requestedSchema: decisionForm(['approve', 'Approve this call'], DENY_CHOICE),
         },
         signal,
       );
@@ -944,19 +954,7 @@ export function createProxy(options: ProxyOptions): ProxySession {
         message:
           `${promptHead(request)}, but ${tooLong}.\n${promptRule(request)}\n` +
           `See the whole call and approve it ${elsewhere}. Here you can only deny it.`,
-        requestedSchema: {
-          type: 'object',
-          properties: {
-            decision: {
-              type: 'string',
-              title: 'Decision',
-              enum: ['deny'],
-              enumNames: ['Deny it'],
-            },
-            reason: { type: 'string', title: 'Reason (optional)' },
-          },
-          required: ['decision'],
-        },
+        requestedSchema: decisionForm(DENY_CHOICE),
       },
       signal,
     ).catch(held);

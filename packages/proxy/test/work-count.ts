@@ -39,14 +39,16 @@ export function countWork(run: () => void): Work {
     work.bytesSearched += (found === -1 ? this.length : found + 1) - start(args[1], this.length);
     return found;
   };
+  /** Characters a search of `text` from `from` read, by where it ended. */
+  const searched = (text: string, search: string, from: number | undefined, found: number) =>
+    (found === -1 ? text.length : found + search.length) - start(from, text.length);
   String.prototype.indexOf = function countedIndexOf(
     this: string,
     search: string,
     from?: number,
   ): number {
     const found = indexOf.call(this, search, from);
-    work.charsSearched +=
-      (found === -1 ? this.length : found + search.length) - start(from, this.length);
+    work.charsSearched += searched(this, search, from, found);
     return found;
   };
   String.prototype.includes = function countedIncludes(
@@ -55,8 +57,7 @@ export function countWork(run: () => void): Work {
     from?: number,
   ): boolean {
     const found = indexOf.call(this, search, from);
-    work.charsSearched +=
-      (found === -1 ? this.length : found + search.length) - start(from, this.length);
+    work.charsSearched += searched(this, search, from, found);
     return found !== -1;
   };
   String.prototype.slice = function countedSlice(this: string, from?: number, to?: number): string {

@@ -14,6 +14,16 @@ describe('parseRfc3339', () => {
     );
   });
 
+  it('reads the years 0000–0099 as written, not as 1900–1999', () => {
+    expect(new Date(parseRfc3339('0099-12-31T23:59:59Z')!).toISOString()).toBe(
+      '0099-12-31T23:59:59.000Z',
+    );
+    // 1900 was not a leap year; the year 0 (1 BC, proleptic Gregorian) was.
+    expect(new Date(parseRfc3339('0000-02-29T00:00:00+01:00')!).toISOString()).toBe(
+      '0000-02-28T23:00:00.000Z',
+    );
+  });
+
   it('rejects what is not RFC 3339', () => {
     for (const text of ['2026-03-01', 'yesterday', '2026-02-30T00:00:00Z', '2026-03-01T00:00:00']) {
       expect(parseRfc3339(text)).toBeUndefined();

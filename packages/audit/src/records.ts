@@ -69,8 +69,12 @@ export function parseRfc3339(text: string): number | undefined {
   ];
   const [y, mo, d, h, mi, s] = numbers;
   if (mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || s > 60) return undefined;
-  const base = Date.UTC(y, mo - 1, d, h, mi, Math.min(s, 59));
-  if (new Date(base).getUTCDate() !== d) return undefined;
+  // Not Date.UTC: it reads years 0–99 as 1900–1999.
+  const date = new Date(0);
+  date.setUTCFullYear(y, mo - 1, d);
+  date.setUTCHours(h, mi, Math.min(s, 59), 0);
+  if (date.getUTCDate() !== d) return undefined;
+  const base = date.getTime();
   const millis = fraction === undefined ? 0 : Number(fraction.slice(0, 3).padEnd(3, '0'));
   let offset = 0;
   if (sign !== undefined) {

@@ -380,11 +380,11 @@ describe('kvlar wrap', () => {
       const text = `${JSON.stringify({ mcpServers: servers }, null, 2)}\n`;
       expect(text.length).toBeGreaterThan(4096);
       const file = await box.put('home/.cursor/mcp.json', text);
-      const limited = await new Promise<{ code: number | null; stdout: string; stderr: string }>(
-        (resolve, reject) => {
+      const wrapLimited = (...extra: string[]) =>
+        new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
           const child = spawn(
             '/bin/sh',
-            ['-c', 'ulimit -f 4 && exec "$0" "$@"', process.execPath, BIN, 'wrap'],
+            ['-c', 'ulimit -f 4 && exec "$0" "$@"', process.execPath, BIN, 'wrap', ...extra],
             { cwd: box.project, env: { ...process.env, ...box.env }, stdio: 'pipe' },
           );
           let stdout = '';
@@ -393,8 +393,23 @@ describe('kvlar wrap', () => {
           child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
           child.on('error', reject);
           child.on('close', (code) => resolve({ code, stdout, stderr }));
-        },
+        });
+      // --json says the same: no server of the file counts as wrapped.
+      const json = await wrapLimited('--json');
+      expect(json.code).toBe(1);
+      const report = JSON.parse(json.stdout) as {
+        files: { written: boolean; servers: { status: string; reason: string | null }[] }[];
+        summary: Record<string, number>;
+      };
+      expect(report.files[0]!.written).toBe(false);
+      expect(new Set(report.files[0]!.servers.map((server) => server.status))).toEqual(
+        new Set(['not_written']),
       );
+      expect(report.files[0]!.servers[0]!.reason).toBe('the file could not be written');
+      expect(report.summary).toMatchObject({ wrapped: 0, not_written: 40 });
+      expect(readdirSync(dirname(file))).toEqual(['mcp.json']);
+
+      const limited = await wrapLimited();
       expect(limited.code).toBe(1);
       expect(limited.stderr).toContain(`error: cannot write ${file}`);
       expect(limited.stdout).toContain('  ✗ s0: not wrapped (the file could not be written)\n');

@@ -591,13 +591,27 @@ function jsonReport(
   reports: readonly FileReport[],
   wrapped: { policy: string | undefined; command: string | undefined },
 ): unknown {
-  const statuses: readonly EntryStatus[] =
+  const statuses: readonly (EntryStatus | 'not_written')[] =
     mode === 'wrap'
-      ? ['wrapped', 'already_wrapped', 'remote', 'skipped', 'not_selected', 'invalid']
-      : ['unwrapped', 'not_wrapped', 'remote', 'skipped', 'not_selected', 'invalid'];
+      ? [
+          'wrapped',
+          'already_wrapped',
+          'remote',
+          'skipped',
+          'not_selected',
+          'invalid',
+          'not_written',
+        ]
+      : ['unwrapped', 'not_wrapped', 'remote', 'skipped', 'not_selected', 'invalid', 'not_written'];
+  // An entry of a file that could not be written was not changed, whatever the edit made of it.
+  const statusOf = (report: FileReport, entry: FileReport['entries'][number]) =>
+    entry.status === DONE[mode] && report.writeError !== undefined ? 'not_written' : entry.status;
   const summary: Record<string, number> = Object.fromEntries(statuses.map((status) => [status, 0]));
   for (const report of reports) {
-    for (const entry of report.entries) summary[entry.status] = (summary[entry.status] ?? 0) + 1;
+    for (const entry of report.entries) {
+      const status = statusOf(report, entry);
+      summary[status] = (summary[status] ?? 0) + 1;
+    }
   }
   return {
     ...(mode === 'wrap'
@@ -625,8 +639,11 @@ function jsonReport(
       servers: report.entries.map((entry) => ({
         name: entry.name,
         location: entry.location,
-        status: entry.status,
-        reason: entry.reason ?? null,
+        status: statusOf(report, entry),
+        reason:
+          statusOf(report, entry) === 'not_written'
+            ? 'the file could not be written'
+            : (entry.reason ?? null),
         command_line: entry.commandLine ?? null,
       })),
     })),

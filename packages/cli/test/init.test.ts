@@ -1,5 +1,14 @@
 import { execFile } from 'node:child_process';
-import { cpSync, existsSync, readdirSync, readFileSync, statSync, symlinkSync } from 'node:fs';
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  lstatSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+} from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -140,6 +149,25 @@ describe('kvlar init', () => {
     expect(readdirSync(dir).sort()).toEqual(['policy.test.yaml', 'policy.yaml']);
     expect((await kvlar(['test', '-f', '.'], { cwd: dir })).code).toBe(0);
   });
+
+  it.runIf(process.platform !== 'win32')(
+    'writes a linked policy through its link with --force, keeping the link and the mode',
+    async () => {
+      const dir = await tempDir({ 'dotfiles/policy.yaml': 'a\n', 'out/policy.test.yaml': 'b\n' });
+      chmodSync(join(dir, 'dotfiles/policy.yaml'), 0o640);
+      symlinkSync('../dotfiles/policy.yaml', join(dir, 'out/policy.yaml'));
+      const result = await kvlar(['init', '-d', 'out', '--template', 'permissive', '--force'], {
+        cwd: dir,
+      });
+      expect(result.code).toBe(0);
+      expect(lstatSync(join(dir, 'out/policy.yaml')).isSymbolicLink()).toBe(true);
+      expect(readFileSync(join(dir, 'dotfiles/policy.yaml'), 'utf8')).toBe(
+        readFileSync(join(SHIPPED, 'permissive.yaml'), 'utf8'),
+      );
+      expect(statSync(join(dir, 'dotfiles/policy.yaml')).mode & 0o777).toBe(0o640);
+      expect(readdirSync(join(dir, 'dotfiles'))).toEqual(['policy.yaml']);
+    },
+  );
 
   it('refuses a directory that is a file', async () => {
     const dir = await tempDir({ out: 'a file\n' });

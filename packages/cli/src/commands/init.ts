@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, realpathSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { didYouMean, parsePolicy, parseTestSuite, resolvePolicy } from '@kvlar/core';
 import { defineCommand } from 'citty';
@@ -238,7 +238,14 @@ function makeDirectory(
 
 function write(path: string, text: string, shown: (path: string) => string): void {
   try {
-    writeFileAtomic(path, text);
+    // A policy kept elsewhere (a dotfiles repository) and linked here is written where it is,
+    // with its mode, and the link stays.
+    const existing = kindOf(path) === 'missing' ? undefined : realpathSync(path);
+    writeFileAtomic(
+      existing ?? path,
+      text,
+      existing === undefined ? {} : { mode: statSync(existing).mode & 0o7777 },
+    );
   } catch (error) {
     throw new CliError('invalid_input', `cannot write ${shown(path)}: ${describeFsError(error)}`, {
       cause: error,

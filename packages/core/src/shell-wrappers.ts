@@ -25,6 +25,12 @@ export interface WrapperRecord {
 type Argument = 'none' | 'required' | 'optional';
 
 interface Options {
+  /**
+   * Short options that take no value. With `values` and `optionalValues` this is every short
+   * option the program knows: a letter in none of them is refused by its getopt (or read in a way
+   * the table does not know, on another system), so the command is unknown.
+   */
+  readonly flags: string;
   /** Short options that take a value, attached (`-uroot`) or as the next word (`-u root`). */
   readonly values: string;
   /**
@@ -46,6 +52,12 @@ interface Options {
   readonly operands?: number;
   /** Options may follow operands (`su - root -c '…'`): every word is read as one or the other. */
   readonly permute?: boolean;
+  /**
+   * The options are read a second time after the operands, up to the first word that is not one
+   * and unless `--` came before: OpenSSH restarts getopt after the host, so that `ssh host -t rm
+   * -rf /` runs `rm -rf /`.
+   */
+  readonly optionsAfterOperands?: boolean;
   /**
    * An option whose value is a script (`su -c '…'`), or, with `split`, words that env reads again
    * as its own arguments (`env -S '-i rm -rf' /`).
@@ -89,18 +101,22 @@ function longOptions(spec: string): ReadonlyMap<string, Argument> {
 }
 
 const NO_LONG = longOptions('');
-const NONE: Options = { values: '', long: NO_LONG };
+const NONE: Options = { flags: '', values: '', long: NO_LONG };
 /** GNU's `--help` and `--version`, which every coreutils and util-linux program has. */
 const STANDARD = 'help version';
 
 // The tables are those of sudo 1.9, coreutils 9, util-linux 2.38, findutils 4.9, procps-ng 4,
-// GNU time 1.9 and systemd 252; short options that take a value on the BSDs or macOS are added (env -P/-L, xargs
-// -J/-R/-S): they are errors in the GNU programs, where nothing then runs.
+// GNU time 1.9, systemd 252 and OpenSSH 9, each letter checked against the program, with the
+// options later releases added (unshare -l, systemd-run -C, watch -s). Short options of the BSDs,
+// macOS and busybox are added too (env -P/-L/-U, xargs -J/-R/-S, chroot -u, time -l): they are
+// errors in the GNU programs, where nothing then runs. A letter that takes a value in one version
+// and none in another is in neither string, so that it makes the command unknown (ssh -P).
 const WRAPPERS = new Map<string, Options>([
   [
     'sudo',
     {
       // -h alone takes the next word as a host unless it is an option or an assignment.
+      flags: 'ABbEeHiKklNnPSsVv',
       values: 'aCcDghpRrTtUu',
       long: longOptions(
         'background preserve-env[=] edit set-home login remove-timestamp list preserve-groups ' +
@@ -111,11 +127,12 @@ const WRAPPERS = new Map<string, Options>([
       assignments: true,
     },
   ],
-  ['doas', { values: 'aCu', long: NO_LONG }],
+  ['doas', { flags: 'Lns', values: 'aCu', long: NO_LONG }],
   [
     'env',
     {
-      values: 'uCSPLa',
+      flags: '0iv',
+      values: 'uCSPLaU',
       long: longOptions(
         `ignore-environment null unset= chdir= default-signal[=] ignore-signal[=] block-signal[=] list-signal-handling debug split-string= argv0= ${STANDARD}`,
       ),
@@ -125,17 +142,26 @@ const WRAPPERS = new Map<string, Options>([
   ],
   ['su', suOptions('')],
   ['runuser', suOptions('u')],
-  ['setsid', { values: '', long: longOptions(`ctty fork wait ${STANDARD}`) }],
+  ['setsid', { flags: 'cfwhV', values: '', long: longOptions(`ctty fork wait ${STANDARD}`) }],
   [
     'chroot',
-    { values: '', long: longOptions(`groups= userspec= skip-chdir ${STANDARD}`), operands: 1 },
+    // The BSDs' chroot takes -G, -g and -u with a value, and FreeBSD's -n alone.
+    {
+      flags: 'n',
+      values: 'Ggu',
+      long: longOptions(`groups= userspec= skip-chdir ${STANDARD}`),
+      operands: 1,
+    },
   ],
   [
     'ssh',
     {
+      // -P takes no value before OpenSSH 9.3 and a tag since: it is in neither, so unknown.
+      flags: '1246AaCfGgKkMNnqsTtVvXxYy',
       values: 'BbcDEeFIiJLlmOopQRSWw',
       long: NO_LONG,
       operands: 1,
+      optionsAfterOperands: true,
       after: 'script',
     },
   ],
@@ -143,20 +169,25 @@ const WRAPPERS = new Map<string, Options>([
     'watch',
     {
       // -d/--differences take a value only when attached: `watch -d rm …` runs rm.
-      values: 'nq',
+      flags: 'bCceghprtvwx',
+      values: 'nqs',
       optionalValues: 'd',
       long: longOptions(
-        `beep color no-color differences[=] errexit chgexit equexit= interval= precise no-title no-wrap exec ${STANDARD}`,
+        `beep color no-color differences[=] errexit chgexit equexit= interval= precise no-title no-wrap exec no-rerun shotsdir= okexit nokeypr ${STANDARD}`,
       ),
       after: 'script',
     },
   ],
-  ['trap', { values: '', long: NO_LONG, after: 'first-word-script' }],
-  ['nohup', { values: '', long: longOptions(STANDARD) }],
-  ['nice', { values: 'n', long: longOptions(`adjustment= ${STANDARD}`), numericOption: true }],
+  ['trap', { flags: 'lpP', values: '', long: NO_LONG, after: 'first-word-script' }],
+  ['nohup', { flags: '', values: '', long: longOptions(STANDARD) }],
+  [
+    'nice',
+    { flags: '', values: 'n', long: longOptions(`adjustment= ${STANDARD}`), numericOption: true },
+  ],
   [
     'time',
     {
+      flags: 'ahlpqvV',
       values: 'fo',
       long: longOptions(`append format= output= portability quiet verbose ${STANDARD}`),
     },
@@ -164,15 +195,17 @@ const WRAPPERS = new Map<string, Options>([
   [
     'timeout',
     {
+      flags: 'fpv',
       values: 'sk',
       long: longOptions(`kill-after= signal= foreground preserve-status verbose ${STANDARD}`),
       operands: 1,
     },
   ],
-  ['stdbuf', { values: 'ioe', long: longOptions(`input= output= error= ${STANDARD}`) }],
+  ['stdbuf', { flags: '', values: 'ioe', long: longOptions(`input= output= error= ${STANDARD}`) }],
   [
     'ionice',
     {
+      flags: 'htV',
       values: 'cnpPu',
       long: longOptions(`class= classdata= pid= pgid= ignore uid= ${STANDARD}`),
     },
@@ -181,23 +214,33 @@ const WRAPPERS = new Map<string, Options>([
     'flock',
     {
       // `flock FILE -c '…'` is read after getopt: `-c` is only a script right after the file.
+      flags: 'ehnosuxFV',
       values: 'wE',
       long: longOptions(
-        `shared exclusive unlock nonblocking nb timeout= wait= conflict-exit-code= close no-fork verbose ${STANDARD}`,
+        `shared exclusive unlock nonblocking nb timeout= wait= conflict-exit-code= close no-fork fcntl verbose ${STANDARD}`,
       ),
       operands: 1,
       scriptAfterOperands: ['-c', '--command'],
     },
   ],
   // The mask (taskset) or priority (chrt) is an operand; with -p the last word is a process.
-  ['taskset', { values: '', long: longOptions(`all-tasks pid cpu-list ${STANDARD}`), operands: 1 }],
+  [
+    'taskset',
+    {
+      flags: 'achpV',
+      values: '',
+      long: longOptions(`all-tasks pid cpu-list ${STANDARD}`),
+      operands: 1,
+    },
+  ],
   [
     'chrt',
     {
+      flags: 'abdefhimoprRvV',
       values: 'DPT',
       long: longOptions(
         'all-tasks batch deadline fifo idle pid max other rr sched-runtime= sched-period= ' +
-          `sched-deadline= reset-on-fork verbose ${STANDARD}`,
+          `sched-deadline= reset-on-fork ext verbose ${STANDARD}`,
       ),
       operands: 1,
     },
@@ -206,12 +249,13 @@ const WRAPPERS = new Map<string, Options>([
     'unshare',
     {
       // The namespace options take a file only when attached (`--mount=FILE`); -m never does.
-      values: 'RwSG',
+      flags: 'cfhimnpruCTUV',
+      values: 'RwSGl',
       long: longOptions(
         'mount[=] uts[=] ipc[=] net[=] pid[=] user[=] cgroup[=] time[=] fork kill-child[=] ' +
           'mount-proc[=] map-user= map-users= map-group= map-groups= map-root-user map-current-user ' +
           'map-auto propagation= setgroups= keep-caps setuid= setgid= root= wd= monotonic= ' +
-          `boottime= ${STANDARD}`,
+          `boottime= mount-binfmt[=] map-subids load-interp= ${STANDARD}`,
       ),
     },
   ],
@@ -219,6 +263,7 @@ const WRAPPERS = new Map<string, Options>([
     'prlimit',
     {
       // Each resource option takes a limit only when attached (`-n1024`, `--nofile=1024`).
+      flags: 'hV',
       values: 'po',
       optionalValues: 'cdefilmnqrstuvxy',
       long: longOptions(
@@ -230,40 +275,49 @@ const WRAPPERS = new Map<string, Options>([
   [
     'setpriv',
     {
+      flags: 'dhV',
       values: '',
       long: longOptions(
         'dump nnp no-new-privs inh-caps= ambient-caps= list-caps ruid= euid= rgid= egid= reuid= ' +
           'regid= clear-groups keep-groups init-groups groups= bounding-set= securebits= ' +
-          `pdeathsig= selinux-label= apparmor-profile= reset-env ${STANDARD}`,
+          'pdeathsig= selinux-label= apparmor-profile= reset-env landlock-access= landlock-rule= ' +
+          `ptracer= seccomp-filter= ${STANDARD}`,
       ),
     },
   ],
   [
     'runcon',
     // A CONTEXT operand comes first only when no option is given.
-    { values: 'rtul', long: longOptions(`compute range= role= type= user= ${STANDARD}`) },
+    {
+      flags: 'c',
+      values: 'rtul',
+      long: longOptions(`compute range= role= type= user= ${STANDARD}`),
+    },
   ],
   [
     'systemd-run',
     {
-      values: 'HMEpu',
+      flags: 'dGhPqrSt',
+      values: 'CEHMpu',
       long: longOptions(
         'help version user system scope unit= description= slice= slice-inherit remain-after-exit ' +
           'send-sighup host= machine= service-type= wait uid= gid= nice= setenv= property= tty ' +
           'pty pipe quiet on-active= on-boot= on-startup= on-unit-active= on-unit-inactive= ' +
           'on-calendar= on-timezone-change on-clock-change timer-property= path-property= ' +
-          'socket-property= no-block no-ask-password collect working-directory= same-dir shell',
+          'socket-property= no-block no-ask-password collect working-directory= same-dir shell ' +
+          'capsule= expand-environment= job-mode= ignore-failure background= json=',
       ),
       expandsWords: true,
     },
   ],
-  ['command', NONE],
+  ['command', { flags: 'pvV', values: '', long: NO_LONG }],
   ['builtin', NONE],
-  ['exec', { values: 'a', long: NO_LONG }],
+  ['exec', { flags: 'cl', values: 'a', long: NO_LONG }],
   [
     'xargs',
     {
       // -e, -i and -l (--eof, --replace, --max-lines) take a value only when attached.
+      flags: '0oprtx',
       values: 'aEILnPsdJRS',
       optionalValues: 'eil',
       long: longOptions(
@@ -276,6 +330,7 @@ const WRAPPERS = new Map<string, Options>([
 
 function suOptions(more: string): Options {
   return {
+    flags: 'flmpPhV',
     values: `cgGsw${more}`,
     long: longOptions(
       'command= session-command= fast group= supp-group= login preserve-environment pty shell= ' +
@@ -338,7 +393,8 @@ export function unwrapCommand(
     host.emitUnknown(skipped.unknown, record.writesTo);
     return [];
   }
-  const { index, flags, given } = skipped;
+  const { index, flags } = skipped;
+  let given = skipped.given;
   let script = skipped.script;
   // env -S put its words in place of the option: the command is found among them.
   const args = skipped.words;
@@ -362,7 +418,17 @@ export function unwrapCommand(
     host.emitUnknown(expanded, record.writesTo);
     return [];
   }
-  const rest = args.slice(index + operands);
+  let rest = args.slice(index + operands);
+  if (options.optionsAfterOperands && !skipped.terminated && operands > 0 && rest.length > 0) {
+    const again = skipOptions([args[index + operands - 1]!, ...rest], options);
+    if ('unknown' in again) {
+      host.emitUnknown(again.unknown, record.writesTo);
+      return [];
+    }
+    given = [...given, ...again.given];
+    rest = again.words.slice(again.index);
+  }
+  if (program === 'ssh' && !sshOptionsRunNothing(given, record, host, words.at(-1)!.end)) return [];
   const option = rest[0];
   if (
     option !== undefined &&
@@ -422,6 +488,55 @@ export function unwrapCommand(
   ];
 }
 
+/** ssh's configuration keywords whose value is a command it runs (RemoteCommand on the host). */
+const SSH_COMMANDS = new Set([
+  'proxycommand',
+  'localcommand',
+  'knownhostscommand',
+  'remotecommand',
+]);
+/**
+ * Keywords that run what cannot be read here: `Match exec` a command, `Include` more
+ * configuration, and the others a program or a library of their value.
+ */
+const SSH_UNKNOWN = new Set([
+  'match',
+  'include',
+  'pkcs11provider',
+  'securitykeyprovider',
+  'xauthlocation',
+]);
+
+/**
+ * Reads what ssh's own options run on this machine: `-o ProxyCommand=…` and the other command
+ * keywords are scripts; `-o Match …`, `-o Include …`, `-I` (a PKCS#11 library) and `-F` (a
+ * configuration file, which may hold any of these) are unknown. `false` when the command is then
+ * unknown.
+ */
+function sshOptionsRunNothing(
+  given: readonly Given[],
+  record: WrapperRecord,
+  host: WrapperHost,
+  end: number,
+): boolean {
+  for (const { option, value } of given) {
+    if (value === undefined) continue;
+    const unknown = () => {
+      host.emitUnknown(synthetic(`-${option} ${value}`, true, end), record.writesTo);
+      return false;
+    };
+    if (option === 'I') return unknown();
+    if (option === 'F' && value !== 'none' && value !== '/dev/null') return unknown();
+    if (option !== 'o') continue;
+    // `Keyword=value`, `Keyword value` or `Keyword = value`, the keyword in any case.
+    const match = /^\s*([A-Za-z0-9]+)(?:\s*=\s*|\s+)?([\s\S]*)$/.exec(value);
+    const keyword = match?.[1]?.toLowerCase() ?? '';
+    if (SSH_UNKNOWN.has(keyword)) return unknown();
+    if (SSH_COMMANDS.has(keyword)) host.parseNested(match![2]!, false);
+  }
+  return true;
+}
+
 /**
  * The operands before the command: chrt's priority only when it is a number (newer chrt takes
  * none for SCHED_OTHER and the like: `chrt --other rm …` runs rm), and runcon's CONTEXT only
@@ -463,6 +578,8 @@ type Skipped =
       readonly given: readonly Given[];
       /** The value of the option that takes a script (`su -c`). */
       readonly script: Word | undefined;
+      /** The options ended with `--`. */
+      readonly terminated: boolean;
     }
   | { readonly unknown: ShellWord };
 
@@ -483,6 +600,7 @@ function skipOptions(original: readonly Word[], options: Options): Skipped {
   const given: Given[] = [];
   let script: Word | undefined;
   let splits = 0;
+  let terminated = false;
   let i = 1;
   while (i < words.length) {
     const word = words[i]!;
@@ -494,6 +612,7 @@ function skipOptions(original: readonly Word[], options: Options): Skipped {
     // An expansion here may be an option or the command itself: nothing after it is known.
     if (word.dynamic) return { unknown: word };
     if (text === '--') {
+      terminated = true;
       i++;
       break;
     }
@@ -530,9 +649,13 @@ function skipOptions(original: readonly Word[], options: Options): Skipped {
         option = letter;
         if (options.values.includes(letter)) argument = 'required';
         else if (options.optionalValues?.includes(letter)) argument = 'optional';
-        else {
+        else if (options.flags.includes(letter)) {
           given.push({ option: letter, value: undefined });
           continue;
+        } else {
+          // getopt refuses it; a program of another system may take a value with it instead, so
+          // that the next word is not the command: either way the command is not known.
+          return { unknown: word };
         }
         // The rest of the cluster is the value; a required one may be the next word instead.
         if (j < text.length - 1) value = attached(word, text.slice(j + 1));
@@ -578,7 +701,7 @@ function skipOptions(original: readonly Word[], options: Options): Skipped {
   }
   // env reads assignments after `--` too (`env -- A=1 rm`).
   if (options.assignments) while (i < words.length && isAssignment(words[i]!)) i++;
-  return { words, index: Math.min(i, words.length), flags, given, script };
+  return { words, index: Math.min(i, words.length), flags, given, script, terminated };
 }
 
 /**

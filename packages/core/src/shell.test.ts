@@ -392,6 +392,18 @@ describe('parseShell: wrappers', () => {
     expect(commands('env --null=1 rm')).toEqual(['env --null=1 rm', '?--null=1']);
   });
 
+  it('treats a short option the wrapper does not know as unknown: elsewhere it may take a value', () => {
+    // BSD or busybox builds may read `-Z` with a value, so that `rm` is not the command.
+    expect(commands('nice -Z rm -rf /')).toEqual(['nice -Z rm -rf /', '?-Z']);
+    expect(commands('sudo -EZ rm -rf /')).toEqual(['sudo -EZ rm -rf /', '?-EZ']);
+    expect(commands('timeout -x 5 rm -rf /').at(-1)).toBe('?-x');
+    // Known flags, alone or in clusters, still lead to the command.
+    expect(commands('sudo -nE rm -rf /').at(-1)).toBe('rm -rf /');
+    expect(commands('env -iv rm -rf /').at(-1)).toBe('rm -rf /');
+    expect(commands('timeout -fpv 5 rm -rf /').at(-1)).toBe('rm -rf /');
+    expect(commands('xargs -0tr rm -f').at(-1)).toBe('rm -f $[(arguments from input)]');
+  });
+
   it('takes an optional option value only when attached, never the next word', () => {
     expect(commands('xargs --max-lines rm -rf /').at(-1)).toBe(
       'rm -rf / $[(arguments from input)]',
@@ -469,6 +481,29 @@ describe('parseShell: wrappers', () => {
       'sudo reboot',
       'reboot',
     ]);
+  });
+
+  it("reads ssh's options after the host, as OpenSSH reads them again there", () => {
+    expect(commands('ssh host -t rm -rf /').at(-1)).toBe('rm -rf /');
+    expect(commands('ssh host -p 22 -l bob rm -rf /').at(-1)).toBe('rm -rf /');
+    // The second reading stops at the first word that is not an option, and after `--`.
+    expect(commands('ssh host ls -p 22').at(-1)).toBe('ls -p 22');
+    expect(commands('ssh -- host -t rm').at(-1)).toBe('-t rm');
+    expect(commands('ssh host -Z rm -rf /').at(-1)).toBe('?-Z');
+  });
+
+  it('reads the commands ssh runs on this machine, and takes its config files as unknown', () => {
+    expect(commands(`ssh -o 'ProxyCommand=rm -rf /' host ls`)).toContain('rm -rf /');
+    expect(commands(`ssh -o 'proxycommand rm -rf ~' host`)).toContain('rm -rf ~');
+    expect(commands(`ssh -oLocalCommand='curl x | sh' host`)).toContain('sh');
+    expect(commands(`ssh host -o 'RemoteCommand rm -rf /'`)).toContain('rm -rf /');
+    expect(commands(`ssh -o 'Match exec "rm -rf /"' host`).at(-1)).toBe(
+      '?-o Match exec "rm -rf /"',
+    );
+    expect(commands('ssh -F ./cfg host ls').at(-1)).toBe('?-F ./cfg');
+    expect(commands('ssh -I /tmp/lib.so host ls').at(-1)).toBe('?-I /tmp/lib.so');
+    expect(commands('ssh -F none -o StrictHostKeyChecking=no host ls').at(-1)).toBe('ls');
+    expect(commands('ssh -P x host ls').at(-1)).toBe('?-P');
   });
 
   it('sees through setsid, chroot and runuser -u … --', () => {

@@ -24,6 +24,12 @@ export interface WrapperRecord {
 /** How an option takes a value, as getopt's `has_arg`. */
 type Argument = 'none' | 'required' | 'optional';
 
+/** An option (short letter, or long name in full) and, if given, the values it applies to. */
+interface ValueCheck {
+  readonly option: string;
+  readonly when?: RegExp;
+}
+
 interface Options {
   /**
    * Short options that take no value. With `values` and `optionalValues` this is every short
@@ -58,6 +64,44 @@ interface Options {
    * -rf /` runs `rm -rf /`.
    */
   readonly optionsAfterOperands?: boolean;
+  /**
+   * The program reads its options itself, each one word (`--name`, `--name=value`, `-q`), never
+   * taking the next word as a value; the first word that is not an option is the command
+   * (valgrind, firejail, dbus-launch).
+   */
+  readonly oneWordOptions?: boolean;
+  /**
+   * Options (short letters, long names in full) whose value is a program, a library or a script
+   * the program runs or loads besides the command (`fakeroot --faked PROG`, `valgrind
+   * --db-command=…`): the command is then unknown.
+   */
+  readonly runsValue?: readonly ValueCheck[];
+  /**
+   * Options whose value a shell runs besides the command (fakeroot evaluates `-f PROG`; strace
+   * runs an `-o` file written `|cmd` or `!cmd`): the value is read as a script, the part `when`
+   * matches left out.
+   */
+  readonly scriptValues?: readonly ValueCheck[];
+  /** The words after the options are a command only when one of these options is given (`schedtool -e`). */
+  readonly commandWith?: readonly string[];
+  /**
+   * The program compares whole words with its own table (dashes included): `name=` takes the next
+   * word, whatever it is; no clusters, no abbreviations. The first other word ends the options.
+   */
+  readonly wordOptions?: ReadonlyMap<string, Argument>;
+  /** With `wordOptions`: a `name=` option may also be written `name=VALUE` in one word. */
+  readonly wordsJoin?: boolean;
+  /** With `wordOptions`: another word starting with `-` is refused (or read otherwise): unknown. */
+  readonly wordsStrict?: boolean;
+  /** `--` is not the end of the options but an ordinary word (faketime takes it as the time). */
+  readonly noEndMarker?: boolean;
+  /** Without a command the program runs the user's `$SHELL`, which reads standard input. */
+  readonly shellWithoutCommand?: boolean;
+  /**
+   * The first operand names a subcommand, read with its own table from there (`ip netns exec`,
+   * `kubectl exec`); another subcommand runs no command.
+   */
+  readonly subcommands?: ReadonlyMap<string, Options>;
   /**
    * An option whose value is a script (`su -c '…'`), or, with `split`, words that env reads again
    * as its own arguments (`env -S '-i rm -rf' /`).
@@ -310,6 +354,245 @@ const WRAPPERS = new Map<string, Options>([
       expandsWords: true,
     },
   ],
+  // Programs that run a command in some setting of their own. Each table was read from the
+  // program (numactl 2.0, libcgroup 2.0, schedtool 1.3, fakeroot 1.31, util-linux 2.38, strace
+  // 6.1, ltrace 0.7, valgrind 3.19, systemd 252, xvfb 21, firejail 0.9.72, libcap 2.66, trickle
+  // 1.07, runit 2.1, daemonize 1.7, dbus 1.14, torsocks 2.4, libfaketime 0.9.10, expect 5.45),
+  // with the options of later releases, and each reading checked by running it.
+  [
+    'numactl',
+    {
+      // -s, -H and the shared-memory options run nothing; reading a command there only over-reports.
+      flags: 'aslbHtdDuTV',
+      values: 'ipPcNCmSfoLMI',
+      long: longOptions(
+        'all interleave= preferred= preferred-many= weighted-interleave= cpubind= cpunodebind= ' +
+          'physcpubind= membind= show localalloc balancing hardware shm= file= offset= length= ' +
+          'strict shmmode= dump dump-nodes shmid= huge touch verify',
+      ),
+    },
+  ],
+  ['cgexec', { flags: 'sh', values: 'g', long: longOptions('sticky help') }],
+  [
+    'schedtool',
+    // -e may come anywhere among the options; without it the words are processes.
+    { flags: 'NFRBID012345ervh', values: 'Mapn', long: NO_LONG, commandWith: ['e'] },
+  ],
+  [
+    'fakeroot',
+    {
+      flags: 'uvh',
+      values: 'lfisb',
+      long: longOptions('lib= faked= unknown-is-real fd-base= version help'),
+      // The script hands these values to `eval`: `-f 'rm -rf /;faked'` runs rm.
+      scriptValues: ['l', 'f', 's', 'i', 'lib', 'faked'].map((option) => ({ option })),
+      shellWithoutCommand: true,
+    },
+  ],
+  [
+    'nsenter',
+    {
+      // -W takes the next word in 2.38 and only an attached value later: in neither, so unknown.
+      flags: 'ahVFZec',
+      values: 'tSG',
+      optionalValues: 'muinpCUTrw',
+      long: longOptions(
+        'all help version target= mount[=] uts[=] ipc[=] net[=] pid[=] user[=] cgroup[=] time[=] ' +
+          'setuid= setgid= root[=] wd[=] wdns[=] env join-cgroup no-fork preserve-credentials ' +
+          'keep-caps user-parent follow-context',
+      ),
+      shellWithoutCommand: true,
+    },
+  ],
+  [
+    'strace',
+    {
+      flags: 'AcCdDfFhiknqrtTvVwxyYzZ',
+      values: 'abeEIoOpPsSuUX',
+      long: longOptions(
+        'columns= output-append-mode detach-on= summary-only summary debug daemonize[=] ' +
+          'daemonised[=] daemonized[=] env= follow-forks output-separately help ' +
+          'instruction-pointer interruptible= kill-on-exit stack-traces[=] syscall-limit= ' +
+          'syscall-number output= summary-syscall-overhead= attach= trace-path= ' +
+          'relative-timestamps[=] string-limit= summary-sort-by= absolute-timestamps[=] ' +
+          'timestamps[=] syscall-times[=] user= summary-columns= no-abbrev version ' +
+          'summary-wall-clock strings-in-hex[=] const-print-style= pidns-translation ' +
+          'successful-only failed-only failing-only seccomp-bpf tips[=] argv0= trace= trace-fds= ' +
+          'abbrev= verbose= raw= signals= status= read= write= fault= inject= kvm= quiet[=] ' +
+          'silent[=] silence[=] decode-fds[=] decode-pids= secontext[=]',
+      ),
+      // An output file written `|cmd` or `!cmd` is a command that /bin/sh runs.
+      scriptValues: [
+        { option: 'o', when: /^[|!]/ },
+        { option: 'output', when: /^[|!]/ },
+      ],
+      // -E LD_PRELOAD=… loads a library into the command.
+      runsValue: [
+        { option: 'E', when: /^LD_/ },
+        { option: 'env', when: /^LD_/ },
+      ],
+    },
+  ],
+  [
+    'ltrace',
+    {
+      flags: 'cfhiLrStTVbCg',
+      values: 'aADeFlnopsuxXw',
+      long: longOptions(
+        'align= config= debug= demangle indent= help library= output= version no-signals where= ' +
+          'no-plt',
+      ),
+    },
+  ],
+  [
+    'valgrind',
+    {
+      flags: '',
+      values: '',
+      long: NO_LONG,
+      oneWordOptions: true,
+      // --tool=NAME runs …/valgrind/NAME-PLATFORM: a `/` in it reaches any file.
+      runsValue: [{ option: 'tool', when: /\// }],
+    },
+  ],
+  [
+    'systemd-inhibit',
+    {
+      flags: 'h',
+      values: '',
+      long: longOptions('help version what= who= why= mode= list no-pager no-legend'),
+    },
+  ],
+  [
+    'xvfb-run',
+    {
+      flags: 'alh',
+      values: 'efnpsw',
+      long: longOptions(
+        'auto-servernum error-file= auth-file= help server-num= listen-tcp xauth-protocol= ' +
+          'server-args= wait=',
+      ),
+    },
+  ],
+  [
+    'firejail',
+    {
+      // Every option is one word, `--name` or `--name=value`; with none, the user's shell.
+      flags: '',
+      values: '',
+      long: NO_LONG,
+      oneWordOptions: true,
+      runsValue: [{ option: 'env', when: /^(LD_|BASH_ENV=|ENV=)/ }, { option: 'shell' }],
+      shellWithoutCommand: true,
+    },
+  ],
+  [
+    'script',
+    {
+      // The operand is the file it writes; the command is -c's, run by $SHELL -c.
+      flags: 'aefqVh',
+      values: 'BcEIOomT',
+      optionalValues: 't',
+      long: longOptions(
+        'append command= echo= return flush force log-in= log-out= log-io= log-timing= ' +
+          `logging-format= output-limit= quiet timing[=] ${STANDARD}`,
+      ),
+      permute: true,
+      script: { short: 'c', long: ['command'] },
+      after: 'nothing',
+      shellWithoutCommand: true,
+    },
+  ],
+  ['eatmydata', { flags: '', values: '', long: NO_LONG }],
+  // OpenSSH's agent runs the command with the agent's variables set; -k, -s, -c, -d and -D run none.
+  ['ssh-agent', { flags: 'cDdks', values: 'aEOPt', long: NO_LONG }],
+  [
+    'trickle',
+    // -P preloads any library into the command.
+    { flags: 'hvVs', values: 'wnudtlLP', long: NO_LONG, runsValue: [{ option: 'P' }] },
+  ],
+  [
+    'chpst',
+    // -e DIR sets the environment from files, LD_PRELOAD among them.
+    { flags: 'vP012V', values: 'uUbemdopfcrt/nlL', long: NO_LONG, runsValue: [{ option: 'e' }] },
+  ],
+  [
+    'daemonize',
+    {
+      flags: 'av',
+      values: 'cupoeEl',
+      long: NO_LONG,
+      runsValue: [{ option: 'E', when: /^(LD_|BASH_ENV=|ENV=)/ }],
+    },
+  ],
+  [
+    'dbus-launch',
+    {
+      flags: '',
+      values: '',
+      long: NO_LONG,
+      wordOptions: longOptions(
+        '-h -? --help --version --auto-syntax -c --csh-syntax -s --sh-syntax --binary-syntax ' +
+          '--exit-with-session --exit-with-x11 --close-stderr --autolaunch= --config-file=',
+      ),
+      wordsJoin: true,
+    },
+  ],
+  [
+    'dbus-run-session',
+    {
+      flags: '',
+      values: '',
+      long: NO_LONG,
+      wordOptions: longOptions('-h -? --help --version --config-file= --dbus-daemon='),
+      wordsJoin: true,
+      // Runs its value as the message bus.
+      runsValue: [{ option: '--dbus-daemon' }],
+    },
+  ],
+  [
+    'torsocks',
+    {
+      // `--shell` runs $SHELL; `torsocks sh`, `show`, `on` and `off` run nothing (over-reported).
+      flags: '',
+      values: '',
+      long: NO_LONG,
+      noEndMarker: true,
+      wordOptions: longOptions(
+        '-u= --user= -p= --pass= -a= --address= -P= --port= -i --isolate -6 --ipv6 -d --debug ' +
+          '-q --quiet --shell',
+      ),
+    },
+  ],
+  [
+    'faketime',
+    {
+      // The first other word, `--` included, is the time; without -f it runs `date`, or the
+      // program of --date-prog.
+      flags: '',
+      values: '',
+      long: NO_LONG,
+      noEndMarker: true,
+      wordOptions: longOptions(
+        '-m -f --exclude-monotonic -p= --date-prog= -v --version -h -? --help',
+      ),
+      operands: 1,
+      runsValue: [{ option: '--date-prog' }],
+    },
+  ],
+  [
+    'unbuffer',
+    {
+      // spawn's flags are one-dash names, taken by unique prefix: a prefix is unknown here.
+      flags: '',
+      values: '',
+      long: NO_LONG,
+      wordOptions: longOptions(
+        '-p -console -ignore= -leaveopen= -noecho -nottycopy -nottyinit -open= -pty',
+      ),
+      wordsStrict: true,
+    },
+  ],
   ['command', { flags: 'pvV', values: '', long: NO_LONG }],
   ['builtin', NONE],
   ['exec', { flags: 'cl', values: 'a', long: NO_LONG }],
@@ -327,6 +610,50 @@ const WRAPPERS = new Map<string, Options>([
     },
   ],
 ]);
+
+/** setarch ARCH, or one of its links named after an architecture, which take no ARCH. */
+const SETARCH: Options = {
+  flags: 'hVv3BFILRSTXZ',
+  values: '',
+  long: longOptions(
+    'help version verbose addr-no-randomize fdpic-funcptrs mmap-page-zero addr-compat-layout ' +
+      'read-implies-exec 32bit short-inode whole-seconds sticky-timeouts 3gb 4gb uname-2.6 list ' +
+      'show[=]',
+  ),
+  optionsAfterOperands: true,
+  shellWithoutCommand: true,
+};
+WRAPPERS.set('setarch', SETARCH);
+for (const name of [
+  'linux32',
+  'linux64',
+  'i386',
+  'i686',
+  'x86_64',
+  'uname26',
+  'aarch64',
+  'arm',
+  'armv7l',
+  'armv8l',
+  'ppc',
+  'ppc32',
+  'ppc64',
+  'ppc64le',
+  's390',
+  's390x',
+  'sparc',
+  'sparc32',
+  'sparc64',
+  'ia64',
+  'parisc',
+  'parisc32',
+  'parisc64',
+  'mips',
+  'mips32',
+  'mips64',
+]) {
+  WRAPPERS.set(name, { ...SETARCH, optionsAfterOperands: false });
+}
 
 function suOptions(more: string): Options {
   return {
@@ -385,9 +712,29 @@ export function unwrapCommand(
       const applet = words[1];
       return applet !== undefined && !applet.text.startsWith('-') ? [words.slice(1)] : [];
     }
+    case 'capsh':
+      return capshCommands(words, record, host);
+    case 'proxychains':
+    case 'proxychains3':
+    case 'proxychains4':
+      return proxychainsCommand(words, record, host);
+    case 'cpulimit':
+      return cpulimitCommand(words, record, host);
+    case 'ip':
+      return ipCommand(words, record, host);
   }
   const options = WRAPPERS.get(program);
-  if (options === undefined) return [];
+  return options === undefined ? [] : unwrapWith(program, words, options, record, host);
+}
+
+/** What `words` runs, read with the table of `program` (`ip netns` for a subcommand). */
+function unwrapWith(
+  program: string,
+  words: readonly Word[],
+  options: Options,
+  record: WrapperRecord,
+  host: WrapperHost,
+): (readonly Word[])[] {
   const skipped = skipOptions(words, options);
   if ('unknown' in skipped) {
     host.emitUnknown(skipped.unknown, record.writesTo);
@@ -398,6 +745,39 @@ export function unwrapCommand(
   let script = skipped.script;
   // env -S put its words in place of the option: the command is found among them.
   const args = skipped.words;
+  const end = words.at(-1)!.end;
+  const runs = given.find((entry) => applies(options.runsValue, entry) !== undefined);
+  if (runs !== undefined) {
+    // Word options keep their dashes (`--dbus-daemon`); getopt's are a letter or a long name.
+    const dashes = runs.option.startsWith('-') ? '' : runs.option.length === 1 ? '-' : '--';
+    const text = `${dashes}${runs.option} ${runs.value ?? ''}`;
+    host.emitUnknown(synthetic(text.trimEnd(), true, end), record.writesTo);
+    return [];
+  }
+  for (const entry of given) {
+    const check = applies(options.scriptValues, entry);
+    if (check === undefined || entry.value === undefined) continue;
+    const value = check.when === undefined ? entry.value : entry.value.replace(check.when, '');
+    host.parseNested(value, false);
+  }
+  if (options.subcommands !== undefined) {
+    const name = args[index];
+    if (name === undefined) return [];
+    if (name.dynamic) {
+      host.emitUnknown(name, record.writesTo);
+      return [];
+    }
+    const subcommand = options.subcommands.get(name.text);
+    if (subcommand === undefined) return [];
+    return unwrapWith(`${program} ${name.text}`, args.slice(index), subcommand, record, host);
+  }
+  // `schedtool -e cmd`: without -e the words are processes.
+  if (
+    options.commandWith !== undefined &&
+    !given.some(({ option }) => options.commandWith!.includes(option))
+  ) {
+    return [];
+  }
   // `command -v rm`, `ionice -p 42` and `trap -p` name a program, process or signal; they run
   // nothing.
   if (program === 'command' && (flags.includes('v') || flags.includes('V'))) return [];
@@ -445,7 +825,8 @@ export function unwrapCommand(
     else host.parseNested(script.text, false);
     return [];
   }
-  if (rest.length === 0 && runsUserShell(program, given)) {
+  const shell = options.shellWithoutCommand && !given.some(({ option }) => INFORMATION.has(option));
+  if (rest.length === 0 && (shell || runsUserShell(program, given))) {
     // The user's $SHELL, which reads its commands from standard input.
     host.emitUnknown(synthetic('$SHELL', true, words.at(-1)!.end), record.writesTo);
     return [];
@@ -550,14 +931,28 @@ function operandCount(
 ): number {
   if (program === 'chrt' && first !== undefined && !/^[0-9]+$/.test(first.text)) return 0;
   if (program === 'runcon') return given.length === 0 ? 1 : 0;
+  // setarch's ARCH is its first word, when that is not an option.
+  if (program === 'setarch') return given.length === 0 && first !== undefined ? 1 : 0;
   return options.operands ?? 0;
 }
+
+/** Options that print something and exit. */
+const INFORMATION = new Set(['h', 'V', '?', 'help', 'version', 'list', 'show']);
 
 /** unshare with no program, and `systemd-run --shell`, run the user's $SHELL. */
 function runsUserShell(program: string, given: readonly Given[]): boolean {
   const has = (...names: string[]) => given.some(({ option }) => names.includes(option));
   if (program === 'unshare') return !has('h', 'V', 'help', 'version');
   return program === 'systemd-run' && has('S', 'shell');
+}
+
+/** The check among `checks` for the option `entry` read, if its value is one it applies to. */
+function applies(checks: readonly ValueCheck[] | undefined, entry: Given): ValueCheck | undefined {
+  return checks?.find(
+    (check) =>
+      check.option === entry.option &&
+      (check.when === undefined || (entry.value !== undefined && check.when.test(entry.value))),
+  );
 }
 
 /** An option as the program read it: a short letter or a long name in full, and its value. */
@@ -611,12 +1006,35 @@ function skipOptions(original: readonly Word[], options: Options): Skipped {
     }
     // An expansion here may be an option or the command itself: nothing after it is known.
     if (word.dynamic) return { unknown: word };
-    if (text === '--') {
+    if (text === '--' && !options.noEndMarker) {
       terminated = true;
       i++;
       break;
     }
+    if (options.wordOptions !== undefined) {
+      const equals = options.wordsJoin ? text.indexOf('=') : -1;
+      const name = equals === -1 ? text : text.slice(0, equals);
+      const argument = options.wordOptions.get(name);
+      if (argument === undefined || (equals !== -1 && argument === 'none')) {
+        if (options.wordsStrict && text.startsWith('-') && text !== '-') return { unknown: word };
+        break;
+      }
+      const value = equals !== -1 ? attached(word, text.slice(equals + 1)) : undefined;
+      const next = argument === 'required' && equals === -1 ? words[i + 1] : undefined;
+      if (next?.dynamic === true) return { unknown: next };
+      given.push({ option: name, value: (value ?? next)?.text });
+      i += next === undefined ? 1 : 2;
+      continue;
+    }
     if (options.numericOption && /^-[-+]?[0-9]/.test(text)) {
+      i++;
+      continue;
+    }
+    if (options.oneWordOptions) {
+      if (!text.startsWith('-') || text === '-') break;
+      const equals = text.indexOf('=');
+      const name = text.slice(text.startsWith('--') ? 2 : 1, equals === -1 ? undefined : equals);
+      given.push({ option: name, value: equals === -1 ? undefined : text.slice(equals + 1) });
       i++;
       continue;
     }
@@ -701,7 +1119,14 @@ function skipOptions(original: readonly Word[], options: Options): Skipped {
   }
   // env reads assignments after `--` too (`env -- A=1 rm`).
   if (options.assignments) while (i < words.length && isAssignment(words[i]!)) i++;
-  return { words, index: Math.min(i, words.length), flags, given, script, terminated };
+  return {
+    words,
+    index: Math.min(i, words.length),
+    flags,
+    given,
+    script,
+    terminated,
+  };
 }
 
 /**
@@ -734,6 +1159,225 @@ function isAssignment(word: Word): boolean {
 /** A value written in the same word as its option (`-uroot`, `--user=root`). */
 function attached(word: Word, text: string): Word {
   return { ...word, text };
+}
+
+/**
+ * capsh reads whole words, `--name` or `--name=value`. After `--` (or `-+`) the rest are the
+ * arguments of /bin/bash, or of the `--shell=` program; after `==` (or `=+`) they are capsh's
+ * again. Without either it runs nothing.
+ */
+function capshCommands(
+  words: readonly Word[],
+  record: WrapperRecord,
+  host: WrapperHost,
+): (readonly Word[])[] {
+  let shell: Word | undefined;
+  for (let i = 1; i < words.length; i++) {
+    const word = words[i]!;
+    if (word.dynamic) {
+      host.emitUnknown(word, record.writesTo);
+      return [];
+    }
+    if (word.text === '--' || word.text === '-+') {
+      const program = shell ?? synthetic('bash', false, word.end);
+      return [[program, ...words.slice(i + 1)]];
+    }
+    if (word.text === '==' || word.text === '=+') continue;
+    if (word.text.startsWith('--shell='))
+      shell = attached(word, word.text.slice('--shell='.length));
+  }
+  return [];
+}
+
+/**
+ * proxychains4 looks at two words at most: one starting `-q` is quiet, one starting `-f` takes
+ * the next word as its configuration (`-fx conf rm` runs rm). Any other word is the program.
+ */
+function proxychainsCommand(
+  words: readonly Word[],
+  record: WrapperRecord,
+  host: WrapperHost,
+): (readonly Word[])[] {
+  let i = 1;
+  for (let pass = 0; pass < 2 && i < words.length; pass++) {
+    const word = words[i]!;
+    if (word.dynamic) {
+      host.emitUnknown(word, record.writesTo);
+      return [];
+    }
+    if (word.text[0] !== '-') break;
+    if (word.text[1] === 'q') i += 1;
+    else if (word.text[1] === 'f') i += 2;
+    else break;
+  }
+  return i < words.length ? [words.slice(i)] : [];
+}
+
+/**
+ * cpulimit permutes its options and then counts words to find the program, wrongly when an
+ * option and its value share a word (`cpulimit -l50 -f true rm x` runs rm). Only the form where
+ * each option is its own words and none follows the program is read; anything else is unknown.
+ */
+function cpulimitCommand(
+  words: readonly Word[],
+  record: WrapperRecord,
+  host: WrapperHost,
+): (readonly Word[])[] {
+  const values = 'pePlcs';
+  const flags = 'bfqkmrvzh';
+  const long = CPULIMIT_LONG;
+  const unknown = (word: Word) => {
+    host.emitUnknown(word, record.writesTo);
+    return [];
+  };
+  let i = 1;
+  while (i < words.length) {
+    const word = words[i]!;
+    const text = word.text;
+    if (word.dynamic) return unknown(word);
+    if (text === '--') {
+      i++;
+      break;
+    }
+    if (/^-[A-Za-z]$/.test(text)) {
+      if (values.includes(text[1]!)) i += 2;
+      else if (flags.includes(text[1]!)) i += 1;
+      else return unknown(word);
+      continue;
+    }
+    if (text.startsWith('--') && long.has(text.slice(2))) {
+      i += long.get(text.slice(2)) === 'required' ? 2 : 1;
+      continue;
+    }
+    if (text.startsWith('-')) return unknown(word);
+    // getopt would pull a later option forward and shift the count.
+    const later = words.slice(i + 1).find((next) => next.dynamic || next.text.startsWith('-'));
+    if (later !== undefined) return unknown(later);
+    break;
+  }
+  return i < words.length ? [words.slice(i)] : [];
+}
+
+const CPULIMIT_LONG = longOptions(
+  'pid= exe= path= limit= background foreground quiet verbose lazy help cpu= signal= monitor-forks',
+);
+
+/** ip's global options in the order ip.c tries them: the first one a word is a prefix of wins. */
+const IP_OPTIONS = [
+  'loops',
+  'family',
+  '4',
+  '6',
+  '0',
+  'I',
+  'D',
+  'M',
+  'B',
+  'human',
+  'human-readable',
+  'iec',
+  'stats',
+  'statistics',
+  'details',
+  'resolve',
+  'oneline',
+  'timestamp',
+  'tshort',
+  'Version',
+  'force',
+  'batch',
+  'brief',
+  'json',
+  'pretty',
+  'rcvbuf',
+  'color',
+  'help',
+  'netns',
+  'Numeric',
+  'all',
+  'echo',
+];
+const IP_OPTIONS_WITH_VALUES = new Set(['loops', 'family', 'batch', 'rcvbuf', 'netns']);
+/** ip's objects in the order of its table, up to vrf: `ip n` is neighbor, `ip net` netns. */
+const IP_OBJECTS = [
+  'address',
+  'addrlabel',
+  'maddress',
+  'route',
+  'rule',
+  'neighbor',
+  'neighbour',
+  'ntable',
+  'ntbl',
+  'link',
+  'l2tp',
+  'fou',
+  'ila',
+  'macsec',
+  'tunnel',
+  'tunl',
+  'tuntap',
+  'tap',
+  'token',
+  'tcpmetrics',
+  'tcp_metrics',
+  'monitor',
+  'xfrm',
+  'mroute',
+  'mrule',
+  'netns',
+  'netconf',
+  'vrf',
+];
+
+/**
+ * `ip [OPTIONS] netns exec NAME CMD…` and `ip vrf exec NAME CMD…` run CMD (`ip -all netns exec
+ * CMD…` in every namespace), with ip's prefixes (`ip net e`). `-batch FILE` runs ip commands
+ * from a file, `netns exec` among them: unknown.
+ */
+function ipCommand(
+  words: readonly Word[],
+  record: WrapperRecord,
+  host: WrapperHost,
+): (readonly Word[])[] {
+  let all = false;
+  let i = 1;
+  for (; i < words.length; i++) {
+    const word = words[i]!;
+    if (word.dynamic) {
+      host.emitUnknown(word, record.writesTo);
+      return [];
+    }
+    let text = word.text;
+    if (text === '--') {
+      i++;
+      break;
+    }
+    if (!text.startsWith('-')) break;
+    if (text.startsWith('--')) text = text.slice(1);
+    // `-c=never`, `-color=auto`: the value is attached.
+    const name = text.slice(1).split('=')[0]!;
+    const option = IP_OPTIONS.find((entry) => name !== '' && entry.startsWith(name));
+    if (option === undefined) return [];
+    if (option === 'batch') {
+      host.emitUnknown(word, record.writesTo);
+      return [];
+    }
+    if (option === 'all') all = true;
+    if (IP_OPTIONS_WITH_VALUES.has(option)) i++;
+  }
+  const object = words[i];
+  const subcommand = words[i + 1];
+  if (object === undefined || subcommand === undefined) return [];
+  if (object.dynamic || subcommand.dynamic) {
+    host.emitUnknown(object.dynamic ? object : subcommand, record.writesTo);
+    return [];
+  }
+  const kind = IP_OBJECTS.find((entry) => object.text !== '' && entry.startsWith(object.text));
+  if (kind !== 'netns' && kind !== 'vrf') return [];
+  if (subcommand.text === '' || !'exec'.startsWith(subcommand.text)) return [];
+  const start = i + 2 + (kind === 'netns' && all ? 0 : 1);
+  return start < words.length ? [words.slice(start)] : [];
 }
 
 /** `sh -c 'script'` reads the script; a shell without `-c` reads standard input. */

@@ -577,6 +577,132 @@ describe('parseShell: wrappers', () => {
     expect(commands("systemd-run --user -E F=-rf rm '${F}' /").at(-1)).toBe('rm $[${F}] /');
   });
 
+  it('sees through numactl, cgexec, schedtool -e, nsenter, ltrace, systemd-inhibit and xvfb-run', () => {
+    expect(commands('numactl -N 0 rm -rf /').at(-1)).toBe('rm -rf /');
+    expect(commands('numactl --membind=0 -l -- rm x').at(-1)).toBe('rm x');
+    expect(commands('numactl --cpunod=0 rm x').at(-1)).toBe('rm x');
+    expect(commands('cgexec -g cpu:/x --sticky rm -rf /').at(-1)).toBe('rm -rf /');
+    expect(commands('schedtool -B -e rm -rf /').at(-1)).toBe('rm -rf /');
+    expect(commands('schedtool -e -n5 rm -rf /').at(-1)).toBe('rm -rf /');
+    // Without -e the words are processes.
+    expect(commands('schedtool -n 5 1234')).toEqual(['schedtool -n 5 1234']);
+    expect(commands('nsenter -t 1 -m -u -n rm -rf /').at(-1)).toBe('rm -rf /');
+    expect(commands('nsenter -n/proc/1/ns/net rm x').at(-1)).toBe('rm x');
+    // Detached, -n takes no value: the path is the command.
+    expect(commands('nsenter -n /proc/1/ns/net rm x').at(-1)).toBe('net rm x');
+    // -W takes the next word in util-linux 2.38, and none later.
+    expect(commands('nsenter -t 1 -W /tmp rm -rf /').at(-1)).toBe('?-W');
+    expect(commands('nsenter -t 1 -m').at(-1)).toBe('?$SHELL');
+    expect(commands('ltrace -f -o /tmp/l rm -rf /').at(-1)).toBe('rm -rf /');
+    expect(commands('systemd-inhibit --what=sleep --why x -- rm y').at(-1)).toBe('rm y');
+    expect(commands(`xvfb-run -a -s '-screen 0 1x1x8' rm -rf /`).at(-1)).toBe('rm -rf /');
+    expect(commands(`xvfb-run eval 'rm -rf /'`).at(-1)).toBe('rm -rf /');
+  });
+
+  it('reads the values fakeroot evaluates and the output commands of strace as scripts', () => {
+    expect(commands('fakeroot -u -- make install').at(-1)).toBe('make install');
+    expect(commands(`fakeroot -f 'rm -rf /;faked' true`)).toEqual(
+      expect.arrayContaining(['rm -rf /', 'faked', 'true']),
+    );
+    expect(commands(`fakeroot -l '$(rm -rf /)' true`)).toContain('rm -rf /');
+    expect(commands('fakeroot').at(-1)).toBe('?$SHELL');
+    expect(commands('strace -f rm -rf /').at(-1)).toBe('rm -rf /');
+    expect(commands(`strace -o '|rm -rf /' true`)).toEqual(
+      expect.arrayContaining(['rm -rf /', 'true']),
+    );
+    expect(commands(`strace --output='!sh' true`)).toContain('sh');
+    expect(commands('strace -o /tmp/trace true').slice(1)).toEqual(['true']);
+    expect(commands('strace -E LD_PRELOAD=/tmp/x.so true').at(-1)).toBe('?-E LD_PRELOAD=/tmp/x.so');
+  });
+
+  it('sees through valgrind and firejail, whose options are each one word', () => {
+    expect(commands('valgrind rm -rf /').at(-1)).toBe('rm -rf /');
+    expect(commands('valgrind --leak-check=full -q -- rm x').at(-1)).toBe('rm x');
+    expect(commands('valgrind --tool=../../../tmp/x true').at(-1)).toBe('?--tool ../../../tmp/x');
+    expect(commands('firejail --private --net=none rm -rf /').at(-1)).toBe('rm -rf /');
+    expect(commands('firejail --join=web rm -rf /').at(-1)).toBe('rm -rf /');
+    expect(commands('firejail --env=LD_PRELOAD=/tmp/x.so true').at(-1)).toBe(
+      '?--env LD_PRELOAD=/tmp/x.so',
+    );
+    expect(commands('firejail --noprofile').at(-1)).toBe('?$SHELL');
+    expect(commands('firejail --list')).toEqual(['firejail --list']);
+  });
+
+  it('reads script -c as a script, and script without it as an unknown shell', () => {
+    expect(commands(`script -qc 'rm -rf /' /dev/null`).at(-1)).toBe('rm -rf /');
+    // script permutes: options after the file count.
+    expect(commands(`script /dev/null -c 'rm x'`).at(-1)).toBe('rm x');
+    expect(commands('script -q log').at(-1)).toBe('?$SHELL');
+  });
+
+  it('reads capsh -- as running bash, with --shell= as the program', () => {
+    expect(commands(`capsh -- -c 'rm -rf /'`).at(-1)).toBe('rm -rf /');
+    expect(commands('capsh --drop=cap_net_raw -- script.sh').at(-1)).toBe('bash script.sh');
+    expect(commands('capsh --shell=/bin/rm -- -rf /').at(-1)).toBe('rm -rf /');
+    expect(commands('capsh == --shell=/bin/rm -- -rf /').at(-1)).toBe('rm -rf /');
+    expect(commands('capsh --print')).toEqual(['capsh --print']);
+  });
+
+  it('sees through setarch and the links named after architectures', () => {
+    expect(commands('setarch x86_64 rm -rf /').at(-1)).toBe('rm -rf /');
+    expect(commands('setarch x86_64 -R rm -rf /').at(-1)).toBe('rm -rf /');
+    // Without an ARCH first, a later word is the command.
+    expect(commands('setarch -R x86_64 rm').slice(1)).toEqual(['x86_64 rm', 'rm']);
+    expect(commands('linux32 rm x').at(-1)).toBe('rm x');
+    expect(commands('i386 -3 make').at(-1)).toBe('make');
+    expect(commands('setarch x86_64').at(-1)).toBe('?$SHELL');
+  });
+
+  it('sees through eatmydata, ssh-agent, trickle, chpst and daemonize, but not code they load', () => {
+    expect(commands('eatmydata -- rm -rf /').at(-1)).toBe('rm -rf /');
+    expect(commands('ssh-agent -t 60 rm -rf /').at(-1)).toBe('rm -rf /');
+    expect(commands('trickle -s -d 100 rm -rf /').at(-1)).toBe('rm -rf /');
+    expect(commands('trickle -P /tmp/x.so true').at(-1)).toBe('?-P /tmp/x.so');
+    expect(commands('chpst -u nobody rm -rf /').at(-1)).toBe('rm -rf /');
+    expect(commands('chpst -e /tmp/env true').at(-1)).toBe('?-e /tmp/env');
+    expect(commands('daemonize -c /tmp -o log -- /bin/rm -rf /').at(-1)).toBe('rm -rf /');
+    expect(commands('daemonize -E LD_PRELOAD=/tmp/x.so /bin/true').at(-1)).toBe(
+      '?-E LD_PRELOAD=/tmp/x.so',
+    );
+  });
+
+  it('reads dbus-launch, dbus-run-session, torsocks, faketime and unbuffer word by word', () => {
+    expect(commands('dbus-launch --exit-with-session -- rm x').at(-1)).toBe('rm x');
+    expect(commands('dbus-launch --config-file /tmp/c.conf rm -rf /').at(-1)).toBe('rm -rf /');
+    expect(commands('dbus-run-session --config-file=/tmp/c rm -rf /').at(-1)).toBe('rm -rf /');
+    expect(commands('dbus-run-session --dbus-daemon=rm true').at(-1)).toBe('?--dbus-daemon rm');
+    expect(commands('torsocks -i -u a -p b rm -rf /').at(-1)).toBe('rm -rf /');
+    // faketime takes `--` as the time.
+    expect(commands('faketime -f -- rm -rf /').at(-1)).toBe('rm -rf /');
+    expect(commands(`faketime '2020-01-01' rm -rf /`).at(-1)).toBe('rm -rf /');
+    expect(commands('unbuffer -ignore HUP rm -rf /').at(-1)).toBe('rm -rf /');
+    expect(commands('unbuffer -p grep x').at(-1)).toBe('grep x');
+    expect(commands('unbuffer -ign HUP rm -rf /').at(-1)).toBe('?-ign');
+  });
+
+  it('finds the program of proxychains as it does, and reads cpulimit only where it counts right', () => {
+    expect(commands('proxychains4 -q -f c.conf rm x').at(-1)).toBe('rm x');
+    expect(commands('proxychains4 -fx /etc/proxychains4.conf rm -rf /').at(-1)).toBe('rm -rf /');
+    expect(commands('proxychains rm -rf /').at(-1)).toBe('rm -rf /');
+    expect(commands('cpulimit -l 50 -f -- rm -rf /').at(-1)).toBe('rm -rf /');
+    expect(commands('cpulimit -l 50 make').at(-1)).toBe('make');
+    // getopt moves -rf before the program, and cpulimit's count then runs another word.
+    expect(commands('cpulimit -l 50 -f rm -rf /').at(-1)).toBe('?-rf');
+    expect(commands('cpulimit -l50 -f true rm x').at(-1)).toBe('?-l50');
+  });
+
+  it('reads ip netns exec and ip vrf exec, with their prefixes, and ip -batch as unknown', () => {
+    expect(commands('ip netns exec ns1 rm -rf /').at(-1)).toBe('rm -rf /');
+    expect(commands('ip -n x netns exec ns1 rm x').at(-1)).toBe('rm x');
+    expect(commands('ip -all netns exec rm -rf /').at(-1)).toBe('rm -rf /');
+    expect(commands(`ip net e ns1 bash -c 'rm x'`).at(-1)).toBe('rm x');
+    expect(commands('ip vrf exec red rm x').at(-1)).toBe('rm x');
+    expect(commands('ip -b cmds.txt').at(-1)).toBe('?-b');
+    expect(commands('ip netns list')).toEqual(['ip netns list']);
+    // `ip n` is neighbor, not netns.
+    expect(commands('ip n exec x rm')).toEqual(['ip n exec x rm']);
+  });
+
   it('treats a wrapper option only known at run time as an unknown command', () => {
     expect(commands('sudo $OPTS ls')).toEqual(['sudo $[$OPTS] ls', '?$OPTS']);
   });

@@ -95,6 +95,16 @@ interface Options {
   readonly wordsStrict?: boolean;
   /** `--` is not the end of the options but an ordinary word (faketime takes it as the time). */
   readonly noEndMarker?: boolean;
+  /**
+   * Only the words after `--` are the command (`kubectl exec POD -- cmd`). Without `--`, the
+   * command is `unknown` (kubectl exec: older releases ran the words after the pod, newer refuse)
+   * or there is `none` that is known here (kubectl debug runs the image's own).
+   */
+  readonly commandAfterEndMarker?: 'unknown' | 'none';
+  /** The first `--` among the command's words is dropped (`poetry run rm -- -rf /` runs `rm -rf /`). */
+  readonly dropsEndMarker?: boolean;
+  /** A command of one word is a script `sh -c` runs (`bundle exec 'a; b'`). */
+  readonly oneWordScript?: boolean;
   /** Without a command the program runs the user's `$SHELL`, which reads standard input. */
   readonly shellWithoutCommand?: boolean;
   /**
@@ -611,6 +621,205 @@ const WRAPPERS = new Map<string, Options>([
   ],
 ]);
 
+// Tools whose subcommand runs a command: in a container or pod, or in a project's environment.
+// Each was read from its source and run with a harmless command (kubectl 1.32 and docker 28
+// against a fake server, uv's parser rebuilt with clap 4, poetry 1.3, bundler 2.3, pipenv 2022).
+// Their parsers take no abbreviations where getopt does; reading an abbreviation that the tool
+// refuses as an option only makes the line report more than runs.
+
+/** kubectl's persistent options, accepted before and after the subcommand. */
+const KUBECTL_GLOBAL =
+  'as= as-group= as-uid= cache-dir= certificate-authority= client-certificate= client-key= ' +
+  'cluster= context= kubeconfig= kuberc= log-flush-frequency= namespace= password= profile= ' +
+  'profile-output= request-timeout= server= tls-server-name= token= user= username= v= vmodule= ' +
+  'disable-compression insecure-skip-tls-verify match-server-version warnings-as-errors help';
+const KUBECTL_COMMAND = {
+  flags: 'qith',
+  values: 'cfnsv',
+  permute: true,
+  commandAfterEndMarker: 'unknown',
+} as const;
+const KUBECTL: Options = {
+  flags: 'h',
+  values: 'nsv',
+  long: longOptions(KUBECTL_GLOBAL),
+  subcommands: new Map<string, Options>([
+    // The command is what follows `--`; the words between the pod and `--` are ignored.
+    [
+      'exec',
+      {
+        ...KUBECTL_COMMAND,
+        long: longOptions(
+          `${KUBECTL_GLOBAL} container= filename= pod-running-timeout= quiet stdin tty`,
+        ),
+      },
+    ],
+    [
+      'debug',
+      {
+        ...KUBECTL_COMMAND,
+        long: longOptions(
+          `${KUBECTL_GLOBAL} container= copy-to= custom= env= filename= image= image-pull-policy= ` +
+            'set-image= target= arguments-only attach keep-annotations keep-init-containers ' +
+            'keep-labels keep-liveness keep-readiness keep-startup quiet replace same-node ' +
+            'share-processes stdin tty',
+        ),
+        // Without `--`, the image's own command runs (a shell, with -it): not known here.
+        commandAfterEndMarker: 'none',
+      },
+    ],
+  ]),
+};
+
+/** docker exec: options, then the container, then the command as written (`--` included). */
+const DOCKER_EXEC: Options = {
+  flags: 'dith',
+  values: 'euw',
+  long: longOptions(
+    'detach-keys= env= env-file= user= workdir= detach interactive privileged tty help',
+  ),
+  operands: 1,
+};
+/** docker run and create: options, the image, then its command; --entrypoint names the program. */
+const DOCKER_RUN: Options = {
+  flags: 'diPqt',
+  values: 'acehlmpuvw',
+  long: longOptions(
+    'add-host= annotation= attach= blkio-weight= blkio-weight-device= cap-add= cap-drop= ' +
+      'cgroup-parent= cgroupns= cidfile= cpu-count= cpu-percent= cpu-period= cpu-quota= ' +
+      'cpu-rt-period= cpu-rt-runtime= cpu-shares= cpus= cpuset-cpus= cpuset-mems= detach-keys= ' +
+      'device= device-cgroup-rule= device-read-bps= device-read-iops= device-write-bps= ' +
+      'device-write-iops= dns= dns-opt= dns-option= dns-search= domainname= entrypoint= env= ' +
+      'env-file= expose= gpus= group-add= health-cmd= health-interval= health-retries= ' +
+      'health-start-interval= health-start-period= health-timeout= hostname= io-maxbandwidth= ' +
+      'io-maxiops= ip= ip6= ipc= isolation= kernel-memory= label= label-file= link= ' +
+      'link-local-ip= log-driver= log-opt= mac-address= memory= memory-reservation= memory-swap= ' +
+      'memory-swappiness= mount= name= net= net-alias= network= network-alias= oom-score-adj= ' +
+      'pid= pids-limit= platform= publish= pull= restart= runtime= security-opt= shm-size= ' +
+      'stop-signal= stop-timeout= storage-opt= sysctl= tmpfs= ulimit= user= userns= uts= volume= ' +
+      'volume-driver= volumes-from= workdir= detach disable-content-trust help init interactive ' +
+      'no-healthcheck oom-kill-disable privileged publish-all quiet read-only rm sig-proxy tty ' +
+      'use-api-socket',
+  ),
+  operands: 1,
+  // The entrypoint takes the command as its arguments; the health check is a script run often.
+  runsValue: [{ option: 'entrypoint', when: /./ }],
+  scriptValues: [{ option: 'health-cmd' }],
+};
+const DOCKER_COMMANDS = new Map<string, Options>([
+  ['exec', DOCKER_EXEC],
+  ['run', DOCKER_RUN],
+  ['create', DOCKER_RUN],
+]);
+const DOCKER: Options = {
+  // Global options come only before the subcommand.
+  flags: 'Dvh',
+  values: 'cHl',
+  long: longOptions(
+    'config= context= host= log-level= tlscacert= tlscert= tlskey= debug tls tlsverify version help',
+  ),
+  subcommands: new Map([
+    ...DOCKER_COMMANDS,
+    [
+      'container',
+      { flags: 'h', values: '', long: longOptions('help'), subcommands: DOCKER_COMMANDS },
+    ],
+  ]),
+};
+
+/** uv's global options, accepted before and after `run`, up to the command. */
+const UV_GLOBAL =
+  'cache-dir= color= config-file= directory= project= allow-insecure-host= trusted-host= ' +
+  'python-preference= python-fetch= preview-features= preview-feature= no-cache no-config quiet ' +
+  'verbose managed-python no-managed-python allow-python-downloads no-python-downloads no-color ' +
+  'native-tls no-native-tls system-certs no-system-certs offline no-offline preview no-preview ' +
+  'isolated show-settings no-progress no-installer-metadata help version';
+const UV_RESOLVER =
+  'index= default-index= index-url= extra-index-url= find-links= upgrade-package= ' +
+  'reinstall-package= refresh-package= no-build-package= no-binary-package= ' +
+  'no-build-isolation-package= index-strategy= keyring-provider= resolution= prerelease= ' +
+  'config-setting= config-settings-package= exclude-newer= exclude-newer-package= link-mode= ' +
+  'fork-strategy= torch-backend= no-sources-package= python= python-platform= env-file= with= ' +
+  'with-editable= with-requirements= upgrade reinstall refresh no-refresh compile-bytecode ' +
+  'no-compile-bytecode no-build build no-binary binary no-build-isolation no-index no-sources ' +
+  'no-env-file show-resolution';
+/** `uv run` and `uv tool run` (uvx): everything from the first word that is not an option on. */
+const UV_RUN: Options = {
+  flags: 'msUnqvh',
+  values: 'wpifPC',
+  long: longOptions(
+    `${UV_GLOBAL} ${UV_RESOLVER} extra= no-extra= group= no-group= only-group= package= ` +
+      'max-recursion-depth= all-extras no-all-extras dev no-dev no-default-groups all-groups ' +
+      'module only-dev editable no-editable inexact no-exact exact active no-active no-sync ' +
+      'locked frozen script gui-script all-packages no-project no-workspace from= constraints= ' +
+      'overrides= build-constraints= lfs',
+  ),
+};
+const UV: Options = {
+  flags: 'nqvhV',
+  values: '',
+  long: longOptions(UV_GLOBAL),
+  subcommands: new Map<string, Options>([
+    ['run', UV_RUN],
+    [
+      'tool',
+      {
+        flags: 'nqvh',
+        values: '',
+        long: longOptions(UV_GLOBAL),
+        subcommands: new Map([['run', UV_RUN]]),
+      },
+    ],
+  ]),
+};
+
+const POETRY_GLOBAL =
+  'project= directory= help quiet version verbose ansi no-ansi no-interaction no-plugins no-cache';
+const PIPENV_RUN = 'python= pypi-mirror= three clear quiet verbose help';
+const BUNDLE_EXEC: Options = {
+  // A global option before `exec` makes bundler run `install` instead: unknown here.
+  flags: 'Vh',
+  values: 'r',
+  long: longOptions(
+    'gemfile= retry= keep-file-descriptors no-keep-file-descriptors no-color verbose help',
+  ),
+  oneWordScript: true,
+};
+const BUNDLE: Options = {
+  flags: '',
+  values: '',
+  long: NO_LONG,
+  subcommands: new Map(['exec', 'e', 'ex', 'exe'].map((name) => [name, BUNDLE_EXEC])),
+};
+
+WRAPPERS.set('kubectl', KUBECTL);
+WRAPPERS.set('docker', DOCKER);
+// podman's own global options are not read: any is unknown.
+WRAPPERS.set('podman', { ...DOCKER, flags: '', values: '', long: NO_LONG });
+WRAPPERS.set('uv', UV);
+WRAPPERS.set('uvx', UV_RUN);
+WRAPPERS.set('poetry', {
+  flags: 'hqVvn',
+  values: 'PC',
+  long: longOptions(POETRY_GLOBAL),
+  subcommands: new Map([
+    [
+      'run',
+      { flags: 'hqVvn', values: 'PC', long: longOptions(POETRY_GLOBAL), dropsEndMarker: true },
+    ],
+  ]),
+});
+WRAPPERS.set('pipenv', {
+  flags: 'qvh',
+  values: '',
+  long: longOptions(
+    `${PIPENV_RUN} where venv py envs rm bare man support site-packages no-site-packages version`,
+  ),
+  subcommands: new Map([['run', { flags: 'qvh', values: '', long: longOptions(PIPENV_RUN) }]]),
+});
+WRAPPERS.set('bundle', BUNDLE);
+WRAPPERS.set('bundler', BUNDLE);
+
 /** setarch ARCH, or one of its links named after an architecture, which take no ARCH. */
 const SETARCH: Options = {
   flags: 'hVv3BFILRSTXZ',
@@ -860,7 +1069,24 @@ function unwrapWith(
         : rest.map((word) => (word.text.includes(replace) ? { ...word, dynamic: true } : word));
     return [filled.length > 0 ? [...filled, input] : [synthetic('echo', false, end), input]];
   }
+  if (options.commandAfterEndMarker !== undefined) {
+    if (skipped.terminated) rest = args.slice(index);
+    else {
+      if (options.commandAfterEndMarker === 'unknown') {
+        host.emitUnknown(synthetic(`${program} …`, true, end), record.writesTo);
+      }
+      return [];
+    }
+  }
+  if (options.dropsEndMarker) {
+    const marker = rest.findIndex((word) => word.text === '--' && !word.dynamic);
+    if (marker !== -1) rest = [...rest.slice(0, marker), ...rest.slice(marker + 1)];
+  }
   if (rest.length === 0) return [];
+  if (options.oneWordScript && rest.length === 1 && !rest[0]!.dynamic) {
+    host.parseNested(rest[0]!.text, false);
+    return [];
+  }
   // systemd-run: `$VAR` in a word is the service's variable (`-E F=-rf rm '${F}' /`).
   return [
     options.expandsWords

@@ -703,6 +703,53 @@ describe('parseShell: wrappers', () => {
     expect(commands('ip n exec x rm')).toEqual(['ip n exec x rm']);
   });
 
+  it('reads the command after kubectl exec --, and kubectl exec without -- as unknown', () => {
+    expect(commands('kubectl exec pod -- rm -rf /').at(-1)).toBe('rm -rf /');
+    expect(commands('kubectl -n ns exec -it pod -c app -- rm -rf /').at(-1)).toBe('rm -rf /');
+    expect(commands('kubectl exec pod a b -- rm -rf /').at(-1)).toBe('rm -rf /');
+    expect(commands(`kubectl exec pod -- sh -c 'rm -rf /'`).at(-1)).toBe('rm -rf /');
+    expect(commands('kubectl exec pod ls /').at(-1)).toBe('?kubectl exec …');
+    expect(commands('kubectl debug node/n -it --image=busybox -- rm -rf /host').at(-1)).toBe(
+      'rm -rf /host',
+    );
+    expect(commands('kubectl debug mypod --image=busybox')).toEqual([
+      'kubectl debug mypod --image=busybox',
+    ]);
+    expect(commands('kubectl get pods')).toEqual(['kubectl get pods']);
+  });
+
+  it('reads docker exec, run and create: options, the container or image, then its command', () => {
+    expect(commands('docker exec -it -u root c rm -rf /').at(-1)).toBe('rm -rf /');
+    expect(commands('docker -H tcp://h -D container exec c rm -rf /').at(-1)).toBe('rm -rf /');
+    // After the container, `--` is the program docker asks for (and does not find).
+    expect(commands('docker exec c -- rm -rf /').at(-1)).toBe('-- rm -rf /');
+    expect(commands('docker run --rm -v /:/host img rm -rf /host').at(-1)).toBe('rm -rf /host');
+    expect(commands('docker run -h x img rm').at(-1)).toBe('rm');
+    expect(commands('docker run --entrypoint rm img -rf /').at(-1)).toBe('?--entrypoint rm');
+    expect(commands(`docker run --health-cmd 'rm -rf /' img`)).toContain('rm -rf /');
+    expect(commands('podman exec c rm -rf /').at(-1)).toBe('rm -rf /');
+    expect(commands('docker ps -a')).toEqual(['docker ps -a']);
+  });
+
+  it('reads uv run, uvx, poetry run, pipenv run and bundle exec', () => {
+    expect(commands('uv run --with x -p 3.12 rm -rf /').at(-1)).toBe('rm -rf /');
+    expect(commands('uv --directory d run -- rm -rf /').at(-1)).toBe('rm -rf /');
+    // From the command on, every word is the command's.
+    expect(commands('uv run -q rm -q').at(-1)).toBe('rm -q');
+    expect(commands('uv tool run --from cowsay rm -rf /').at(-1)).toBe('rm -rf /');
+    expect(commands('uvx ruff check').at(-1)).toBe('ruff check');
+    expect(commands('uv pip install x')).toEqual(['uv pip install x']);
+    expect(commands('poetry run rm -rf /').at(-1)).toBe('rm -rf /');
+    // poetry drops the first `--` wherever it is.
+    expect(commands('poetry run rm -- -rf /').at(-1)).toBe('rm -rf /');
+    expect(commands('pipenv --python 3 run rm -rf /').at(-1)).toBe('rm -rf /');
+    expect(commands('bundle exec --gemfile=G rm -rf /').at(-1)).toBe('rm -rf /');
+    expect(commands('bundle e rm -rf /').at(-1)).toBe('rm -rf /');
+    // One word is run by sh -c.
+    expect(commands(`bundle exec 'echo a; rm -rf /'`).at(-1)).toBe('rm -rf /');
+    expect(commands('bundle -V exec rm -rf /').at(-1)).toBe('?-V');
+  });
+
   it('treats a wrapper option only known at run time as an unknown command', () => {
     expect(commands('sudo $OPTS ls')).toEqual(['sudo $[$OPTS] ls', '?$OPTS']);
   });

@@ -67,13 +67,13 @@ interface Options {
   /**
    * The program reads its options itself, each one word (`--name`, `--name=value`, `-q`), never
    * taking the next word as a value; the first word that is not an option is the command
-   * (valgrind, firejail, dbus-launch).
+   * (valgrind, firejail).
    */
   readonly oneWordOptions?: boolean;
   /**
-   * Options (short letters, long names in full) whose value is a program, a library or a script
-   * the program runs or loads besides the command (`fakeroot --faked PROG`, `valgrind
-   * --db-command=…`): the command is then unknown.
+   * Options (short letters, long names in full) whose value is a program, a library or code
+   * the program runs or loads besides the command (`trickle -P LIB`, `valgrind --tool=../x`,
+   * `strace -E LD_PRELOAD=…`): the command is then unknown.
    */
   readonly runsValue?: readonly ValueCheck[];
   /**
@@ -786,16 +786,31 @@ const BUNDLE_EXEC: Options = {
   oneWordScript: true,
 };
 const BUNDLE: Options = {
-  flags: '',
-  values: '',
-  long: NO_LONG,
+  // An option before the subcommand makes bundler run `install`: reading `exec`'s command there
+  // only over-reports.
+  flags: 'hvV',
+  values: 'r',
+  long: longOptions('help version verbose no-color retry='),
   subcommands: new Map(['exec', 'e', 'ex', 'exe'].map((name) => [name, BUNDLE_EXEC])),
 };
 
 WRAPPERS.set('kubectl', KUBECTL);
 WRAPPERS.set('docker', DOCKER);
-// podman's own global options are not read: any is unknown.
-WRAPPERS.set('podman', { ...DOCKER, flags: '', values: '', long: NO_LONG });
+// podman 4.3's global options; its own exec and run options (--latest, --preserve-fds, …) are
+// read with docker's table, so they are unknown.
+WRAPPERS.set('podman', {
+  ...DOCKER,
+  flags: 'rDvh',
+  values: 'cH',
+  long: longOptions(
+    'cgroup-manager= conmon= connection= events-backend= hooks-dir= identity= log-level= ' +
+      'namespace= network-cmd-path= network-config-dir= root= runroot= runtime= runtime-flag= ' +
+      'ssh= storage-driver= storage-opt= tmpdir= url= volumepath= host= config= context= ' +
+      'cpu-profile= memory-profile= default-mounts-file= max-workers= registries-conf= ' +
+      'network-backend= module= db-backend= imagestore= out= noout remote syslog trace debug ' +
+      'version help transient-store',
+  ),
+});
 WRAPPERS.set('uv', UV);
 WRAPPERS.set('uvx', UV_RUN);
 WRAPPERS.set('poetry', {

@@ -970,6 +970,18 @@ function unwrapWith(
   // env -S put its words in place of the option: the command is found among them.
   const args = skipped.words;
   const end = words.at(-1)!.end;
+  const unreadable = given.find(
+    (entry) =>
+      entry.dynamic === true &&
+      (RUN_TIME_VALUE_UNKNOWN.has(`${program} ${entry.option}`) ||
+        applies(options.scriptValues, entry) !== undefined),
+  );
+  if (unreadable !== undefined) {
+    const dashes = unreadable.option.length === 1 ? '-' : '--';
+    const text = `${dashes}${unreadable.option} ${unreadable.value ?? ''}`;
+    host.emitUnknown(synthetic(text, true, end), record.writesTo);
+    return [];
+  }
   const runs = given.find((entry) => applies(options.runsValue, entry) !== undefined);
   if (runs !== undefined) {
     // Word options keep their dashes (`--dbus-daemon`); getopt's are a letter or a long name.
@@ -1141,13 +1153,15 @@ function sshOptionsRunNothing(
   host: WrapperHost,
   end: number,
 ): boolean {
-  for (const { option, value } of given) {
+  for (const { option, value, dynamic } of given) {
     if (value === undefined) continue;
     const unknown = () => {
       host.emitUnknown(synthetic(`-${option} ${value}`, true, end), record.writesTo);
       return false;
     };
-    if (option === 'I') return unknown();
+    if (option === 'I' || (dynamic === true && (option === 'o' || option === 'F'))) {
+      return unknown();
+    }
     if (option === 'F' && value !== 'none' && value !== '/dev/null') return unknown();
     if (option !== 'o') continue;
     // `Keyword=value`, `Keyword value` or `Keyword = value`, the keyword in any case.
@@ -1192,7 +1206,9 @@ function applies(checks: readonly ValueCheck[] | undefined, entry: Given): Value
   return checks?.find(
     (check) =>
       check.option === entry.option &&
-      (check.when === undefined || (entry.value !== undefined && check.when.test(entry.value))),
+      (check.when === undefined ||
+        entry.dynamic === true ||
+        (entry.value !== undefined && check.when.test(entry.value))),
   );
 }
 
@@ -1200,7 +1216,45 @@ function applies(checks: readonly ValueCheck[] | undefined, entry: Given): Value
 interface Given {
   readonly option: string;
   readonly value: string | undefined;
+  /** The value is only known at run time (`-n "$N"`). */
+  readonly dynamic?: boolean;
 }
+
+/**
+ * `--name=…` written with no expansion before the `=` and none that splits after it: the option
+ * is known as written, only its value is not.
+ */
+function knownLongName(word: Word): boolean {
+  if (word.splits || word.glob || !word.text.startsWith('--')) return false;
+  const equals = word.text.indexOf('=');
+  return equals !== -1 && !/[$`]/.test(word.text.slice(0, equals));
+}
+
+/**
+ * Options whose value, when only known at run time, leaves the command unknown: it is a script,
+ * a program, a configuration or a string standing for input (`ssh -o "$O"`, `xargs -I "$R"`,
+ * `su -s "$SH"`, `systemd-run -p "$P"`).
+ */
+const RUN_TIME_VALUE_UNKNOWN = new Set([
+  'ssh o',
+  'ssh F',
+  'ssh I',
+  'xargs I',
+  'xargs i',
+  'xargs replace',
+  'su s',
+  'su shell',
+  'runuser s',
+  'runuser shell',
+  'systemd-run p',
+  'systemd-run property',
+  'systemd-run E',
+  'systemd-run setenv',
+  'sudo R',
+  'sudo chroot',
+  'sudo D',
+  'sudo chdir',
+]);
 
 type Skipped =
   | {
@@ -1245,8 +1299,9 @@ function skipOptions(original: readonly Word[], options: Options): Skipped {
       i++;
       continue;
     }
-    // An expansion here may be an option or the command itself: nothing after it is known.
-    if (word.dynamic) return { unknown: word };
+    // An expansion here may be an option or the command itself: nothing after it is known. Only
+    // `--name="$X"` names its option as written; a quoted expansion stays one word.
+    if (word.dynamic && !(options.long.size > 0 && knownLongName(word))) return { unknown: word };
     if (text === '--' && !options.noEndMarker) {
       terminated = true;
       i++;
@@ -1335,10 +1390,10 @@ function skipOptions(original: readonly Word[], options: Options): Skipped {
       break;
     }
     // An unquoted `$X` as the value splits into words when it expands (`nice -n $X` with X set
-    // to `5 rm -rf /` runs rm): what follows is only known at run time. Quoted, it cannot split,
-    // but what it holds is unknown all the same, and such values are rare enough to refuse.
-    if (next && value?.dynamic === true) return { unknown: value };
-    given.push({ option, value: value?.text });
+    // to `5 rm -rf /` runs rm): what follows is only known at run time. Quoted, it is one word,
+    // the value (`docker run -v "$PWD:/app"`), known only at run time.
+    if (next && value !== undefined && (value.splits || value.glob)) return { unknown: value };
+    given.push({ option, value: value?.text, dynamic: value?.dynamic === true });
     const after = i + (next ? 2 : 1);
     const isScript =
       options.script !== undefined &&
@@ -1707,6 +1762,7 @@ function synthetic(text: string, dynamic: boolean, at: number): Word {
     dynamic,
     glob: false,
     quoted: true,
+    splits: dynamic,
     assignment: false,
     processInput: false,
     start: at,

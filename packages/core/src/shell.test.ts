@@ -515,7 +515,9 @@ describe('parseShell: wrappers', () => {
     expect(commands('nice -n $X').at(-1)).toBe('?$X');
     expect(commands('timeout $T').at(-1)).toBe('?$T');
     expect(commands('env A=$X true').at(-1)).toBe('?A=$X');
-    expect(commands('xargs -n "$N" echo').at(-1)).toBe('?$N');
+    expect(commands('xargs -n $N echo').at(-1)).toBe('?$N');
+    // Quoted, it is one word: xargs refuses `5 rm -rf /` as a number.
+    expect(commands('xargs -n "$N" echo').at(-1)).toBe('echo $[(arguments from input)]');
     // Before a command, an assignment is not split; a value known as written is not an expansion.
     expect(commands('A=$X true').at(-1)).toBe('true');
     expect(commands('nice -n 5 make').at(-1)).toBe('make');
@@ -752,6 +754,29 @@ describe('parseShell: wrappers', () => {
     expect(commands('bundle --version')).toEqual(['bundle --version']);
     expect(commands('podman --remote exec c rm -rf /').at(-1)).toBe('rm -rf /');
     expect(commands('podman --version')).toEqual(['podman --version']);
+  });
+
+  it("takes a quoted expansion as an option's value, but not where it is code or input", () => {
+    // Quoted, it is one word: the value.
+    expect(commands('nice -n "$X" rm -rf /').at(-1)).toBe('rm -rf /');
+    expect(commands('docker run --rm -v "$PWD:/app" node:20 npm test').at(-1)).toBe('npm test');
+    expect(commands('kubectl -n "$NS" exec "web-0" -- ls /').at(-1)).toBe('ls /');
+    expect(commands('timeout --signal="$SIG" 5 rm -rf /').at(-1)).toBe('rm -rf /');
+    // Unquoted, it may be several words; in an option's name, anything.
+    expect(commands('docker run -v $PWD:/app img ls').at(-1)).toBe('?$PWD:/app');
+    expect(commands('timeout "--$OPT=1" 5 ls').at(-1)).toBe('?--$OPT=1');
+    expect(commands('nice -n"$X" ls').at(-1)).toBe('?-n$X');
+    // Where the value is a script, a program, a library or input, it is unknown.
+    expect(commands(`ssh -o "$OPT" host ls`).at(-1)).toBe('?-o $OPT');
+    expect(commands(`ssh host -o "$OPT" ls`).at(-1)).toBe('?-o $OPT');
+    expect(commands(`xargs -I "$R" sh -c "$R"`).at(-1)).toBe('?-I $R');
+    expect(commands(`su -s "$SH" -c 'ls'`).at(-1)).toBe('?-s $SH');
+    expect(commands(`strace -E "$V" true`).at(-1)).toBe('?-E $V');
+    expect(commands(`strace -o "$OUT" true`).at(-1)).toBe('?-o $OUT');
+    expect(commands(`valgrind --tool="$T" true`).at(-1)).toBe('?--tool=$T');
+    expect(commands(`fakeroot -f "$F" true`).at(-1)).toBe('?-f $F');
+    expect(commands(`docker run --entrypoint "$E" img`).at(-1)).toBe('?--entrypoint $E');
+    expect(commands(`su -c "$X"`).at(-1)).toBe('?$X');
   });
 
   it('treats a wrapper option only known at run time as an unknown command', () => {

@@ -64,6 +64,11 @@ export interface Word extends ShellWord {
   readonly glob: boolean;
   /** Any part was quoted or escaped (so it is not a reserved word). */
   readonly quoted: boolean;
+  /**
+   * An expansion outside double quotes (`$X`, `$(…)`, back-ticks) or a brace list: the shell may
+   * make several words of it, or none.
+   */
+  readonly splits: boolean;
   /** `NAME=value` (or `NAME+=`, `NAME[i]=`) with the name unquoted. */
   readonly assignment: boolean;
   /** Holds a process substitution `<(…)`, whose output the command reads. */
@@ -833,6 +838,7 @@ class Parser implements WrapperHost {
     let nameSoFar = true;
     let braceOpen = false;
     let braceList = false;
+    let splits = false;
     let bracket = false;
     for (;;) {
       const c = src[this.pos];
@@ -920,8 +926,10 @@ class Parser implements WrapperHost {
             nameSoFar = false;
             continue;
           }
-          if (this.readDollar(acc, false)) nameSoFar = false;
-          else {
+          if (this.readDollar(acc, false)) {
+            nameSoFar = false;
+            splits = true;
+          } else {
             acc.text += '$';
             this.pos++;
             nameSoFar = false;
@@ -930,6 +938,7 @@ class Parser implements WrapperHost {
         }
         case '`':
           this.readBackticks(acc, false);
+          splits = true;
           nameSoFar = false;
           continue;
         case '*':
@@ -955,7 +964,10 @@ class Parser implements WrapperHost {
           break;
         case '}':
           // `{a,b}` and `{1..3}` become several words.
-          if (braceList) acc.dynamic = true;
+          if (braceList) {
+            acc.dynamic = true;
+            splits = true;
+          }
           break;
         case '=':
           if (nameSoFar && isAssignmentName(acc.text)) {
@@ -977,6 +989,7 @@ class Parser implements WrapperHost {
       dynamic: acc.dynamic,
       glob,
       quoted,
+      splits,
       assignment,
       processInput,
       start,

@@ -93,6 +93,13 @@ interface Options {
   readonly wordsJoin?: boolean;
   /** With `wordOptions`: another word starting with `-` is refused (or read otherwise): unknown. */
   readonly wordsStrict?: boolean;
+  /**
+   * With `wordOptions`: a word that is itself an option is read as one, not taken as the value
+   * of the option before it (dbus-launch: `--config-file --autolaunch ID rm` runs rm).
+   */
+  readonly wordValueNotAnOption?: boolean;
+  /** A command `-` is this program reading its script from standard input (`uv run -`). */
+  readonly dashCommand?: string;
   /** `--` is not the end of the options but an ordinary word (faketime takes it as the time). */
   readonly noEndMarker?: boolean;
   /**
@@ -105,6 +112,11 @@ interface Options {
   readonly dropsEndMarker?: boolean;
   /** A command of one word is a script `sh -c` runs (`bundle exec 'a; b'`). */
   readonly oneWordScript?: boolean;
+  /**
+   * With one of these options and no command, a command not named here (the image's own) reads
+   * standard input: `docker run -i IMG`, `kubectl debug -i NODE`.
+   */
+  readonly stdinCommandWith?: readonly string[];
   /** Without a command the program runs the user's `$SHELL`, which reads standard input. */
   readonly shellWithoutCommand?: boolean;
   /**
@@ -158,6 +170,13 @@ const NO_LONG = longOptions('');
 const NONE: Options = { flags: '', values: '', long: NO_LONG };
 /** GNU's `--help` and `--version`, which every coreutils and util-linux program has. */
 const STANDARD = 'help version';
+
+/**
+ * Variables that make the command run code it was not given: a library loaded into it
+ * (`LD_PRELOAD`, `LD_LIBRARY_PATH`, `LD_AUDIT`), a file bash or sh reads and expands first
+ * (`BASH_ENV`, `ENV`), the functions bash imports (`BASH_FUNC_…`).
+ */
+const SHELL_ENVIRONMENT = /^(LD_|BASH_ENV=|ENV=|BASH_FUNC_)/;
 
 // The tables are those of sudo 1.9, coreutils 9, util-linux 2.38, findutils 4.9, procps-ng 4,
 // GNU time 1.9, systemd 252 and OpenSSH 9, each letter checked against the program, with the
@@ -362,6 +381,10 @@ const WRAPPERS = new Map<string, Options>([
           'capsule= expand-environment= job-mode= ignore-failure background= json=',
       ),
       expandsWords: true,
+      runsValue: [
+        { option: 'E', when: SHELL_ENVIRONMENT },
+        { option: 'setenv', when: SHELL_ENVIRONMENT },
+      ],
     },
   ],
   // Programs that run a command in some setting of their own. Each table was read from the
@@ -436,10 +459,10 @@ const WRAPPERS = new Map<string, Options>([
         { option: 'o', when: /^[|!]/ },
         { option: 'output', when: /^[|!]/ },
       ],
-      // -E LD_PRELOAD=… loads a library into the command.
+      // -E LD_PRELOAD=… loads a library into the command; BASH_ENV and ENV run code in a shell.
       runsValue: [
-        { option: 'E', when: /^LD_/ },
-        { option: 'env', when: /^LD_/ },
+        { option: 'E', when: SHELL_ENVIRONMENT },
+        { option: 'env', when: SHELL_ENVIRONMENT },
       ],
     },
   ],
@@ -492,7 +515,7 @@ const WRAPPERS = new Map<string, Options>([
       values: '',
       long: NO_LONG,
       oneWordOptions: true,
-      runsValue: [{ option: 'env', when: /^(LD_|BASH_ENV=|ENV=)/ }, { option: 'shell' }],
+      runsValue: [{ option: 'env', when: SHELL_ENVIRONMENT }, { option: 'shell' }],
       shellWithoutCommand: true,
     },
   ],
@@ -514,6 +537,33 @@ const WRAPPERS = new Map<string, Options>([
     },
   ],
   ['eatmydata', { flags: '', values: '', long: NO_LONG }],
+  // e2fsprogs' logsave, on every Debian and Ubuntu: logsave [-asv] LOGFILE COMMAND.
+  ['logsave', { flags: 'asv', values: '', long: NO_LONG, operands: 1 }],
+  [
+    'systemd-cat',
+    {
+      flags: 'h',
+      values: 'tp',
+      long: longOptions(
+        'help version identifier= priority= stderr-priority= level-prefix= namespace=',
+      ),
+    },
+  ],
+  // Container entry points: gosu and su-exec USER COMMAND, tini, dumb-init.
+  ['gosu', { flags: '', values: '', long: longOptions('help version'), operands: 1 }],
+  ['su-exec', { flags: '', values: '', long: NO_LONG, operands: 1 }],
+  ['tini', { flags: 'hsvwgl', values: 'pe', long: NO_LONG }],
+  [
+    'dumb-init',
+    { flags: 'hvVc', values: 'r', long: longOptions('single-child rewrite= verbose version help') },
+  ],
+  // moreutils' chronic, and daemontools' (also runit's) chpst personalities.
+  ['chronic', { flags: 'ev', values: '', long: NO_LONG }],
+  ['setuidgid', { flags: '', values: '', long: NO_LONG, operands: 1 }],
+  ['envuidgid', { flags: '', values: '', long: NO_LONG, operands: 1 }],
+  ['pgrphack', { flags: '', values: '', long: NO_LONG }],
+  ['setlock', { flags: 'nNxX', values: '', long: NO_LONG, operands: 1 }],
+  ['softlimit', { flags: '', values: 'acdflmoprst', long: NO_LONG }],
   // OpenSSH's agent runs the command with the agent's variables set; -k, -s, -c, -d and -D run none.
   ['ssh-agent', { flags: 'cDdks', values: 'aEOPt', long: NO_LONG }],
   [
@@ -532,7 +582,7 @@ const WRAPPERS = new Map<string, Options>([
       flags: 'av',
       values: 'cupoeEl',
       long: NO_LONG,
-      runsValue: [{ option: 'E', when: /^(LD_|BASH_ENV=|ENV=)/ }],
+      runsValue: [{ option: 'E', when: SHELL_ENVIRONMENT }],
     },
   ],
   [
@@ -546,6 +596,7 @@ const WRAPPERS = new Map<string, Options>([
           '--exit-with-session --exit-with-x11 --close-stderr --autolaunch= --config-file=',
       ),
       wordsJoin: true,
+      wordValueNotAnOption: true,
     },
   ],
   [
@@ -666,6 +717,7 @@ const KUBECTL: Options = {
         ),
         // Without `--`, the image's own command runs (a shell, with -it): not known here.
         commandAfterEndMarker: 'none',
+        stdinCommandWith: ['i', 'stdin'],
       },
     ],
   ]),
@@ -702,8 +754,14 @@ const DOCKER_RUN: Options = {
       'use-api-socket',
   ),
   operands: 1,
+  stdinCommandWith: ['i', 'interactive'],
   // The entrypoint takes the command as its arguments; the health check is a script run often.
-  runsValue: [{ option: 'entrypoint', when: /./ }],
+  // BASH_ENV and ENV are read, and expanded, by a shell the command starts.
+  runsValue: [
+    { option: 'entrypoint', when: /./ },
+    { option: 'e', when: SHELL_ENVIRONMENT },
+    { option: 'env', when: SHELL_ENVIRONMENT },
+  ],
   scriptValues: [{ option: 'health-cmd' }],
 };
 const DOCKER_COMMANDS = new Map<string, Options>([
@@ -745,6 +803,8 @@ const UV_RESOLVER =
   'no-env-file show-resolution';
 /** `uv run` and `uv tool run` (uvx): everything from the first word that is not an option on. */
 const UV_RUN: Options = {
+  // `uv run -` is Python reading its script from standard input.
+  dashCommand: 'python',
   flags: 'msUnqvh',
   values: 'wpifPC',
   long: longOptions(
@@ -767,7 +827,11 @@ const UV: Options = {
         flags: 'nqvh',
         values: '',
         long: longOptions(UV_GLOBAL),
-        subcommands: new Map([['run', UV_RUN]]),
+        // `uv tool uvx` is a hidden name of `uv tool run`.
+        subcommands: new Map([
+          ['run', UV_RUN],
+          ['uvx', UV_RUN],
+        ]),
       },
     ],
   ]),
@@ -932,7 +996,8 @@ export function unwrapCommand(
       return [];
     case 'find':
       return findActions(words);
-    case 'busybox': {
+    case 'busybox':
+    case 'toybox': {
       const applet = words[1];
       return applet !== undefined && !applet.text.startsWith('-') ? [words.slice(1)] : [];
     }
@@ -1062,7 +1127,12 @@ function unwrapWith(
     return [];
   }
   const shell = options.shellWithoutCommand && !given.some(({ option }) => INFORMATION.has(option));
-  if (rest.length === 0 && (shell || runsUserShell(program, given))) {
+  // script's operand is the file it writes (`script -q -- /dev/null` runs the shell too).
+  const noCommand = rest.length === 0 || options.after === 'nothing';
+  if (
+    (noCommand && (shell || runsUserShell(program, given))) ||
+    stdinCommand(program, options, given, rest.length === 0)
+  ) {
     // The user's $SHELL, which reads its commands from standard input.
     host.emitUnknown(synthetic('$SHELL', true, words.at(-1)!.end), record.writesTo);
     return [];
@@ -1110,6 +1180,9 @@ function unwrapWith(
     if (marker !== -1) rest = [...rest.slice(0, marker), ...rest.slice(marker + 1)];
   }
   if (rest.length === 0) return [];
+  if (options.dashCommand !== undefined && rest[0]!.text === '-' && !rest[0]!.dynamic) {
+    rest = [{ ...rest[0]!, text: options.dashCommand }, ...rest.slice(1)];
+  }
   if (options.oneWordScript && rest.length === 1 && !rest[0]!.dynamic) {
     host.parseNested(rest[0]!.text, false);
     return [];
@@ -1164,10 +1237,11 @@ function sshOptionsRunNothing(
     }
     if (option === 'F' && value !== 'none' && value !== '/dev/null') return unknown();
     if (option !== 'o') continue;
-    // `Keyword=value`, `Keyword value` or `Keyword = value`, the keyword in any case.
-    const match = /^\s*([A-Za-z0-9]+)(?:\s*=\s*|\s+)?([\s\S]*)$/.exec(value);
-    const keyword = match?.[1]?.toLowerCase() ?? '';
-    if (SSH_UNKNOWN.has(keyword)) return unknown();
+    // `Keyword=value`, `Keyword value` or `Keyword = value`, the keyword in any case, and with
+    // double quotes anywhere in it (`"Proxy"Command`), which OpenSSH removes.
+    const match = /^\s*((?:[^\s="]|"[^"]*")*)(?:\s*=\s*|\s+)?([\s\S]*)$/.exec(value);
+    const keyword = (match?.[1] ?? '').replaceAll('"', '').toLowerCase();
+    if (!/^[a-z0-9]+$/.test(keyword) || SSH_UNKNOWN.has(keyword)) return unknown();
     if (SSH_COMMANDS.has(keyword)) host.parseNested(match![2]!, false);
   }
   return true;
@@ -1198,7 +1272,35 @@ const INFORMATION = new Set(['h', 'V', '?', 'help', 'version', 'list', 'show']);
 function runsUserShell(program: string, given: readonly Given[]): boolean {
   const has = (...names: string[]) => given.some(({ option }) => names.includes(option));
   if (program === 'unshare') return !has('h', 'V', 'help', 'version');
+  // chroot with no command runs `$SHELL -i`.
+  if (program === 'chroot') return !has('help', 'version');
   return program === 'systemd-run' && has('S', 'shell');
+}
+
+/**
+ * A command this line does not name reads standard input: ssh's remote login shell with no
+ * command (`… | ssh host`), and the image's own command (usually a shell) of `docker run -i IMG`
+ * and `kubectl debug -i NODE` with none.
+ */
+function stdinCommand(
+  program: string,
+  options: Options,
+  given: readonly Given[],
+  noCommand: boolean,
+): boolean {
+  const has = (...names: string[]) => given.some(({ option }) => names.includes(option));
+  if (program === 'ssh') return noCommand && !has('N', 'W', 's', 'G', 'V', 'Q', 'O');
+  // torsocks --shell runs a torified $SHELL, whatever follows.
+  if (program === 'torsocks') return has('--shell');
+  if (options.stdinCommandWith === undefined || !noCommand) return false;
+  return has(...options.stdinCommandWith);
+}
+
+/** Whether `word` is one of the program's own whole-word options (`--autolaunch`, `--x=1`). */
+function isWordOption(word: Word, options: Options): boolean {
+  if (word.dynamic) return true;
+  const equals = options.wordsJoin ? word.text.indexOf('=') : -1;
+  return options.wordOptions!.has(equals === -1 ? word.text : word.text.slice(0, equals));
 }
 
 /** The check among `checks` for the option `entry` read, if its value is one it applies to. */
@@ -1316,7 +1418,10 @@ function skipOptions(original: readonly Word[], options: Options): Skipped {
         break;
       }
       const value = equals !== -1 ? attached(word, text.slice(equals + 1)) : undefined;
-      const next = argument === 'required' && equals === -1 ? words[i + 1] : undefined;
+      let next = argument === 'required' && equals === -1 ? words[i + 1] : undefined;
+      if (options.wordValueNotAnOption && next !== undefined && isWordOption(next, options)) {
+        next = undefined;
+      }
       if (next?.dynamic === true) return { unknown: next };
       given.push({ option: name, value: (value ?? next)?.text });
       i += next === undefined ? 1 : 2;
@@ -1501,6 +1606,8 @@ function proxychainsCommand(
       host.emitUnknown(word, record.writesTo);
       return [];
     }
+    // proxychains 3 runs `exec "$@"`: where /bin/sh is bash, `exec -- rm` runs rm.
+    if (word.text === '--') return i + 1 < words.length ? [words.slice(i + 1)] : [];
     if (word.text[0] !== '-') break;
     if (word.text[1] === 'q') i += 1;
     else if (word.text[1] === 'f') i += 2;
@@ -1652,9 +1759,13 @@ function ipCommand(
     if (!text.startsWith('-')) break;
     if (text.startsWith('--')) text = text.slice(1);
     // `-c=never`, `-color=auto`: the value is attached.
+    // ip compares the word, dash included, with each option in turn: a bare `-` is `-loops`.
     const name = text.slice(1).split('=')[0]!;
-    const option = IP_OPTIONS.find((entry) => name !== '' && entry.startsWith(name));
-    if (option === undefined) return [];
+    const option = IP_OPTIONS.find((entry) => entry.startsWith(name));
+    if (option === undefined) {
+      host.emitUnknown(word, record.writesTo);
+      return [];
+    }
     if (option === 'batch') {
       host.emitUnknown(word, record.writesTo);
       return [];

@@ -779,6 +779,60 @@ describe('parseShell: wrappers', () => {
     expect(commands(`su -c "$X"`).at(-1)).toBe('?$X');
   });
 
+  it('closes what a review found in the new wrappers (each checked against the real program)', () => {
+    // ip reads a bare `-` as -loops, which takes a value; an option it does not know is unknown.
+    expect(commands('ip - 1 netns exec x rm -rf /').at(-1)).toBe('rm -rf /');
+    expect(commands('ip -zz netns exec x rm').at(-1)).toBe('?-zz');
+    // OpenSSH removes double quotes from a keyword; a keyword it would not read is unknown.
+    expect(commands(`ssh -o '"ProxyCommand" rm -rf /' h`)).toContain('rm -rf /');
+    expect(commands(`ssh -o 'Proxy"Command" rm -rf /' h`)).toContain('rm -rf /');
+    expect(commands(`ssh -o '"proxycommand"=rm -rf /' h`)).toContain('rm -rf /');
+    expect(commands(`ssh -o "Proxy'Command' x" h ls`).at(-1)).toBe(`?-o Proxy'Command' x`);
+    // Shells that read the pipe.
+    expect(commands(`echo 'rm -rf /' | script -q -- /dev/null`).at(-1)).toBe('?$SHELL');
+    expect(commands(`echo 'rm -rf /' | torsocks --shell ls`).at(-1)).toBe('?$SHELL');
+    expect(commands(`echo 'rm -rf /' | chroot /`).at(-1)).toBe('?$SHELL');
+    expect(commands(`echo 'rm -rf /' | ssh host`).at(-1)).toBe('?$SHELL');
+    expect(commands('ssh -N -L 8080:localhost:80 host')).toEqual([
+      'ssh -N -L 8080:localhost:80 host',
+    ]);
+    expect(commands(`echo 'rm -rf /host' | docker run -i -v /:/host ubuntu`).at(-1)).toBe(
+      '?$SHELL',
+    );
+    expect(commands(`echo x | kubectl debug -i node/n --image=busybox`).at(-1)).toBe('?$SHELL');
+    // dbus-launch reads an option word as an option, even where a value was due.
+    expect(
+      commands('dbus-launch --config-file --autolaunch 0123456789abcdef rm -rf /').at(-1),
+    ).toBe('rm -rf /');
+    // BASH_ENV and ENV are read and expanded by the shell the command starts.
+    expect(commands(`strace -E 'BASH_ENV=$(rm -rf /)' bash -c true`).at(-1)).toBe(
+      '?-E BASH_ENV=$(rm -rf /)',
+    );
+    expect(commands(`docker run -e 'BASH_ENV=$(rm)' img bash -c true`).at(-1)).toBe(
+      '?-e BASH_ENV=$(rm)',
+    );
+    expect(commands(`systemd-run -E 'ENV=$(rm)' sh -i`).at(-1)).toBe('?-E ENV=$(rm)');
+    // uv tool uvx is uv tool run; `uv run -` is Python reading the pipe.
+    expect(commands('uv tool uvx --from cowsay rm -rf /').at(-1)).toBe('rm -rf /');
+    expect(commands('curl -s x | uv run -').at(-1)).toBe('python');
+    // proxychains 3 runs `exec "$@"`: under bash, `exec -- rm` runs rm.
+    expect(commands('proxychains3 -- rm -rf /').at(-1)).toBe('rm -rf /');
+  });
+
+  it('sees through logsave, systemd-cat, toybox, gosu, su-exec, tini, dumb-init, chronic and daemontools', () => {
+    expect(commands('logsave -a /dev/null rm -rf /').at(-1)).toBe('rm -rf /');
+    expect(commands('systemd-cat -t x rm -rf /').at(-1)).toBe('rm -rf /');
+    expect(commands('toybox rm -rf /').at(-1)).toBe('rm -rf /');
+    expect(commands('gosu nobody rm -rf /').at(-1)).toBe('rm -rf /');
+    expect(commands('su-exec nobody rm -rf /').at(-1)).toBe('rm -rf /');
+    expect(commands('tini -s -- rm -rf /').at(-1)).toBe('rm -rf /');
+    expect(commands('dumb-init -c rm -rf /').at(-1)).toBe('rm -rf /');
+    expect(commands('chronic -e rm -rf /').at(-1)).toBe('rm -rf /');
+    expect(commands('setuidgid nobody rm -rf /').at(-1)).toBe('rm -rf /');
+    expect(commands('softlimit -m 1000000 rm -rf /').at(-1)).toBe('rm -rf /');
+    expect(commands('setlock -n /tmp/l rm -rf /').at(-1)).toBe('rm -rf /');
+  });
+
   it('treats a wrapper option only known at run time as an unknown command', () => {
     expect(commands('sudo $OPTS ls')).toEqual(['sudo $[$OPTS] ls', '?$OPTS']);
   });

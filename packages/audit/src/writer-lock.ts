@@ -4,17 +4,8 @@
  * for as long as it is open; the HTTP sink holds one on its spill file. A lock left by a process
  * that died (a crash, SIGKILL) on this host is taken over; a live holder is an error naming it.
  */
-import { randomBytes } from 'node:crypto';
-import {
-  link,
-  readFile,
-  readlink,
-  realpath,
-  rename,
-  stat,
-  unlink,
-  writeFile,
-} from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { link, readFile, readlink, realpath, stat, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { AuditError } from './errors.js';
@@ -67,10 +58,9 @@ export async function acquireWriterLock(
       throw inUse(logPath, path, owner, file);
     }
     if (attempt >= MAX_TAKEOVER_ATTEMPTS) throw inUse(logPath, path, owner, file);
-    // Its writer is gone (or the file is unreadable garbage): the lock is stale. It is moved
-    // aside, which only one of several racing processes can do, and only if it is still the
-    // stale file read above: a fresh lock moved by mistake is put back.
-    await takeOverStale(path, seen, `${unique}.stale`);
+    // Its writer is gone (or the file is unreadable garbage): the lock is stale, and removed by
+    // whichever racing process claims it first.
+    await takeOverStale(path, seen);
   }
 }
 
@@ -139,20 +129,37 @@ async function createComplete(path: string, text: string, unique: string): Promi
   }
 }
 
-async function takeOverStale(path: string, stale: string, aside: string): Promise<void> {
+/**
+ * Removes the stale lock `stale` from `path`, if it is still there. Racing processes each read
+ * it as stale; only the one that creates its claim (a file named after its contents, created
+ * exclusively) may look again and remove it, so a lock another racer took meanwhile is never
+ * removed. Moving the stale lock aside instead, and putting back a live one moved by mistake,
+ * left the name free for a moment, and a third process could take it then: two writers.
+ *
+ * Once the claim is gone, a late racer that claims the same stale lock finds something else at
+ * `path` (a lock's contents, with its pid and start time, never come back) and leaves it.
+ */
+async function takeOverStale(path: string, stale: string): Promise<void> {
+  const digest = createHash('sha256').update(stale).digest('hex').slice(0, 16);
+  const claim = `${path}.takeover-${digest}`;
   try {
-    await rename(path, aside);
+    await writeFile(claim, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return; // another process moved it
-    throw error;
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    // Another process is taking it over: give it a moment before looking again.
+    await new Promise((resolve) => setTimeout(resolve, CLAIM_WAIT_MS));
+    return;
   }
-  const moved = await readFile(aside, 'utf8').catch(() => undefined);
-  if (moved !== stale && moved !== undefined) {
-    // A live writer's lock replaced the stale one between our read and our rename: restore it.
-    await link(aside, path).catch(() => undefined);
+  try {
+    const current = await readFile(path, 'utf8').catch(() => undefined);
+    if (current === stale) await unlink(path).catch(() => undefined);
+  } finally {
+    await unlink(claim).catch(() => undefined);
   }
-  await unlink(aside).catch(() => undefined);
 }
+
+/** How long a racer waits while another takes a stale lock over (a few file operations). */
+const CLAIM_WAIT_MS = 20;
 
 function lockFor(path: string, text: string): WriterLock {
   let released = false;

@@ -762,6 +762,10 @@ describe('parseShell: wrappers', () => {
     expect(commands('docker run --rm -v "$PWD:/app" node:20 npm test').at(-1)).toBe('npm test');
     expect(commands('kubectl -n "$NS" exec "web-0" -- ls /').at(-1)).toBe('ls /');
     expect(commands('timeout --signal="$SIG" 5 rm -rf /').at(-1)).toBe('rm -rf /');
+    // "$@" and "${a[@]}" are several words, quoted or not.
+    expect(commands('nice -n "$@"').at(-1)).toBe('?$@');
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: shell syntax, not a template
+    expect(commands('timeout -s "${a[@]}"').at(-1)).toBe('?${a[@]}');
     // Unquoted, it may be several words; in an option's name, anything.
     expect(commands('docker run -v $PWD:/app img ls').at(-1)).toBe('?$PWD:/app');
     expect(commands('timeout "--$OPT=1" 5 ls').at(-1)).toBe('?--$OPT=1');

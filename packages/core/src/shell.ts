@@ -984,6 +984,8 @@ class Parser implements WrapperHost {
       acc.text += c;
       this.pos++;
     }
+    // "$@", "${arr[@]}", "${@:2}" and "${!prefix@}" are several words even in double quotes.
+    if (acc.dynamic && /\$\{?@|\[@\]|\$\{![A-Za-z_][A-Za-z0-9_]*@/.test(acc.text)) splits = true;
     return {
       text: acc.text,
       dynamic: acc.dynamic,

@@ -77,6 +77,12 @@ interface Options {
    */
   readonly runsValue?: readonly ValueCheck[];
   /**
+   * Options whose value, when only known at run time (`-o "$O"`), leaves the command unknown: it
+   * is a script, a program, a configuration or a string standing for input (`ssh -o`, `xargs
+   * -I`, `su -s`, `systemd-run -p`). Other values written so are one word, a value.
+   */
+  readonly runTimeValueUnknown?: readonly string[];
+  /**
    * Options whose value a shell runs besides the command (fakeroot evaluates `-f PROG`; strace
    * runs an `-o` file written `|cmd` or `!cmd`): the value is read as a script, the part `when`
    * matches left out.
@@ -198,6 +204,7 @@ const WRAPPERS = new Map<string, Options>([
           'stdin command-timeout= type= user= version',
       ),
       assignments: true,
+      runTimeValueUnknown: ['R', 'chroot', 'D', 'chdir'],
     },
   ],
   ['doas', { flags: 'Lns', values: 'aCu', long: NO_LONG }],
@@ -235,6 +242,7 @@ const WRAPPERS = new Map<string, Options>([
       long: NO_LONG,
       operands: 1,
       optionsAfterOperands: true,
+      runTimeValueUnknown: ['o', 'F', 'I'],
       after: 'script',
     },
   ],
@@ -381,10 +389,8 @@ const WRAPPERS = new Map<string, Options>([
           'capsule= expand-environment= job-mode= ignore-failure background= json=',
       ),
       expandsWords: true,
-      runsValue: [
-        { option: 'E', when: SHELL_ENVIRONMENT },
-        { option: 'setenv', when: SHELL_ENVIRONMENT },
-      ],
+      runTimeValueUnknown: ['p', 'property', 'E', 'setenv'],
+      runsValue: spellings(['E', 'setenv'], SHELL_ENVIRONMENT),
     },
   ],
   // Programs that run a command in some setting of their own. Each table was read from the
@@ -418,7 +424,7 @@ const WRAPPERS = new Map<string, Options>([
       values: 'lfisb',
       long: longOptions('lib= faked= unknown-is-real fd-base= version help'),
       // The script hands these values to `eval`: `-f 'rm -rf /;faked'` runs rm.
-      scriptValues: ['l', 'f', 's', 'i', 'lib', 'faked'].map((option) => ({ option })),
+      scriptValues: spellings(['l', 'f', 's', 'i', 'lib', 'faked']),
       shellWithoutCommand: true,
     },
   ],
@@ -455,15 +461,9 @@ const WRAPPERS = new Map<string, Options>([
           'silent[=] silence[=] decode-fds[=] decode-pids= secontext[=]',
       ),
       // An output file written `|cmd` or `!cmd` is a command that /bin/sh runs.
-      scriptValues: [
-        { option: 'o', when: /^[|!]/ },
-        { option: 'output', when: /^[|!]/ },
-      ],
+      scriptValues: spellings(['o', 'output'], /^[|!]/),
       // -E LD_PRELOAD=… loads a library into the command; BASH_ENV and ENV run code in a shell.
-      runsValue: [
-        { option: 'E', when: SHELL_ENVIRONMENT },
-        { option: 'env', when: SHELL_ENVIRONMENT },
-      ],
+      runsValue: spellings(['E', 'env'], SHELL_ENVIRONMENT),
     },
   ],
   [
@@ -664,6 +664,7 @@ const WRAPPERS = new Map<string, Options>([
       flags: '0oprtx',
       values: 'aEILnPsdJRS',
       optionalValues: 'eil',
+      runTimeValueUnknown: ['I', 'i', 'replace'],
       long: longOptions(
         'null arg-file= delimiter= eof[=] replace[=] max-lines[=] max-args= open-tty max-procs= ' +
           `interactive process-slot-var= no-run-if-empty max-chars= show-limits verbose exit ${STANDARD}`,
@@ -757,11 +758,7 @@ const DOCKER_RUN: Options = {
   stdinCommandWith: ['i', 'interactive'],
   // The entrypoint takes the command as its arguments; the health check is a script run often.
   // BASH_ENV and ENV are read, and expanded, by a shell the command starts.
-  runsValue: [
-    { option: 'entrypoint', when: /./ },
-    { option: 'e', when: SHELL_ENVIRONMENT },
-    { option: 'env', when: SHELL_ENVIRONMENT },
-  ],
+  runsValue: [{ option: 'entrypoint', when: /./ }, ...spellings(['e', 'env'], SHELL_ENVIRONMENT)],
   scriptValues: [{ option: 'health-cmd' }],
 };
 const DOCKER_COMMANDS = new Map<string, Options>([
@@ -952,6 +949,7 @@ function suOptions(more: string): Options {
         `whitelist-environment= ${more === 'u' ? 'user= ' : ''}${STANDARD}`,
     ),
     permute: true,
+    runTimeValueUnknown: ['s', 'shell'],
     script: { short: 'c', long: ['command', 'session-command'] },
     after: 'nothing',
   };
@@ -1038,21 +1036,12 @@ function unwrapWith(
   const unreadable = given.find(
     (entry) =>
       entry.dynamic === true &&
-      (RUN_TIME_VALUE_UNKNOWN.has(`${program} ${entry.option}`) ||
+      (options.runTimeValueUnknown?.includes(entry.option) === true ||
         applies(options.scriptValues, entry) !== undefined),
   );
-  if (unreadable !== undefined) {
-    const dashes = unreadable.option.length === 1 ? '-' : '--';
-    const text = `${dashes}${unreadable.option} ${unreadable.value ?? ''}`;
-    host.emitUnknown(synthetic(text, true, end), record.writesTo);
-    return [];
-  }
-  const runs = given.find((entry) => applies(options.runsValue, entry) !== undefined);
+  const runs = unreadable ?? given.find((entry) => applies(options.runsValue, entry) !== undefined);
   if (runs !== undefined) {
-    // Word options keep their dashes (`--dbus-daemon`); getopt's are a letter or a long name.
-    const dashes = runs.option.startsWith('-') ? '' : runs.option.length === 1 ? '-' : '--';
-    const text = `${dashes}${runs.option} ${runs.value ?? ''}`;
-    host.emitUnknown(synthetic(text.trimEnd(), true, end), record.writesTo);
+    host.emitUnknown(synthetic(shown(runs), true, end), record.writesTo);
     return [];
   }
   for (const entry of given) {
@@ -1226,10 +1215,11 @@ function sshOptionsRunNothing(
   host: WrapperHost,
   end: number,
 ): boolean {
-  for (const { option, value, dynamic } of given) {
+  for (const entry of given) {
+    const { option, value, dynamic } = entry;
     if (value === undefined) continue;
     const unknown = () => {
-      host.emitUnknown(synthetic(`-${option} ${value}`, true, end), record.writesTo);
+      host.emitUnknown(synthetic(shown(entry), true, end), record.writesTo);
       return false;
     };
     if (option === 'I' || (dynamic === true && (option === 'o' || option === 'F'))) {
@@ -1303,6 +1293,18 @@ function isWordOption(word: Word, options: Options): boolean {
   return options.wordOptions!.has(equals === -1 ? word.text : word.text.slice(0, equals));
 }
 
+/** An option as written, for an unknown command: `-E LD_PRELOAD=x`, `--tool ../x`. */
+function shown({ option, value }: Given): string {
+  // Word options keep their dashes (`--dbus-daemon`); getopt's are a letter or a long name.
+  const dashes = option.startsWith('-') ? '' : option.length === 1 ? '-' : '--';
+  return `${dashes}${option} ${value ?? ''}`.trimEnd();
+}
+
+/** The same check for several spellings of one option (`-E` and `--env`). */
+function spellings(options: readonly string[], when?: RegExp): ValueCheck[] {
+  return options.map((option) => (when === undefined ? { option } : { option, when }));
+}
+
 /** The check among `checks` for the option `entry` read, if its value is one it applies to. */
 function applies(checks: readonly ValueCheck[] | undefined, entry: Given): ValueCheck | undefined {
   return checks?.find(
@@ -1331,32 +1333,6 @@ function knownLongName(word: Word): boolean {
   const equals = word.text.indexOf('=');
   return equals !== -1 && !/[$`]/.test(word.text.slice(0, equals));
 }
-
-/**
- * Options whose value, when only known at run time, leaves the command unknown: it is a script,
- * a program, a configuration or a string standing for input (`ssh -o "$O"`, `xargs -I "$R"`,
- * `su -s "$SH"`, `systemd-run -p "$P"`).
- */
-const RUN_TIME_VALUE_UNKNOWN = new Set([
-  'ssh o',
-  'ssh F',
-  'ssh I',
-  'xargs I',
-  'xargs i',
-  'xargs replace',
-  'su s',
-  'su shell',
-  'runuser s',
-  'runuser shell',
-  'systemd-run p',
-  'systemd-run property',
-  'systemd-run E',
-  'systemd-run setenv',
-  'sudo R',
-  'sudo chroot',
-  'sudo D',
-  'sudo chdir',
-]);
 
 type Skipped =
   | {

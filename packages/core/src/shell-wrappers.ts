@@ -119,8 +119,9 @@ interface Options {
   /** A command of one word is a script `sh -c` runs (`bundle exec 'a; b'`). */
   readonly oneWordScript?: boolean;
   /**
-   * With one of these options and no command, a command not named here (the image's own) reads
-   * standard input: `docker run -i IMG`, `kubectl debug -i NODE`.
+   * With one of these options and no command, a command not named here reads standard input:
+   * the image's own (`docker run -i IMG`, `kubectl debug -i NODE`) or the user's shell
+   * (`systemd-run --shell`).
    */
   readonly stdinCommandWith?: readonly string[];
   /** Without a command the program runs the user's `$SHELL`, which reads standard input. */
@@ -231,6 +232,8 @@ const WRAPPERS = new Map<string, Options>([
       values: 'Ggu',
       long: longOptions(`groups= userspec= skip-chdir ${STANDARD}`),
       operands: 1,
+      // With no command, chroot runs `$SHELL -i`.
+      shellWithoutCommand: true,
     },
   ],
   [
@@ -332,6 +335,7 @@ const WRAPPERS = new Map<string, Options>([
       // The namespace options take a file only when attached (`--mount=FILE`); -m never does.
       flags: 'cfhimnpruCTUV',
       values: 'RwSGl',
+      shellWithoutCommand: true,
       long: longOptions(
         'mount[=] uts[=] ipc[=] net[=] pid[=] user[=] cgroup[=] time[=] fork kill-child[=] ' +
           'mount-proc[=] map-user= map-users= map-group= map-groups= map-root-user map-current-user ' +
@@ -389,6 +393,8 @@ const WRAPPERS = new Map<string, Options>([
           'capsule= expand-environment= job-mode= ignore-failure background= json=',
       ),
       expandsWords: true,
+      // `systemd-run --shell` with no command runs the user's shell.
+      stdinCommandWith: ['S', 'shell'],
       runTimeValueUnknown: ['p', 'property', 'E', 'setenv'],
       runsValue: spellings(['E', 'setenv'], SHELL_ENVIRONMENT),
     },
@@ -1118,10 +1124,7 @@ function unwrapWith(
   const shell = options.shellWithoutCommand && !given.some(({ option }) => INFORMATION.has(option));
   // script's operand is the file it writes (`script -q -- /dev/null` runs the shell too).
   const noCommand = rest.length === 0 || options.after === 'nothing';
-  if (
-    (noCommand && (shell || runsUserShell(program, given))) ||
-    stdinCommand(program, options, given, rest.length === 0)
-  ) {
+  if ((noCommand && shell) || stdinCommand(program, options, given, rest.length === 0)) {
     // The user's $SHELL, which reads its commands from standard input.
     host.emitUnknown(synthetic('$SHELL', true, words.at(-1)!.end), record.writesTo);
     return [];
@@ -1258,19 +1261,9 @@ function operandCount(
 /** Options that print something and exit. */
 const INFORMATION = new Set(['h', 'V', '?', 'help', 'version', 'list', 'show']);
 
-/** unshare with no program, and `systemd-run --shell`, run the user's $SHELL. */
-function runsUserShell(program: string, given: readonly Given[]): boolean {
-  const has = (...names: string[]) => given.some(({ option }) => names.includes(option));
-  if (program === 'unshare') return !has('h', 'V', 'help', 'version');
-  // chroot with no command runs `$SHELL -i`.
-  if (program === 'chroot') return !has('help', 'version');
-  return program === 'systemd-run' && has('S', 'shell');
-}
-
 /**
  * A command this line does not name reads standard input: ssh's remote login shell with no
- * command (`… | ssh host`), and the image's own command (usually a shell) of `docker run -i IMG`
- * and `kubectl debug -i NODE` with none.
+ * command (`… | ssh host`), torsocks' `--shell` whatever follows, and `stdinCommandWith`.
  */
 function stdinCommand(
   program: string,

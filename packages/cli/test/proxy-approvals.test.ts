@@ -74,6 +74,35 @@ describe('kvlar proxy --approval-webhook', () => {
   });
 });
 
+describe('kvlar proxy --approval-webhook redacts', () => {
+  it('what it tells the webhook, with the audit redactor and --redact-key, not what it forwards', async () => {
+    const hook = await webhook([{ decision: 'approved' }]);
+    const proxy = await startRawProxy({
+      policy: POLICY,
+      flags: ['--approval-webhook', hook.url, '--redact-key', 'pin_code'],
+    });
+    running.push(proxy);
+    await proxy.initialize();
+    const args = { user: 'ada', password: 'hunter22', pin_code: 4711, note: 'keep' };
+    proxy.send(toolCall(1, 'safe', args));
+    expect(JSON.stringify(await proxy.answerTo(1))).not.toContain('KVLAR');
+    expect(await recordedCalls(proxy.recordFile)).toEqual([
+      expect.objectContaining({ params: { name: 'safe', arguments: args } }),
+    ]);
+    expect(hook.bodies[0]).toMatchObject({
+      tool_name: 'safe',
+      tool_arguments: {
+        user: 'ada',
+        password: '[REDACTED:password]',
+        pin_code: '[REDACTED:pin_code]',
+        note: 'keep',
+      },
+    });
+    expect(JSON.stringify(hook.bodies)).not.toContain('hunter22');
+    expect(JSON.stringify(hook.bodies)).not.toContain('4711');
+  });
+});
+
 describe('kvlar proxy asks the person at the client (elicitation)', () => {
   it("holds a call until the SDK Client's user approves it in the client's own prompt", async () => {
     const { Client } = await import('@modelcontextprotocol/sdk/client/index.js');

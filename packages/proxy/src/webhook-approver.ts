@@ -24,7 +24,16 @@ export interface WebhookApproverOptions {
   readonly fetch?: typeof fetch;
   /** Milliseconds since the epoch, for `requested_at` and the signature. Default `Date.now`. */
   readonly clock?: () => number;
+  /**
+   * Applied to the arguments before they leave for the webhook, as the approvals page applies it:
+   * the audit redactor's `value`, typically, passed `{ approverView: true }` (a value under a
+   * secret-looking name is hidden only when it cannot hold a command; secrets found by their
+   * shape always are). It must keep an object an object. Default: the arguments as they are.
+   */
+  readonly redact?: (value: unknown, options: { readonly approverView: true }) => unknown;
 }
+
+const VIEW = { approverView: true } as const;
 
 /** A decision is a few bytes: an answer longer than this is not read on, and denies. */
 const MAX_WEBHOOK_ANSWER_BYTES = 64 * 1024;
@@ -78,6 +87,7 @@ export function createWebhookApprover(options: WebhookApproverOptions): Approver
   }
   const fetchFn = options.fetch ?? fetch;
   const clock = options.clock ?? Date.now;
+  const redact = options.redact;
   const approver = url.host;
 
   return {
@@ -142,10 +152,15 @@ export function createWebhookApprover(options: WebhookApproverOptions): Approver
   };
 
   function bodyOf(request: ApprovalRequest): WebhookRequestBody {
+    const shown = redact === undefined ? request.arguments : redact(request.arguments, VIEW);
+    // A redactor that turned the arguments into something else would leave the receiver nothing
+    // to decide on; refusing here denies the call (fail closed) rather than send it raw.
+    if (!isJsonObject(shown))
+      throw new Error('the redactor did not return the arguments as an object');
     return {
       request_id: request.id,
       tool_name: request.resource,
-      tool_arguments: request.arguments,
+      tool_arguments: shown,
       rule_id: request.decision.ruleId,
       reason: request.decision.reason ?? '',
       agent_id: request.agentId,

@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createRedactor, DEFAULT_REDACTED_KEYS, DEFAULT_SECRET_PATTERNS } from '@kvlar/audit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createWebhookApprover, signWebhookBody } from '../src/webhook-approver.js';
 import { call, engineFrom, harness, settle } from './harness.js';
@@ -97,6 +98,49 @@ describe('the webhook approver (Rust protocol)', () => {
       channel: 'webhook',
       approver: new URL(hook.url).host,
     });
+  });
+
+  it('sends the arguments as the approvals page shows them, and forwards them whole', async () => {
+    const hook = await webhook(json(200, { decision: 'approved' }));
+    const redactor = createRedactor({
+      keys: DEFAULT_REDACTED_KEYS,
+      values: DEFAULT_SECRET_PATTERNS,
+    });
+    const token = `ghp_${'a1B2'.repeat(9)}`;
+    const args = {
+      to: 'boss@example.com',
+      password: 'hunter22',
+      body: `use ${token} to push`,
+      headers: { 'X-Api-Key': 'k9f8e7d6c5' },
+    };
+    const h = await harness(engineFrom(POLICY), {
+      approver: createWebhookApprover({ url: hook.url, redact: redactor.value }),
+    });
+    h.fromClient(call(1, 'send_email', args));
+    // The server gets the call as the client sent it; only what the webhook is told is redacted.
+    expect(JSON.parse(await h.toServer.line(1))).toMatchObject({
+      params: { name: 'send_email', arguments: args },
+    });
+    const sent = JSON.parse(hook.requests[0]?.body ?? '') as { tool_arguments: unknown };
+    const text = JSON.stringify(sent.tool_arguments);
+    expect(text).not.toContain('hunter22');
+    expect(text).not.toContain(token);
+    expect(text).not.toContain('k9f8e7d6c5');
+    expect(sent.tool_arguments).toMatchObject({ to: 'boss@example.com' });
+    // Exactly what the approvals page shows of the same call.
+    expect(sent.tool_arguments).toEqual(redactor.value(args, { approverView: true }));
+  });
+
+  it('denies, sending nothing, when the redactor does not return an object', async () => {
+    const hook = await webhook(json(200, { decision: 'approved' }));
+    const h = await harness(engineFrom(POLICY), {
+      approver: createWebhookApprover({ url: hook.url, redact: () => '[REDACTED]' }),
+    });
+    h.fromClient(call(1, 'send_email', { to: 'x' }));
+    expect(JSON.stringify(await h.toClient.message(1))).toContain('[BLOCKED BY KVLAR]');
+    await settle();
+    expect(hook.requests).toEqual([]);
+    expect(h.toServer.lines).toEqual([]);
   });
 
   it("denies with the reviewer's reason", async () => {

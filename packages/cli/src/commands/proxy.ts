@@ -6,7 +6,7 @@ import {
   createStderrSink,
   DEFAULT_REDACTED_KEYS,
   DEFAULT_SECRET_PATTERNS,
-  type SecretRegex,
+  type Redactor,
 } from '@kvlar/audit';
 import {
   type AdminServer,
@@ -210,8 +210,7 @@ interface Plan {
   readonly admin: HostPort | undefined;
   readonly adminToken: string | undefined;
   readonly watch: boolean;
-  readonly redactKeys: readonly string[];
-  readonly redactValues: readonly SecretRegex[];
+  readonly redactor: Redactor;
   readonly session: Omit<SessionOptions, 'engine' | 'audit'>;
   readonly maxMessageBytes: number | undefined;
 }
@@ -305,19 +304,6 @@ function planFrom(rawArgs: readonly string[], runtime: Runtime): Plan | undefine
     throw usage(`--approval-timeout must be a whole number of seconds, not '${timeoutText}'`);
   }
   const watch = has('watch') || config.hot_reload === true;
-  const webhook = one('approval-webhook');
-  let approver: Approver | undefined;
-  if (webhook !== undefined) {
-    const secret = runtime.env.KVLAR_WEBHOOK_SECRET;
-    try {
-      approver = createWebhookApprover({
-        url: webhook,
-        ...(secret === undefined || secret === '' ? {} : { secret }),
-      });
-    } catch (error) {
-      throw usage(`--approval-webhook: ${messageOf(error)}`);
-    }
-  }
   const adminText = one('admin') ?? one('health') ?? config.health_addr;
   if (has('admin') && has('health'))
     throw usage("give '--admin' or its Rust name '--health', not both");
@@ -361,13 +347,32 @@ function planFrom(rawArgs: readonly string[], runtime: Runtime): Plan | undefine
     }
     return pattern;
   });
+  // One redactor for everything that leaves the proxy with a call's arguments: the audit, the
+  // approvals page and the webhook.
+  const redactor = createRedactor({
+    keys: [...DEFAULT_REDACTED_KEYS, ...redactKeys],
+    values: [...DEFAULT_SECRET_PATTERNS, ...redactValues],
+  });
+  const webhook = one('approval-webhook');
+  let approver: Approver | undefined;
+  if (webhook !== undefined) {
+    const secret = runtime.env.KVLAR_WEBHOOK_SECRET;
+    try {
+      approver = createWebhookApprover({
+        url: webhook,
+        redact: redactor.value,
+        ...(secret === undefined || secret === '' ? {} : { secret }),
+      });
+    } catch (error) {
+      throw usage(`--approval-webhook: ${messageOf(error)}`);
+    }
+  }
   return {
     policies,
     watch,
     admin,
     adminToken,
-    redactKeys,
-    redactValues,
+    redactor,
     server,
     listen,
     upstream,
@@ -441,10 +446,7 @@ async function runProxy(plan: Plan, runtime: Runtime): Promise<number> {
   }
   reportIssues(runtime, initial.warnings);
   let engine = initial.engine;
-  const redactor = createRedactor({
-    keys: [...DEFAULT_REDACTED_KEYS, ...plan.redactKeys],
-    values: [...DEFAULT_SECRET_PATTERNS, ...plan.redactValues],
-  });
+  const { redactor } = plan;
   const audit: AuditSink =
     plan.audit === undefined
       ? createStderrSink({ stream: process.stderr, redactor })

@@ -185,6 +185,16 @@ const STANDARD = 'help version';
  */
 const SHELL_ENVIRONMENT = /^(LD_|BASH_ENV=|ENV=|BASH_FUNC_)/;
 
+/**
+ * A unit property (`systemd-run -p NAME=VALUE`) that is not one of those known to only limit,
+ * time or describe the command. The others can run or change what runs: `ExecStartPre=` and the
+ * other Exec lines are commands of their own, `Environment=` and `EnvironmentFile=` can set
+ * `LD_PRELOAD`, `BindPaths=` and `RootDirectory=` can put another program under the command's
+ * name, `StandardOutput=file:` writes where it says. systemd reads the names as written.
+ */
+const UNIT_PROPERTY_NOT_KNOWN_SAFE =
+  /^(?!(?:CPU\w*|Memory\w*|IO\w*|Tasks\w*|Limit[A-Z]+|Nice|OOMScoreAdjust|OOMPolicy|Allowed(?:CPUs|MemoryNodes)|Startup\w+|ManagedOOM\w*|Timeout\w*|RuntimeMaxSec|RuntimeRandomizedExtraSec|Kill\w*|SendSIG\w+|FinalKillSignal|Restart\w*|RemainAfterExit|Type|Description|Documentation|SyslogIdentifier|SyslogLevel\w*|UMask|NoNewPrivileges|Private(?:Tmp|Devices|Network|IPC|Mounts)|Protect\w+|ReadOnlyPaths|Delegate|CollectMode)=)/;
+
 // The tables are those of sudo 1.9, coreutils 9, util-linux 2.38, findutils 4.9, procps-ng 4,
 // GNU time 1.9, systemd 252 and OpenSSH 9, each letter checked against the program, with the
 // options later releases added (unshare -l, systemd-run -C, watch -s). Short options of the BSDs,
@@ -395,8 +405,11 @@ const WRAPPERS = new Map<string, Options>([
       expandsWords: true,
       // `systemd-run --shell` with no command runs the user's shell.
       stdinCommandWith: ['S', 'shell'],
-      runTimeValueUnknown: ['p', 'property', 'E', 'setenv'],
-      runsValue: spellings(['E', 'setenv'], SHELL_ENVIRONMENT),
+      runTimeValueUnknown: ['p', 'property', 'socket-property', 'E', 'setenv'],
+      runsValue: [
+        ...spellings(['E', 'setenv'], SHELL_ENVIRONMENT),
+        ...spellings(['p', 'property', 'socket-property'], UNIT_PROPERTY_NOT_KNOWN_SAFE),
+      ],
     },
   ],
   // Programs that run a command in some setting of their own. Each table was read from the

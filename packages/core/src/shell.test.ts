@@ -579,6 +579,40 @@ describe('parseShell: wrappers', () => {
     expect(commands("systemd-run --user -E F=-rf rm '${F}' /").at(-1)).toBe('rm $[${F}] /');
   });
 
+  it('reads a systemd-run unit property that can run or change a command as unknown', () => {
+    // Each Exec line is a command of its own, run before or after the one given.
+    expect(commands(`systemd-run --user -p ExecStartPre='/bin/rm -rf /home' true`).at(-1)).toBe(
+      '?-p ExecStartPre=/bin/rm -rf /home',
+    );
+    expect(commands(`systemd-run -p 'ExecStopPost=/bin/rm -rf /' sleep 1`).at(-1)).toBe(
+      '?-p ExecStopPost=/bin/rm -rf /',
+    );
+    expect(commands('systemd-run --property=ExecCondition=/x true').at(-1)).toBe(
+      '?--property ExecCondition=/x',
+    );
+    expect(commands('systemd-run --socket-property=ExecStartPre=/x -p Nice=1 true').at(-1)).toBe(
+      '?--socket-property ExecStartPre=/x',
+    );
+    // Environment can preload a library; BindPaths can put another program under a name.
+    expect(commands('systemd-run -p Environment=LD_PRELOAD=/tmp/x.so ls').at(-1)).toBe(
+      '?-p Environment=LD_PRELOAD=/tmp/x.so',
+    );
+    expect(commands('systemd-run -p BindPaths=/tmp/x:/usr/bin/ls ls').at(-1)).toBe(
+      '?-p BindPaths=/tmp/x:/usr/bin/ls',
+    );
+    // Written another way than systemd's names, it is not known to be one of the safe ones.
+    expect(commands('systemd-run -p nice=5 ls').at(-1)).toBe('?-p nice=5');
+    // Those that only limit, time or describe it leave the command read.
+    expect(
+      commands(
+        'systemd-run --user -p CPUQuota=20% -p MemoryMax=1G --property=RuntimeMaxSec=60 -p Nice=5 rm -rf /',
+      ).at(-1),
+    ).toBe('rm -rf /');
+    expect(commands('systemd-run --timer-property=AccuracySec=1s --on-active=5 rm x').at(-1)).toBe(
+      'rm x',
+    );
+  });
+
   it('sees through numactl, cgexec, schedtool -e, nsenter, ltrace, systemd-inhibit and xvfb-run', () => {
     expect(commands('numactl -N 0 rm -rf /').at(-1)).toBe('rm -rf /');
     expect(commands('numactl --membind=0 -l -- rm x').at(-1)).toBe('rm x');

@@ -156,6 +156,8 @@ interface Options {
    * (`trap 'rm -rf /tmp/x' EXIT`), or nothing that runs (su's user name).
    */
   readonly after?: 'command' | 'script' | 'first-word-script' | 'nothing';
+  /** With one of these options the words are a command after all, not a script (`watch -x`). */
+  readonly commandInsteadWith?: readonly string[];
 }
 
 /**
@@ -255,8 +257,37 @@ const WRAPPERS = new Map<string, Options>([
       long: NO_LONG,
       operands: 1,
       optionsAfterOperands: true,
-      runTimeValueUnknown: ['o', 'F', 'I'],
+      runTimeValueUnknown: ['o', 'F', 'I', 'J'],
       after: 'script',
+    },
+  ],
+  // sftp and scp run no command of their own but take ssh's options, read as for ssh (`-o
+  // ProxyCommand=…`, `-J`, `-F`); `-S` names the program run in ssh's place, `-D` a server
+  // program run here, and sftp's `-b FILE` is a batch whose `!…` lines are shell commands and
+  // `-s /path` a command run on the host. Options are read among the operands too, erring
+  // towards reading them.
+  [
+    'sftp',
+    {
+      flags: '46AaCfNpqrv',
+      values: 'BbcDFiJloPRSsX',
+      long: NO_LONG,
+      permute: true,
+      commandWith: [],
+      runTimeValueUnknown: ['o', 'F', 'J', 's'],
+      runsValue: [...spellings(['D', 'S', 'b']), { option: 's', when: /[^A-Za-z0-9._-]/ }],
+    },
+  ],
+  [
+    'scp',
+    {
+      flags: '346ABCOpqRrsTv',
+      values: 'cDFiJloPSX',
+      long: NO_LONG,
+      permute: true,
+      commandWith: [],
+      runTimeValueUnknown: ['o', 'F', 'J'],
+      runsValue: spellings(['D', 'S']),
     },
   ],
   [
@@ -270,6 +301,8 @@ const WRAPPERS = new Map<string, Options>([
         `beep color no-color differences[=] errexit chgexit equexit= interval= precise no-title no-wrap exec no-rerun shotsdir= okexit nokeypr ${STANDARD}`,
       ),
       after: 'script',
+      // `watch -x sh -c 'exec rm -rf /'` runs its words as they are, not joined.
+      commandInsteadWith: ['x', 'exec'],
     },
   ],
   ['trap', { flags: 'lpP', values: '', long: NO_LONG, after: 'first-word-script' }],
@@ -571,7 +604,7 @@ const WRAPPERS = new Map<string, Options>([
   // Container entry points: gosu and su-exec USER COMMAND, tini, dumb-init.
   ['gosu', { flags: '', values: '', long: longOptions('help version'), operands: 1 }],
   ['su-exec', { flags: '', values: '', long: NO_LONG, operands: 1 }],
-  ['tini', { flags: 'hsvwgl', values: 'pe', long: NO_LONG }],
+  ['tini', { flags: 'hsvwgl', values: 'pe', long: longOptions('version') }],
   [
     'dumb-init',
     { flags: 'hvVc', values: 'r', long: longOptions('single-child rewrite= verbose version help') },
@@ -683,7 +716,7 @@ const WRAPPERS = new Map<string, Options>([
       flags: '0oprtx',
       values: 'aEILnPsdJRS',
       optionalValues: 'eil',
-      runTimeValueUnknown: ['I', 'i', 'replace'],
+      runTimeValueUnknown: ['I', 'i', 'replace', 'J'],
       long: longOptions(
         'null arg-file= delimiter= eof[=] replace[=] max-lines[=] max-args= open-tty max-procs= ' +
           `interactive process-slot-var= no-run-if-empty max-chars= show-limits verbose exit ${STANDARD}`,
@@ -994,15 +1027,30 @@ const SHELLS = new Set([
 const FIND_ACTIONS = new Set(['-exec', '-execdir', '-ok', '-okdir']);
 
 /**
+ * Homebrew installs GNU coreutils, findutils and time on macOS under a `g` prefix (`gtimeout`,
+ * `gxargs`, `gfind`), beside the BSD programs of the same names: they are read as the GNU ones.
+ */
+const GNU_PREFIXED: ReadonlyMap<string, string> = new Map(
+  ['timeout', 'env', 'nohup', 'nice', 'stdbuf', 'chroot', 'setsid', 'time', 'xargs', 'find'].map(
+    (base) => [`g${base}`, base],
+  ),
+);
+
+/**
  * The commands that `words` (a command whose lower-cased program is `program`) runs in turn, as
  * word lists. Scripts it runs are read through `host` instead.
  */
 export function unwrapCommand(
-  program: string,
+  name: string,
   words: readonly Word[],
   record: WrapperRecord,
   host: WrapperHost,
 ): (readonly Word[])[] {
+  const program = GNU_PREFIXED.get(name) ?? name;
+  if (program === 'fish') {
+    fishScripts(words, record, host);
+    return [];
+  }
   if (SHELLS.has(program)) {
     shellScript(words, record, host);
     return [];
@@ -1069,6 +1117,7 @@ function unwrapWith(
     const value = check.when === undefined ? entry.value : entry.value.replace(check.when, '');
     host.parseNested(value, false);
   }
+  if (SSH_OPTIONS_ONLY.has(program) && !sshOptionsRunNothing(given, record, host, end)) return [];
   if (options.subcommands !== undefined) {
     const name = args[index];
     if (name === undefined) return [];
@@ -1147,7 +1196,8 @@ function unwrapWith(
     const end = args.findIndex((word) => word.text === '--');
     return program === 'runuser' && flags.includes('u') && end !== -1 ? [args.slice(end + 1)] : [];
   }
-  if (options.after === 'script' || options.after === 'first-word-script') {
+  const asCommand = given.some(({ option }) => options.commandInsteadWith?.includes(option));
+  if (!asCommand && (options.after === 'script' || options.after === 'first-word-script')) {
     // `trap - EXIT` and `trap '' INT` reset or ignore a signal.
     const parts =
       options.after === 'script'
@@ -1165,10 +1215,13 @@ function unwrapWith(
     // With -I STR (-i, --replace) STR stands for an input line wherever it appears, program and
     // script included: such words are only known at run time.
     const replace = xargsReplaceString(given);
-    const filled =
-      replace === undefined
-        ? rest
-        : rest.map((word) => (word.text.includes(replace) ? { ...word, dynamic: true } : word));
+    // BSD's -J STR puts the input's words in place of a word that is STR, the program's too.
+    const insert = given.findLast(({ option }) => option === 'J')?.value;
+    const filled = rest.map((word) =>
+      (replace !== undefined && word.text.includes(replace)) || word.text === insert
+        ? { ...word, dynamic: true }
+        : word,
+    );
     return [filled.length > 0 ? [...filled, input] : [synthetic('echo', false, end), input]];
   }
   if (options.commandAfterEndMarker !== undefined) {
@@ -1200,6 +1253,9 @@ function unwrapWith(
   ];
 }
 
+/** Programs that take ssh's options and run no command of their own. */
+const SSH_OPTIONS_ONLY: ReadonlySet<string> = new Set(['sftp', 'scp']);
+
 /** ssh's configuration keywords whose value is a command it runs (RemoteCommand on the host). */
 const SSH_COMMANDS = new Set([
   'proxycommand',
@@ -1207,6 +1263,13 @@ const SSH_COMMANDS = new Set([
   'knownhostscommand',
   'remotecommand',
 ]);
+/**
+ * Jump hosts (`ssh -J`, `-o ProxyJump=`) that name only hosts: `[user@]host[:port]`, IPv6
+ * addresses in brackets, `ssh://` URIs, a comma between hops. OpenSSH turns them into a
+ * ProxyCommand that `$SHELL -c` runs, so anything else (`a$(rm …)`) could be a command.
+ */
+const SSH_JUMP_HOSTS = /^[A-Za-z0-9@._:,/[\]-]+$/;
+
 /**
  * Keywords that run what cannot be read here: `Match exec` a command, `Include` more
  * configuration, and the others a program or a library of their value.
@@ -1242,12 +1305,14 @@ function sshOptionsRunNothing(
       return unknown();
     }
     if (option === 'F' && value !== 'none' && value !== '/dev/null') return unknown();
+    if (option === 'J' && !SSH_JUMP_HOSTS.test(value)) return unknown();
     if (option !== 'o') continue;
     // `Keyword=value`, `Keyword value` or `Keyword = value`, the keyword in any case, and with
     // double quotes anywhere in it (`"Proxy"Command`), which OpenSSH removes.
     const match = /^\s*((?:[^\s="]|"[^"]*")*)(?:\s*=\s*|\s+)?([\s\S]*)$/.exec(value);
     const keyword = (match?.[1] ?? '').replaceAll('"', '').toLowerCase();
     if (!/^[a-z0-9]+$/.test(keyword) || SSH_UNKNOWN.has(keyword)) return unknown();
+    if (keyword === 'proxyjump' && !SSH_JUMP_HOSTS.test(match![2]!)) return unknown();
     if (SSH_COMMANDS.has(keyword)) host.parseNested(match![2]!, false);
   }
   return true;
@@ -1788,7 +1853,7 @@ function shellScript(words: readonly Word[], record: WrapperRecord, host: Wrappe
       break;
     }
     if (text.startsWith('--')) {
-      i += text === '--rcfile' || text === '--init-file' ? 2 : 1;
+      i += SHELL_LONG_VALUES.has(text) ? 2 : 1;
       continue;
     }
     if ((text[0] === '-' || text[0] === '+') && text.length > 1) {
@@ -1812,6 +1877,54 @@ function shellScript(words: readonly Word[], record: WrapperRecord, host: Wrappe
   else host.parseNested(script.text, false);
 }
 
+/**
+ * Long options of the shells read here that take the next word: bash's `--rcfile` and
+ * `--init-file`, zsh's `--emulate`, yash's `--profile` and `--rcfile`. Their other long options
+ * take none (zsh's and yash's are the names of `set -o` options).
+ */
+const SHELL_LONG_VALUES: ReadonlySet<string> = new Set([
+  '--rcfile',
+  '--init-file',
+  '--emulate',
+  '--profile',
+]);
+
+/** fish 3's options (getopt_long `+hPilNnvc:C:p:d:f:D:o:`), read from its source and `fish -h`. */
+const FISH: Options = {
+  flags: 'hPilNnv',
+  values: 'cCpdfDo',
+  long: longOptions(
+    'command= init-command= features= debug= debug-output= debug-stack-frames= profile= ' +
+      'profile-startup= interactive login no-config no-execute print-rusage-self ' +
+      'print-debug-categories private help version',
+  ),
+};
+
+/**
+ * fish runs the value of `-c`/`--command` and, before it, of `-C`/`--init-command`; with no
+ * `-c` and no script file it reads standard input. An option it does not know is unknown here.
+ */
+function fishScripts(words: readonly Word[], record: WrapperRecord, host: WrapperHost): void {
+  const skipped = skipOptions(words, FISH);
+  if ('unknown' in skipped) {
+    host.emitUnknown(skipped.unknown, record.writesTo);
+    return;
+  }
+  const end = words.at(-1)!.end;
+  let command = false;
+  for (const entry of skipped.given) {
+    const { option, value } = entry;
+    if (option === 'c' || option === 'command') command = true;
+    else if (option !== 'C' && option !== 'init-command') continue;
+    if (entry.dynamic === true || value === undefined) {
+      host.emitUnknown(synthetic(shown(entry), true, end), record.writesTo);
+      return;
+    }
+    host.parseNested(value, false);
+  }
+  if (!command && skipped.index >= skipped.words.length) record.stdinScript = true;
+}
+
 /** `eval a b` runs the words joined by spaces as a script. */
 function evalScript(words: readonly Word[], record: WrapperRecord, host: WrapperHost): void {
   const args = words.slice(1);
@@ -1833,7 +1946,22 @@ function findActions(words: readonly Word[]): (readonly Word[])[] {
       if (text === ';' || (text === '+' && words[end - 1]!.text === '{}')) break;
       end++;
     }
-    commands.push(words.slice(start, end));
+    // A word holding `{}` is given the file's name: the program, or a script (`sh -c 'echo {}'`),
+    // is then known only at run time. A lone `{}` argument is a path, which find starts with its
+    // starting point, never with `-`.
+    const terminator = words[end]?.text;
+    commands.push(
+      words
+        .slice(start, end)
+        .map((word, at, command) =>
+          !word.dynamic &&
+          word.text.includes('{}') &&
+          (at === 0 ||
+            (terminator !== '+' && (word.text !== '{}' || command[at - 1]?.text === '-c')))
+            ? { ...word, dynamic: true }
+            : word,
+        ),
+    );
     i = end;
   }
   return commands;

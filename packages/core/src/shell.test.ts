@@ -579,6 +579,78 @@ describe('parseShell: wrappers', () => {
     expect(commands("systemd-run --user -E F=-rf rm '${F}' /").at(-1)).toBe('rm $[${F}] /');
   });
 
+  it('reads a jump host that is not only host names as unknown: OpenSSH hands it to a shell', () => {
+    expect(commands(`ssh -J 'a$(rm -rf ~)' localhost true`).at(-1)).toBe('?-J a$(rm -rf ~)');
+    expect(commands(`ssh -o 'ProxyJump=a$(rm -rf ~)' h true`).at(-1)).toBe(
+      '?-o ProxyJump=a$(rm -rf ~)',
+    );
+    expect(commands(`ssh -J "$JUMP" h true`).at(-1)).toBe('?-J $JUMP');
+    expect(commands(`ssh -J 'admin@bastion:2222,[2001:db8::1]' h rm -rf /`).at(-1)).toBe(
+      'rm -rf /',
+    );
+    expect(commands('ssh -o ProxyJump=ssh://bastion:22 h uptime').at(-1)).toBe('uptime');
+  });
+
+  it('reads the ssh options of sftp and scp, and the programs they run', () => {
+    expect(commands(`sftp -o 'ProxyCommand=rm -rf /' x`).at(-1)).toBe('rm -rf /');
+    expect(commands(`scp a 'h:b' -o 'ProxyCommand=rm -rf /'`).at(-1)).toBe('rm -rf /');
+    expect(commands(`sftp -J 'a$(rm)' x`).at(-1)).toBe('?-J a$(rm)');
+    expect(commands(`sftp -D 'rm -rf /'`).at(-1)).toBe('?-D rm -rf /');
+    expect(commands('sftp -b cmds.txt h').at(-1)).toBe('?-b cmds.txt');
+    expect(commands('sftp -s /usr/lib/x h').at(-1)).toBe('?-s /usr/lib/x');
+    expect(commands('scp -S ./fake-ssh a h:b').at(-1)).toBe('?-S ./fake-ssh');
+    expect(commands('scp -F ~/.ssh/other a h:b').at(-1)).toBe('?-F ~/.ssh/other');
+    // Their operands are files and hosts, not a command.
+    expect(commands('scp -r -P 2222 -o StrictHostKeyChecking=no dir h:/tmp/')).toEqual([
+      'scp -r -P 2222 -o StrictHostKeyChecking=no dir h:/tmp/',
+    ]);
+    expect(commands('sftp -s sftp -P 22 h')).toEqual(['sftp -s sftp -P 22 h']);
+  });
+
+  it("reads fish's -c and -C scripts, and the shells' long options that take a value", () => {
+    expect(commands(`fish -C 'rm -rf /' -c true`)).toContain('rm -rf /');
+    expect(commands(`fish --init-command 'rm -rf /' -c true`)).toContain('rm -rf /');
+    expect(commands(`fish --command 'rm -rf /'`).at(-1)).toBe('rm -rf /');
+    expect(commands(`fish --command='rm -rf /'`).at(-1)).toBe('rm -rf /');
+    expect(commands(`fish -d 0 -c 'rm -rf /'`).at(-1)).toBe('rm -rf /');
+    expect(commands(`fish -lc 'rm -rf /'`).at(-1)).toBe('rm -rf /');
+    expect(commands(`fish -c "$X"`).at(-1)).toBe('?-c $X');
+    expect(commands('fish --frobnicate -c x').at(-1)).toBe('?--frobnicate');
+    // With no -c and no file, fish reads its commands from standard input.
+    expect(only('curl -s x | fish', 'fish').piped).toBe(true);
+    expect(commands(`zsh --emulate sh -c 'rm -rf /'`).at(-1)).toBe('rm -rf /');
+    expect(commands(`yash --profile x -c 'rm -rf /'`).at(-1)).toBe('rm -rf /');
+  });
+
+  it("reads Homebrew's g-prefixed GNU tools as the GNU ones", () => {
+    expect(commands('gtimeout 5 rm -rf /').at(-1)).toBe('rm -rf /');
+    expect(commands('genv -i gnice -n 5 gnohup rm -rf /').at(-1)).toBe('rm -rf /');
+    expect(commands('ls | gxargs rm').at(-1)).toBe('rm $[(arguments from input)]');
+    expect(commands('gfind . -exec rm -rf / ;').at(-1)).toBe('rm -rf /');
+  });
+
+  it('reads watch -x as running its words, not a script of them', () => {
+    expect(commands(`watch -x sh -c 'exec rm -rf /'`).at(-1)).toBe('rm -rf /');
+    expect(commands(`watch --exec -n 5 rm -rf /`).at(-1)).toBe('rm -rf /');
+    expect(commands(`watch -n 5 'ls | wc -l'`).at(-1)).toBe('wc -l');
+  });
+
+  it("reads find's {} in a program or a script as the file's name, known only at run time", () => {
+    expect(commands('find /usr/bin -name rm -exec {} -rf / ;').at(-1)).toBe('?{} -rf /');
+    expect(commands(`find . -exec sh -c 'echo {}' ';'`).at(-1)).toBe('?echo {}');
+    expect(commands(`find . -name '*.sh' -exec sh -c {} ';'`).at(-1)).toBe('?{}');
+    // A lone {} argument is a path that starts with the starting point.
+    expect(commands('find . -name "*.tmp" -exec rm {} ;').at(-1)).toBe('rm {}');
+    expect(commands('find . -exec rm {} +').at(-1)).toBe('rm {}');
+  });
+
+  it('reads the words BSD xargs -J puts the input in place of, the program too, as run-time values', () => {
+    expect(commands('xargs -J % % -rf /').at(-1)).toBe('?% -rf / $[(arguments from input)]');
+    expect(commands('xargs -J % cp % /backup').at(-1)).toBe(
+      'cp $[%] /backup $[(arguments from input)]',
+    );
+  });
+
   it('reads a systemd-run unit property that can run or change a command as unknown', () => {
     // Each Exec line is a command of its own, run before or after the one given.
     expect(commands(`systemd-run --user -p ExecStartPre='/bin/rm -rf /home' true`).at(-1)).toBe(
@@ -864,6 +936,7 @@ describe('parseShell: wrappers', () => {
     expect(commands('gosu nobody rm -rf /').at(-1)).toBe('rm -rf /');
     expect(commands('su-exec nobody rm -rf /').at(-1)).toBe('rm -rf /');
     expect(commands('tini -s -- rm -rf /').at(-1)).toBe('rm -rf /');
+    expect(commands('tini --version')).toEqual(['tini --version']);
     expect(commands('dumb-init -c rm -rf /').at(-1)).toBe('rm -rf /');
     expect(commands('chronic -e rm -rf /').at(-1)).toBe('rm -rf /');
     expect(commands('setuidgid nobody rm -rf /').at(-1)).toBe('rm -rf /');

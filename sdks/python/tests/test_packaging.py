@@ -22,7 +22,8 @@ PROJECT = os.path.dirname(HERE)
 SOURCE = os.path.join(PROJECT, "src", "kvlar")
 STANDARD_LIBRARY = {
     "__future__", "collections", "dataclasses", "datetime", "enum", "json", "logging", "os", "re",
-    "select", "shutil", "subprocess", "tempfile", "threading", "time", "types", "typing", "weakref",
+    "select", "shutil", "signal", "subprocess", "tempfile", "threading", "time", "types", "typing",
+    "weakref",
 }  # fmt: skip
 
 

@@ -5,17 +5,20 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import textwrap
 import threading
+import time
 import unittest
 from datetime import datetime, timedelta, timezone
+from itertools import islice
 from typing import Any, Dict, List, Optional
 
 from helpers import BINARY, FIXTURES, NODE, ROOT, TempDirTestCase, impostor
 
-from kvlar import Audit, AuditResultStats, Kvlar, KvlarInputError, KvlarUsageError
+from kvlar import Audit, AuditFollower, AuditResultStats, Kvlar, KvlarInputError, KvlarUsageError
 
 PROXY_POLICY = textwrap.dedent(
     """\
@@ -97,6 +100,38 @@ class McpClient:
         self.reader.join(10)
         self.process.stderr.close()
         return code
+
+
+def take(follower: AuditFollower, count: int, timeout: float = 30.0) -> List[Dict[str, Any]]:
+    """Up to ``count`` records from ``follower``; a guard closes it after ``timeout`` s, so a
+    record that never comes fails the test (fewer records) instead of hanging it."""
+    guard = threading.Timer(timeout, follower.close)
+    guard.daemon = True
+    guard.start()
+    try:
+        return list(islice(follower, count))
+    finally:
+        guard.cancel()
+
+
+def wait_until_open(follower: AuditFollower, path: str, timeout: float = 30.0) -> None:
+    """Waits until the follower's CLI holds ``path`` open: it has read what was there, so a record
+    written from now on is a new one (with n=0, one written before would be taken as old)."""
+    fds = f"/proc/{follower.pid}/fd"
+    if not os.path.isdir(fds):
+        time.sleep(3)  # no /proc: give node time to start
+        return
+    wanted = os.path.realpath(path)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if any(os.path.realpath(os.path.join(fds, fd)) == wanted for fd in os.listdir(fds)):
+                time.sleep(0.2)  # its first read follows the open at once
+                return
+        except OSError:
+            pass  # a descriptor closed while listed
+        time.sleep(0.05)
+    raise AssertionError(f"kvlar audit tail --follow did not open {path} in {timeout} s")
 
 
 class ProxyAuditTest(TempDirTestCase):
@@ -186,6 +221,36 @@ class ProxyAuditTest(TempDirTestCase):
         self.assertEqual(self.kvlar.audit.export(self.audit_file, output=out), "")
         with open(out, encoding="utf-8") as file:
             self.assertEqual(len(file.read().splitlines()), 3)
+
+    def test_tail_returns_the_last_records_the_proxy_wrote_in_log_order(self) -> None:
+        self.run_proxy()
+        audit = self.kvlar.audit
+        everything = audit.records(self.audit_file)
+        self.assertEqual(audit.tail(self.audit_file), everything, "n=10 is more than there are")
+        last_two = audit.tail(self.audit_file, 2)
+        self.assertEqual([record["resource"] for record in last_two], ["delete_everything", "echo"])
+        self.assertEqual(last_two, everything[1:])
+        denied = audit.tail(self.audit_file, outcome="denied")
+        self.assertEqual([(record["resource"], record["reason"]) for record in denied], [("delete_everything", "nothing gets deleted")])
+        self.assertEqual(audit.tail(self.audit_file, 1, resource="echo"), everything[2:])
+        self.assertEqual(audit.tail(self.audit_file, 0), ())
+
+    def test_follow_yields_the_records_a_later_proxy_run_writes_in_order(self) -> None:
+        self.run_proxy()
+        before = {record["id"] for record in self.kvlar.audit.records(self.audit_file)}
+        with self.kvlar.audit.follow(self.audit_file) as follower:
+            wait_until_open(follower, self.audit_file)
+            self.run_proxy()
+            written = take(follower, 3)
+            self.assertIsNone(follower.returncode, "still following")
+        self.assertEqual(
+            [(record["resource"], record["outcome"]) for record in written],
+            [("echo", "allowed"), ("delete_everything", "denied"), ("echo", "allowed")],
+        )
+        self.assertFalse(before & {record["id"] for record in written}, "n=0: none of the records already there")
+        self.assertEqual(tuple(written), self.kvlar.audit.records(self.audit_file)[3:])
+        self.assertIn(follower.returncode, (0, -signal.SIGTERM), "stopped")
+        self.assertTrue(self.kvlar.audit.verify(self.audit_file).ok)
 
     def test_with_audit_results_each_forwarded_call_gets_a_result_record(self) -> None:
         self.run_proxy(audit_results=True)

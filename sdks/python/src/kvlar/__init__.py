@@ -2,10 +2,12 @@
 
 ``Kvlar(policy).evaluate(tool, arguments)`` decides a tool call through one long-running
 ``kvlar serve --stdio`` process; the other methods run one CLI command each and read its
-``--json`` output. Anything unexpected raises a :class:`KvlarError`: it never becomes an allow.
+``--json`` output (``Audit.follow`` keeps ``kvlar audit tail --follow`` running until closed).
+Anything unexpected raises a :class:`KvlarError`: it never becomes an allow.
 """
 
 from ._audit import Audit, Time
+from ._audit_follow import AuditFollower
 from ._cli import BinarySpec, resolve_binary
 from ._client import SERVE_PROTOCOL, Kvlar, PolicySpec
 from ._errors import (
@@ -49,6 +51,7 @@ __version__ = "0.1.0"
 __all__ = [
     "SERVE_PROTOCOL",
     "Audit",
+    "AuditFollower",
     "AuditOutcomes",
     "AuditProblem",
     "AuditResultStats",

@@ -1,14 +1,13 @@
-"""``Audit``: ``kvlar audit verify``, ``stats`` and ``export`` on an audit log file or directory."""
+"""``Audit``: ``kvlar audit verify``, ``stats``, ``export`` and ``tail`` on an audit log or directory."""
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
-from typing import Any, Dict, List, Optional, Tuple, Union, cast
+from typing import Any, Dict, List, Optional, Tuple, Union
 
-from ._cli import BinarySpec, Cli, StrPath, flag
-from ._errors import KvlarCommandError, KvlarInputError, KvlarProtocolError, KvlarUsageError
-from ._json import Fields
+from ._audit_follow import AuditFollower
+from ._cli import BinarySpec, Cli, StrPath, command_failure, flag
+from ._json import Fields, parse_record
 from ._models import AuditStats, AuditVerification, audit_stats_from, audit_verification_from
 
 #: An RFC 3339 time (``"2026-03-01T00:00:00Z"``) or a timezone-aware datetime.
@@ -87,15 +86,9 @@ class Audit:
             args.append(flag("output", self._cli.absolute(output)))
         args.extend(filters)
         completed = self._cli.run(args)
-        if completed.returncode == 0:
-            return "" if output is not None else completed.stdout
-        error = {1: KvlarInputError, 2: KvlarUsageError}.get(completed.returncode, KvlarCommandError)
-        raise error(
-            f"kvlar audit export failed:\n{completed.stderr.rstrip()}",
-            command=completed.command,
-            returncode=completed.returncode,
-            stderr=completed.stderr,
-        )
+        if completed.returncode != 0:
+            raise command_failure(completed, "kvlar audit export")
+        return "" if output is not None else completed.stdout
 
     def records(
         self,
@@ -124,18 +117,61 @@ class Audit:
             server=server,
             kind=kind,
         )
-        records: List[Dict[str, Any]] = []
-        for number, line in enumerate(text.splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except ValueError:
-                raise KvlarProtocolError(f"kvlar audit export: line {number} is not JSON: {line[:200]!r}") from None
-            if not isinstance(record, dict):
-                raise KvlarProtocolError(f"kvlar audit export: line {number} is not a JSON object")
-            records.append(cast(Dict[str, Any], record))
-        return tuple(records)
+        return _records_in(text, "kvlar audit export")
+
+    def tail(
+        self,
+        path: StrPath,
+        n: int = 10,
+        *,
+        since: Optional[Time] = None,
+        until: Optional[Time] = None,
+        outcome: Optional[str] = None,
+        resource: Optional[str] = None,
+        agent: Optional[str] = None,
+        server: Optional[str] = None,
+        kind: Optional[str] = None,
+    ) -> Tuple[Dict[str, Any], ...]:
+        """The last ``n`` records that pass every filter, oldest first, as ``records`` gives them.
+
+        The filters are ``export``'s; ``n`` counts the records they keep (``n=20,
+        outcome="denied"``: the last 20 denials).
+        """
+        args = _tail_args(self._cli, path, n, since, until, outcome, resource, agent, server, kind)
+        completed = self._cli.run(args)
+        if completed.returncode != 0:
+            raise command_failure(completed, "kvlar audit tail")
+        return _records_in(completed.stdout, "kvlar audit tail")
+
+    def follow(
+        self,
+        path: StrPath,
+        *,
+        n: int = 0,
+        since: Optional[Time] = None,
+        until: Optional[Time] = None,
+        outcome: Optional[str] = None,
+        resource: Optional[str] = None,
+        agent: Optional[str] = None,
+        server: Optional[str] = None,
+        kind: Optional[str] = None,
+    ) -> AuditFollower:
+        """The records that pass every filter as they are written: the last ``n`` first (none by
+        default), then each new one, in log order and across rotations.
+
+        Starts ``kvlar audit tail --follow`` and returns at once, before the CLI has read the log
+        (a record written while it starts counts as one already there: ``n`` includes it); the
+        iteration blocks until the next record. Close it, or use it in ``with``, to stop the
+        process::
+
+            with audit.follow("audit.jsonl", outcome="denied") as records:
+                for record in records:
+                    ...
+
+        A log the CLI cannot read, or a filter it refuses, is raised by the iteration.
+        """
+        args = _tail_args(self._cli, path, n, since, until, outcome, resource, agent, server, kind)
+        return AuditFollower(self._cli.binary + (*args, "--follow"), cwd=self._cli.cwd)
 
 
 # The CLI knows exactly these; checked here so a typo fails before anything runs.
@@ -147,6 +183,32 @@ def audit_with_cli(cli: Cli) -> Audit:
     audit = Audit.__new__(Audit)
     audit._cli = cli  # pyright: ignore[reportPrivateUsage]
     return audit
+
+
+def _records_in(text: str, what: str) -> Tuple[Dict[str, Any], ...]:
+    """The records of a JSON-lines output, one object per line (blank lines skipped)."""
+    return tuple(
+        parse_record(line, number, what) for number, line in enumerate(text.splitlines(), 1) if line.strip()
+    )
+
+
+def _tail_args(
+    cli: Cli,
+    path: StrPath,
+    n: int,
+    since: Optional[Time],
+    until: Optional[Time],
+    outcome: Optional[str],
+    resource: Optional[str],
+    agent: Optional[str],
+    server: Optional[str],
+    kind: Optional[str],
+) -> List[str]:
+    """``kvlar audit tail --json``'s command line, checked before anything runs."""
+    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+        raise ValueError(f"n must be a whole number of records, 0 or more, not {n!r}")
+    filters = _filter_flags(since, until, outcome, resource, agent, server, kind)
+    return ["audit", "tail", flag("file", cli.absolute(path)), flag("lines", n), "--json", *filters]
 
 
 def _rfc3339(value: Time, name: str) -> str:
@@ -168,7 +230,7 @@ def _filter_flags(
     server: Optional[str],
     kind: Optional[str],
 ) -> List[str]:
-    """The CLI flags of the filters ``export`` and ``stats`` share, checked before anything runs."""
+    """The flags of the filters ``export``, ``stats`` and ``tail`` share, checked before anything runs."""
     if kind is not None and kind not in _KINDS:
         raise ValueError(f"kind must be 'decisions' or 'results', not {kind!r}")
     flags: List[str] = []

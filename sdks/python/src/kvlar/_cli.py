@@ -106,10 +106,8 @@ class Cli:
                 env=child_env(),
                 timeout=self.timeout,
             )
-        except FileNotFoundError as error:
-            raise KvlarNotFoundError(f"cannot run {command[0]!r}: {error.strerror}: {_INSTALL_HINT}") from error
-        except PermissionError as error:
-            raise KvlarNotFoundError(f"cannot run {command[0]!r}: {error.strerror}") from error
+        except (FileNotFoundError, PermissionError) as error:
+            raise cannot_run(command[0], error) from error
         except subprocess.TimeoutExpired:
             raise KvlarTimeoutError(f"{_shown(args)} took longer than {self.timeout} s") from None
         try:
@@ -163,6 +161,25 @@ class Cli:
                 stderr=completed.stderr,
             )
         return value, completed
+
+
+def cannot_run(program: str, error: OSError) -> KvlarNotFoundError:
+    """The error for a binary that could not be started (``Popen`` raised ``error``)."""
+    hint = f": {_INSTALL_HINT}" if isinstance(error, FileNotFoundError) else ""
+    return KvlarNotFoundError(f"cannot run {program!r}: {error.strerror}{hint}")
+
+
+def command_failure(completed: Completed, what: str) -> KvlarCommandError:
+    """The error of a failed command: exit 2 is a usage error, 1 an input error, else a command error."""
+    code = completed.returncode
+    error = {1: KvlarInputError, 2: KvlarUsageError}.get(code, KvlarCommandError)
+    stderr = completed.stderr.rstrip()
+    if stderr:
+        message = f"{what} failed:\n{stderr}"
+    else:
+        status = f"was killed by signal {-code}" if code < 0 else f"exited with status {code}"
+        message = f"{what} failed: it {status} with nothing on stderr"
+    return error(message, command=completed.command, returncode=code, stderr=completed.stderr)
 
 
 def _shown(args: Sequence[str]) -> str:

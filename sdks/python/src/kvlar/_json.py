@@ -22,6 +22,17 @@ def parse_json(text: str, what: str) -> Any:
         raise KvlarProtocolError(f"{what} is not JSON ({error}): {shown!r}") from None
 
 
+def parse_record(line: str, number: int, what: str) -> Dict[str, Any]:
+    """Line ``number`` of a JSON-lines output (``kvlar audit export``, ``tail --json``): an object."""
+    try:
+        value = json.loads(line)
+    except ValueError:
+        raise KvlarProtocolError(f"{what}: line {number} is not JSON: {line[:200]!r}") from None
+    if not isinstance(value, dict):
+        raise KvlarProtocolError(f"{what}: line {number} is not a JSON object")
+    return cast(Dict[str, Any], value)
+
+
 class Fields:
     """A JSON object from the CLI, read field by field; ``where`` names it in errors."""
 

@@ -81,8 +81,8 @@ class ServeProcess:
         self._timeout = timeout
         self._stderr_tail: Deque[str] = collections.deque(maxlen=_STDERR_TAIL_LINES)
         self._stderr_thread = threading.Thread(
-            target=_drain_stderr,
-            args=(self._process.stderr, self._stderr_tail),
+            target=drain_stderr,
+            args=(self._process.stderr, self._stderr_tail, _logger),
             name=f"kvlar-serve-stderr-{self._process.pid}",
             daemon=True,
         )
@@ -297,15 +297,18 @@ def _watchdog(process_ref: "weakref.ref[ServeProcess]", stopped: threading.Event
         del process
 
 
-def _drain_stderr(stream: Optional[IO[bytes]], tail: Deque[str]) -> None:
-    """Reads stderr to its end, so kvlar never blocks on it; keeps the last lines for errors."""
+def drain_stderr(stream: Optional[IO[bytes]], tail: Deque[str], logger: logging.Logger) -> None:
+    """Reads stderr to its end, so kvlar never blocks on it; keeps the last lines for errors.
+
+    Each line is logged at INFO on ``logger`` too.
+    """
     if stream is None:
         return
     try:
         for raw in iter(stream.readline, b""):
             line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
             tail.append(line)
-            _logger.info("%s", line)
+            logger.info("%s", line)
     except (OSError, ValueError):
         pass
     finally:

@@ -18,7 +18,8 @@ export interface WrapperHost {
 export interface WrapperRecord {
   /** A shell with no `-c`: it reads its script from standard input. */
   stdinScript: boolean;
-  readonly writesTo: readonly ShellWord[];
+  /** Where it writes: its redirections, and the files its options name (`time -o FILE`). */
+  writesTo: readonly ShellWord[];
 }
 
 /** How an option takes a value, as getopt's `has_arg`. */
@@ -156,6 +157,13 @@ interface Options {
    * (`trap 'rm -rf /tmp/x' EXIT`), or nothing that runs (su's user name).
    */
   readonly after?: 'command' | 'script' | 'first-word-script' | 'nothing';
+  /**
+   * Options whose value is a file the program writes its output or log to (`time -o FILE`,
+   * `strace -o FILE` but not `-o '|cmd'`): it counts as written to, as by a redirection.
+   */
+  readonly writesValue?: readonly ValueCheck[];
+  /** The first operand is a file the program writes (`logsave FILE cmd`, `script FILE`). */
+  readonly writesOperand?: boolean;
   /** With one of these options the words are a command after all, not a script (`watch -x`). */
   readonly commandInsteadWith?: readonly string[];
 }
@@ -317,6 +325,7 @@ const WRAPPERS = new Map<string, Options>([
       flags: 'ahlpqvV',
       values: 'fo',
       long: longOptions(`append format= output= portability quiet verbose ${STANDARD}`),
+      writesValue: spellings(['o', 'output']),
     },
   ],
   [
@@ -514,6 +523,7 @@ const WRAPPERS = new Map<string, Options>([
       ),
       // An output file written `|cmd` or `!cmd` is a command that /bin/sh runs.
       scriptValues: spellings(['o', 'output'], /^[|!]/),
+      writesValue: spellings(['o', 'output'], /^[^|!]/),
       // -E LD_PRELOAD=… loads a library into the command; BASH_ENV and ENV run code in a shell.
       runsValue: spellings(['E', 'env'], SHELL_ENVIRONMENT),
     },
@@ -527,6 +537,7 @@ const WRAPPERS = new Map<string, Options>([
         'align= config= debug= demangle indent= help library= output= version no-signals where= ' +
           'no-plt',
       ),
+      writesValue: spellings(['o', 'output']),
     },
   ],
   [
@@ -538,6 +549,7 @@ const WRAPPERS = new Map<string, Options>([
       oneWordOptions: true,
       // --tool=NAME runs …/valgrind/NAME-PLATFORM: a `/` in it reaches any file.
       runsValue: [{ option: 'tool', when: /\// }],
+      writesValue: spellings(['log-file', 'xml-file']),
     },
   ],
   [
@@ -557,6 +569,7 @@ const WRAPPERS = new Map<string, Options>([
         'auto-servernum error-file= auth-file= help server-num= listen-tcp xauth-protocol= ' +
           'server-args= wait=',
       ),
+      writesValue: spellings(['e', 'f', 'error-file', 'auth-file']),
     },
   ],
   [
@@ -585,12 +598,14 @@ const WRAPPERS = new Map<string, Options>([
       permute: true,
       script: { short: 'c', long: ['command'] },
       after: 'nothing',
+      writesOperand: true,
+      writesValue: spellings(['B', 'O', 'T', 'log-io', 'log-out', 'log-timing']),
       shellWithoutCommand: true,
     },
   ],
   ['eatmydata', { flags: '', values: '', long: NO_LONG }],
   // e2fsprogs' logsave, on every Debian and Ubuntu: logsave [-asv] LOGFILE COMMAND.
-  ['logsave', { flags: 'asv', values: '', long: NO_LONG, operands: 1 }],
+  ['logsave', { flags: 'asv', values: '', long: NO_LONG, operands: 1, writesOperand: true }],
   [
     'systemd-cat',
     {
@@ -635,6 +650,7 @@ const WRAPPERS = new Map<string, Options>([
       values: 'cupoeEl',
       long: NO_LONG,
       runsValue: [{ option: 'E', when: SHELL_ENVIRONMENT }],
+      writesValue: spellings(['o', 'e', 'p', 'l']),
     },
   ],
   [
@@ -784,6 +800,7 @@ const DOCKER_EXEC: Options = {
     'detach-keys= env= env-file= user= workdir= detach interactive privileged tty help',
   ),
   operands: 1,
+  runsValue: spellings(['e', 'env'], SHELL_ENVIRONMENT),
 };
 /** docker run and create: options, the image, then its command; --entrypoint names the program. */
 const DOCKER_RUN: Options = {
@@ -1106,6 +1123,12 @@ function unwrapWith(
       (options.runTimeValueUnknown?.includes(entry.option) === true ||
         applies(options.scriptValues, entry) !== undefined),
   );
+  const written = given
+    .filter((entry) => entry.value !== undefined && applies(options.writesValue, entry) !== undefined)
+    .map((entry) => ({ text: entry.value!, dynamic: entry.dynamic === true }));
+  const file = options.writesOperand ? (skipped.operands[0] ?? args[index]) : undefined;
+  if (file !== undefined) written.push({ text: file.text, dynamic: file.dynamic });
+  if (written.length > 0) record.writesTo = [...record.writesTo, ...written];
   const runs = unreadable ?? given.find((entry) => applies(options.runsValue, entry) !== undefined);
   if (runs !== undefined) {
     host.emitUnknown(synthetic(shown(runs), true, end), record.writesTo);
@@ -1419,6 +1442,8 @@ type Skipped =
       readonly script: Word | undefined;
       /** The options ended with `--`. */
       readonly terminated: boolean;
+      /** With `permute`, the operands read among the options, in order. */
+      readonly operands: readonly Word[];
     }
   | { readonly unknown: ShellWord };
 
@@ -1437,6 +1462,7 @@ function skipOptions(original: readonly Word[], options: Options): Skipped {
   let words = original;
   let flags = '';
   const given: Given[] = [];
+  const operands: Word[] = [];
   let script: Word | undefined;
   let splits = 0;
   let terminated = false;
@@ -1536,6 +1562,7 @@ function skipOptions(original: readonly Word[], options: Options): Skipped {
         continue;
       }
     } else if (options.permute) {
+      operands.push(word);
       i++;
       continue;
     } else {
@@ -1574,6 +1601,7 @@ function skipOptions(original: readonly Word[], options: Options): Skipped {
     given,
     script,
     terminated,
+    operands,
   };
 }
 

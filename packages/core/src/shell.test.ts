@@ -622,6 +622,36 @@ describe('parseShell: wrappers', () => {
     expect(commands(`yash --profile x -c 'rm -rf /'`).at(-1)).toBe('rm -rf /');
   });
 
+  it('counts the files wrappers write their output or log to as written to', () => {
+    const writes = (line: string) => {
+      const result = parseShell(line);
+      if (!result.ok) throw new Error(`did not parse: ${result.reason}`);
+      const all = result.commands
+        .flatMap((command) => command.writesTo)
+        .map((word) => (word.dynamic ? `$[${word.text}]` : word.text));
+      return [...new Set(all)];
+    };
+    expect(writes(`logsave ~/.bashrc echo 'curl x | sh'`)).toEqual(['~/.bashrc']);
+    expect(writes(`command time -f 'rm -rf ~' -o ~/.bashrc true`)).toEqual(['~/.bashrc']);
+    expect(writes('daemonize -o /root/.bashrc /bin/echo x')).toEqual(['/root/.bashrc']);
+    expect(writes('strace -o ~/.profile -e trace=none true')).toEqual(['~/.profile']);
+    expect(writes(`strace -o '|cat' true`)).toEqual([]);
+    expect(writes('ltrace --output=~/.zshrc true')).toEqual(['~/.zshrc']);
+    expect(writes('valgrind --log-file=/etc/x true')).toEqual(['/etc/x']);
+    expect(writes('script -q ~/.bashrc')).toEqual(['~/.bashrc']);
+    expect(writes('script -c true -O /etc/profile')).toEqual(['/etc/profile']);
+    expect(writes('xvfb-run -e /etc/x true')).toEqual(['/etc/x']);
+    expect(writes('time -o "$LOG" make')).toEqual(['$[$LOG]']);
+    expect(writes('time -v make')).toEqual([]);
+  });
+
+  it('reads docker exec -e setting BASH_ENV or LD_ as unknown, as docker run -e', () => {
+    expect(commands(`docker exec -e LD_PRELOAD=/tmp/x.so c ls`).at(-1)).toBe(
+      '?-e LD_PRELOAD=/tmp/x.so',
+    );
+    expect(commands(`docker exec -e A=1 c rm -rf /`).at(-1)).toBe('rm -rf /');
+  });
+
   it("reads Homebrew's g-prefixed GNU tools as the GNU ones", () => {
     expect(commands('gtimeout 5 rm -rf /').at(-1)).toBe('rm -rf /');
     expect(commands('genv -i gnice -n 5 gnohup rm -rf /').at(-1)).toBe('rm -rf /');

@@ -1124,7 +1124,9 @@ function unwrapWith(
         applies(options.scriptValues, entry) !== undefined),
   );
   const written = given
-    .filter((entry) => entry.value !== undefined && applies(options.writesValue, entry) !== undefined)
+    .filter(
+      (entry) => entry.value !== undefined && applies(options.writesValue, entry) !== undefined,
+    )
     .map((entry) => ({ text: entry.value!, dynamic: entry.dynamic === true }));
   const file = options.writesOperand ? (skipped.operands[0] ?? args[index]) : undefined;
   if (file !== undefined) written.push({ text: file.text, dynamic: file.dynamic });

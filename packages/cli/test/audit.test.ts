@@ -1,9 +1,19 @@
-import { appendFile, link, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import {
+  appendFile,
+  link,
+  readdir,
+  readFile,
+  readlink,
+  stat,
+  symlink,
+  writeFile,
+} from 'node:fs/promises';
 import { join } from 'node:path';
 import { type AuditEntry, type AuditUpstream, createJsonlSink } from '@kvlar/audit';
 import { describe, expect, it } from 'vitest';
 import { main } from '../src/main.js';
-import { kvlar, lines, spawnKvlar, tempDir } from './helpers.js';
+import { BIN, kvlar, lines, spawnKvlar, tempDir } from './helpers.js';
 
 const BASE = Date.parse('2026-03-01T10:00:00.000Z');
 
@@ -663,6 +673,41 @@ describe('kvlar audit tail', () => {
       ]);
     }
   });
+
+  it.skipIf(process.platform !== 'linux')(
+    'stops with exit 0 on a SIGTERM that comes while it is still reading the log',
+    async () => {
+      const dir = await tempDir();
+      const log = join(dir, 'audit.jsonl');
+      // Large enough that reading it takes a while: the signal lands before polling starts.
+      const line = `${RUST_LOG.split('\n')[1]}\n`;
+      await writeFile(log, line.repeat(200_000));
+      const child = spawn(process.execPath, [BIN, 'audit', 'tail', '-f', log, '--follow'], {
+        cwd: dir,
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+        child.on('close', (code, signal) => resolve([code, signal])),
+      );
+      // Wait until it has the log open, then stop it.
+      const opened = async (): Promise<boolean> => {
+        const fds = await readdir(`/proc/${child.pid}/fd`).catch(() => []);
+        for (const fd of fds) {
+          const target = await readlink(`/proc/${child.pid}/fd/${fd}`).catch(() => '');
+          if (target === log) return true;
+        }
+        return false;
+      };
+      const deadline = Date.now() + 10_000;
+      while (!(await opened())) {
+        if (Date.now() > deadline) throw new Error('kvlar audit tail never opened the log');
+        await new Promise((resolve) => setTimeout(resolve, 2));
+      }
+      child.kill('SIGTERM');
+      expect(await exited).toEqual([0, null]);
+    },
+    30_000,
+  );
 
   it('follows the log across rotations without losing or repeating a record', async () => {
     const dir = await tempDir();

@@ -55,21 +55,28 @@ export const auditTailCommand = defineCommand({
     };
 
     const target = absoluteFrom(runtime.cwd, args.file);
-    let tail: AuditTail;
+    // Stopping is how --follow ends: a signal that comes while the log is still being read (a
+    // large log, a caller that gave up at once) ends it as cleanly as one that comes later.
+    const stop = args.follow === true ? stopOnSignals() : undefined;
     try {
-      tail = await openAuditTail(target);
-    } catch (error) {
-      throw unreadable(runtime, target, error);
-    }
-    try {
-      reportSkipped(runtime, tail.skipped);
-      // -n counts the records the filters keep.
-      const kept = tail.records.filter((record) => matchesFilter(record, filter));
-      for (const record of count === 0 ? [] : kept.slice(-count)) show(record);
-      if (args.follow === true)
-        await follow(tail, show, (skipped) => reportSkipped(runtime, skipped));
+      let tail: AuditTail;
+      try {
+        tail = await openAuditTail(target);
+      } catch (error) {
+        throw unreadable(runtime, target, error);
+      }
+      try {
+        reportSkipped(runtime, tail.skipped);
+        // -n counts the records the filters keep.
+        const kept = tail.records.filter((record) => matchesFilter(record, filter));
+        for (const record of count === 0 ? [] : kept.slice(-count)) show(record);
+        if (stop !== undefined)
+          await follow(tail, show, (skipped) => reportSkipped(runtime, skipped), stop);
+      } finally {
+        await tail.close();
+      }
     } finally {
-      await tail.close();
+      stop?.dispose();
     }
     return ExitCode.ok;
   },
@@ -84,23 +91,22 @@ function parseCount(text: string): number {
   return Number(text);
 }
 
-/**
- * Polls until SIGINT or SIGTERM, or until the reader of stdout goes away (`tail -F | head`):
- * stopping is how `--follow` ends, so it exits 0.
- */
-async function follow(
-  tail: AuditTail,
-  show: (record: AuditRecord) => void,
-  report: (skipped: Awaited<ReturnType<AuditTail['poll']>>['skipped']) => void,
-): Promise<void> {
-  let stop: () => void = () => {};
-  const stopped = new Promise<void>((resolve) => {
-    stop = resolve;
+/** SIGINT, SIGTERM, or the reader of stdout gone (`tail -F | head`): `--follow` stops, exit 0. */
+interface Stop {
+  readonly requested: () => boolean;
+  readonly stopped: Promise<void>;
+  readonly dispose: () => void;
+}
+
+function stopOnSignals(): Stop {
+  let requested = false;
+  let resolve: () => void = () => {};
+  const stopped = new Promise<void>((done) => {
+    resolve = done;
   });
-  let running = true;
   const onSignal = () => {
-    running = false;
-    stop();
+    requested = true;
+    resolve();
   };
   const onStdoutError = (error: NodeJS.ErrnoException) => {
     if (error.code === 'EPIPE') onSignal();
@@ -108,23 +114,35 @@ async function follow(
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   process.stdout.on('error', onStdoutError);
-  try {
-    while (running) {
-      const { records, skipped } = await tail.poll();
-      report(skipped);
-      for (const record of records) show(record);
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        stopped,
-        new Promise<void>((resolve) => {
-          timer = setTimeout(resolve, POLL_MS);
-        }),
-      ]);
-      clearTimeout(timer);
-    }
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    process.stdout.off('error', onStdoutError);
+  return {
+    requested: () => requested,
+    stopped,
+    dispose: () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      process.stdout.off('error', onStdoutError);
+    },
+  };
+}
+
+/** Polls for new lines until `stop` is requested. */
+async function follow(
+  tail: AuditTail,
+  show: (record: AuditRecord) => void,
+  report: (skipped: Awaited<ReturnType<AuditTail['poll']>>['skipped']) => void,
+  stop: Stop,
+): Promise<void> {
+  while (!stop.requested()) {
+    const { records, skipped } = await tail.poll();
+    report(skipped);
+    for (const record of records) show(record);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      stop.stopped,
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, POLL_MS);
+      }),
+    ]);
+    clearTimeout(timer);
   }
 }

@@ -1,5 +1,5 @@
 import { constants, writeSync } from 'node:fs';
-import { type FileHandle, mkdir, open, rename } from 'node:fs/promises';
+import { chmod, type FileHandle, lstat, mkdir, open, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { GENESIS_HASH } from './chain.js';
 import { AuditError, sinkClosedError } from './errors.js';
@@ -96,6 +96,7 @@ export async function createJsonlSink(given: JsonlSinkOptions): Promise<JsonlSin
     resumed = await resume(options, clock);
     handle = await open(path, flags, 0o600);
     await ownerOnly(handle, path);
+    await rotatedOwnerOnly(path);
     if (resumed.created) await syncDirectory(dirname(path));
   } catch (error) {
     await lock.release();
@@ -300,6 +301,21 @@ async function ownerOnly(handle: FileHandle, path: string): Promise<void> {
     );
   }
   if ((info.mode & 0o077) !== 0) await handle.chmod(info.mode & 0o700);
+}
+
+/**
+ * The log's rotated files hold the same records as the log: those left readable by others (by
+ * the Rust Kvlar, another tool, or a copy under a loose umask) are made their owner's alone as
+ * the log is. Files of another user are left as they are: they are not written to.
+ */
+async function rotatedOwnerOnly(path: string): Promise<void> {
+  if (process.platform === 'win32') return;
+  const uid = process.getuid?.();
+  for (const file of (await chainOf(path)).rotated) {
+    const info = await lstat(file).catch(() => undefined);
+    if (info === undefined || !info.isFile() || (uid !== undefined && info.uid !== uid)) continue;
+    if ((info.mode & 0o077) !== 0) await chmod(file, info.mode & 0o700);
+  }
 }
 
 interface Resumed {

@@ -36,6 +36,28 @@ describe.runIf(process.platform !== 'win32')('audit files on a shared machine', 
     expect(await mode(path)).toBe(0o600);
   });
 
+  it("makes the log's rotated files readable by their owner only too", async () => {
+    const directory = await tempDirectory();
+    const path = join(directory, 'audit.jsonl');
+    const first = await createJsonlSink({ ...fixedRecordOptions(), path, maxBytes: 600 });
+    for (let i = 0; i < 5; i++) await first.write(entry({ resource: `tool_${i}` }));
+    await first.close();
+    const rotated = (await readdir(directory))
+      .filter((name) => name.endsWith('.jsonl') && name !== 'audit.jsonl')
+      .map((name) => join(directory, name));
+    expect(rotated.length).toBeGreaterThan(0);
+    // As a copy, another tool or the Rust Kvlar may have left them.
+    for (const file of rotated) await chmod(file, 0o644);
+    const other = join(directory, 'other.jsonl');
+    await writeFile(other, '');
+    await chmod(other, 0o644);
+    const sink = await createJsonlSink({ ...fixedRecordOptions(), path, maxBytes: 600 });
+    for (const file of rotated) expect([file, await mode(file)]).toEqual([file, 0o600]);
+    // Another log in the same directory is not this one's to change.
+    expect(await mode(other)).toBe(0o644);
+    await sink.close();
+  });
+
   // Only root can give a file to another user.
   it.runIf(process.getuid?.() === 0)(
     'refuses a log another user owns, naming it, and writes nothing',

@@ -96,7 +96,7 @@ export async function createJsonlSink(given: JsonlSinkOptions): Promise<JsonlSin
     resumed = await resume(options, clock);
     handle = await open(path, flags, 0o600);
     await ownerOnly(handle, path);
-    await rotatedOwnerOnly(path);
+    await rotatedOwnerOnly(resumed.rotated);
     if (resumed.created) await syncDirectory(dirname(path));
   } catch (error) {
     await lock.release();
@@ -308,10 +308,10 @@ async function ownerOnly(handle: FileHandle, path: string): Promise<void> {
  * the Rust Kvlar, another tool, or a copy under a loose umask) are made their owner's alone as
  * the log is. Files of another user are left as they are: they are not written to.
  */
-async function rotatedOwnerOnly(path: string): Promise<void> {
+async function rotatedOwnerOnly(rotated: readonly string[]): Promise<void> {
   if (process.platform === 'win32') return;
   const uid = process.getuid?.();
-  for (const file of (await chainOf(path)).rotated) {
+  for (const file of rotated) {
     const info = await lstat(file).catch(() => undefined);
     if (info === undefined || !info.isFile() || (uid !== undefined && info.uid !== uid)) continue;
     if ((info.mode & 0o077) !== 0) await chmod(file, info.mode & 0o700);
@@ -324,6 +324,8 @@ interface Resumed {
   readonly size: number;
   readonly day: string | undefined;
   readonly created: boolean;
+  /** The chain's rotated files, oldest first (the active file moved aside included). */
+  readonly rotated: readonly string[];
 }
 
 /** Finds where the chain stands: the last complete record of the newest file that has one. */
@@ -340,6 +342,7 @@ async function resume(options: JsonlSinkOptions, clock: () => Date): Promise<Res
       size: 0,
       day: undefined,
       created: !files.activeExists,
+      rotated: files.rotated,
     };
   }
   // Checked before anything moves: a chain is never extended from a record that fails.
@@ -347,7 +350,14 @@ async function resume(options: JsonlSinkOptions, clock: () => Date): Promise<Res
     tail.lastLine === undefined ? await lastHashOf(files.rotated) : hashOfLine(path, tail.lastLine);
   if (!tail.torn) {
     const day = tail.lastLine === undefined ? undefined : dayOfLine(tail.lastLine);
-    return { lastHash, nextIndex: files.nextIndex, size: tail.size, day, created: false };
+    return {
+      lastHash,
+      nextIndex: files.nextIndex,
+      size: tail.size,
+      day,
+      created: false,
+      rotated: files.rotated,
+    };
   }
 
   const line = await lastLineNumber(path);
@@ -369,7 +379,14 @@ async function resume(options: JsonlSinkOptions, clock: () => Date): Promise<Res
     reason: 'torn_line',
     message: `${path}:${line} is a torn (incomplete) line: the file was moved aside as it was, to ${aside}; the chain continues in a new file`,
   });
-  return { lastHash, nextIndex: files.nextIndex + 1, size: 0, day: undefined, created: true };
+  return {
+    lastHash,
+    nextIndex: files.nextIndex + 1,
+    size: 0,
+    day: undefined,
+    created: true,
+    rotated: [...files.rotated, aside],
+  };
 }
 
 /** The last complete record's hash across rotated files, newest first; genesis if none. */

@@ -26,10 +26,9 @@ import time
 import weakref
 from typing import IO, Any, Deque, Dict, Optional, Sequence, cast
 
-from ._cli import child_env
+from ._cli import cannot_run, child_env
 from ._errors import (
     KvlarError,
-    KvlarNotFoundError,
     KvlarProtocolError,
     KvlarServeError,
     KvlarTimeoutError,
@@ -72,7 +71,7 @@ class ServeProcess:
                 env=child_env(),
             )
         except (FileNotFoundError, PermissionError) as error:
-            raise KvlarNotFoundError(f"cannot run {command[0]!r}: {error.strerror}") from error
+            raise cannot_run(command[0], error) from error
         stdin = self._process.stdin
         stdout = self._process.stdout
         assert stdin is not None and stdout is not None

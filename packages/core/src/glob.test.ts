@@ -9,6 +9,54 @@ function globMatches(pattern: string, value: string, ignoreCase = false): boolea
   return compiled.glob.test(value);
 }
 
+describe('a glob under a directory (testUnder: the glob matches it or some path under it)', () => {
+  it.each([
+    ['/etc/**', '/', true],
+    ['/etc/**', '//', true],
+    ['/etc/**', '/etc', true],
+    ['/etc/**', '/etc/nginx', true],
+    ['/etc/**', '/et', false],
+    ['/etc/**', '/srv', false],
+    ['/etc/passwd', '/', true],
+    ['/etc/passwd', '/etc', true],
+    ['/etc/passwd', '/etc/', true],
+    ['/etc/passwd', '/etc/passwd', true],
+    ['/etc/passwd', '/etc/passwd/x', false],
+    ['/etc/passwd', '/etc/ssh', false],
+    ['{~,/home/*}/.bashrc', '~', true],
+    ['{~,/home/*}/.bashrc', '/home', true],
+    ['{~,/home/*}/.bashrc', '/home/me', true],
+    ['{~,/home/*}/.bashrc', '/home/me/app', false],
+    ['{~,/home/*}/.bashrc', '~/app', false],
+    ['/home/*/.ssh/**', '/home/me/.ssh/keys', true],
+    ['*.pem', 'certs', false],
+    ['**/*.pem', 'certs', true],
+  ])('%s under %s is %s', (pattern, directory, expected) => {
+    const compiled = compilePathGlob(pattern);
+    if (!compiled.ok) throw new Error(compiled.message);
+    expect(compiled.glob.testUnder(directory)).toBe(expected);
+  });
+
+  it('agrees with test: whatever a glob matches, it matches under that path and its parents', () => {
+    const segment = fc.constantFrom('etc', 'home', 'me', '.ssh', 'a', 'b.pem', '..', '.');
+    const path = fc
+      .array(segment, { minLength: 1, maxLength: 5 })
+      .map((parts) => `/${parts.join('/')}`);
+    const glob = fc.constantFrom('/etc/**', '/home/*/.ssh/**', '/**/*.pem', '/a/b.pem', '/*/me');
+    fc.assert(
+      fc.property(glob, path, (pattern, value) => {
+        const compiled = compilePathGlob(pattern);
+        if (!compiled.ok) throw new Error(compiled.message);
+        if (!compiled.glob.test(value)) return;
+        const parts = value.split('/');
+        for (let end = parts.length; end >= 1; end--) {
+          expect(compiled.glob.testUnder(parts.slice(0, end).join('/') || '/')).toBe(true);
+        }
+      }),
+    );
+  });
+});
+
 describe('the glob operator', () => {
   it.each([
     ['/srv/**', '/srv', true],

@@ -14,6 +14,12 @@ import { hasWildcard, parseWildcard, wildcardMatcher } from './wildcard.js';
 export interface PathGlob {
   readonly source: string;
   test(value: string): boolean;
+  /**
+   * Whether the glob matches `value` or some path under it: what a command that may write
+   * anywhere in the directory `value` (a bind mount) could write: `/etc/**`, `/etc/passwd` and
+   * `/home/[a-z]*` all have paths under `/`; `/home/me/app` has none of `/home/[a-z]*`.
+   */
+  testUnder(value: string): boolean;
 }
 
 export type PathGlobResult =
@@ -85,6 +91,12 @@ export function compilePathGlob(
         const segments = trimTrailingSlash(ignoreCase ? value.toLowerCase() : value).split('/');
         return compiled.some((pattern) => matchSegments(pattern, segments));
       },
+      testUnder(value) {
+        const folded = ignoreCase ? value.toLowerCase() : value;
+        // `/` is the root, one empty segment, so that `/etc/**` can go on from it.
+        const segments = (/^\/+$/.test(folded) ? '' : trimTrailingSlash(folded)).split('/');
+        return compiled.some((pattern) => matchSegments(pattern, segments, true));
+      },
     },
   };
 }
@@ -97,8 +109,16 @@ function isDotSegment(segment: string): boolean {
   return segment === '.' || segment === '..';
 }
 
-/** NFA over segments: `**` may stay on any number of non-dot segments, or on none. */
-function matchSegments(pattern: readonly Segment[], segments: readonly string[]): boolean {
+/**
+ * NFA over segments: `**` may stay on any number of non-dot segments, or on none. Whether the
+ * glob matches the segments, or with `prefix`, the segments or some longer path that starts
+ * with them (every pattern segment can match some segment, so a live state can go on to accept).
+ */
+function matchSegments(
+  pattern: readonly Segment[],
+  segments: readonly string[],
+  prefix = false,
+): boolean {
   const accept = pattern.length;
   let current = new Uint8Array(accept + 1);
   let next = new Uint8Array(accept + 1);
@@ -127,7 +147,7 @@ function matchSegments(pattern: readonly Segment[], segments: readonly string[])
     closeOverGlobstars(pattern, next);
     [current, next] = [next, current];
   }
-  return current[accept] === 1;
+  return prefix || current[accept] === 1;
 }
 
 function closeOverGlobstars(pattern: readonly Segment[], states: Uint8Array): void {

@@ -86,11 +86,19 @@ const ShellMatchObject = z.strictObject({
     ),
   writes_to: patternList
     .optional()
-    .describe('Path globs over the targets of its output redirections.'),
+    .describe(
+      'Path globs over the files it writes: its output redirections, the output files of wrappers, and the host directories it mounts writable into a container (a glob matches when some path under the directory does).',
+    ),
   unknown_program: z
     .boolean()
     .optional()
     .describe('Its program is only known at run time (`$X`, `$(…)`, `eval "$x"`).'),
+  host_access: z
+    .boolean()
+    .optional()
+    .describe(
+      "It starts a container with the power of the host: privileged, added capabilities or host devices, the host's processes, confinement off, the host's root or a socket mounted; or `kubectl debug node/…`.",
+    ),
 });
 // At least one key: checked when compiling (shell-match.ts), where an unknown key is not also
 // reported as a missing one; the JSON Schema says it with minProperties.

@@ -22,6 +22,7 @@ export interface ShellMatchDocument {
   readonly piped?: boolean | 'command' | undefined;
   readonly writes_to?: readonly string[] | undefined;
   readonly unknown_program?: boolean | undefined;
+  readonly host_access?: boolean | undefined;
 }
 
 export interface ShellMatcher {
@@ -140,16 +141,25 @@ export function compileShellMatch(
     });
     checks.push((command) =>
       command.writesTo.some(
-        (word) => word.dynamic || globs.some((glob) => glob.test(targetPath(word.text))),
+        (word) =>
+          word.dynamic ||
+          (word.tree === true
+            ? globs.some((glob) => glob.testUnder(targetPath(word.text)))
+            : globs.some((glob) => glob.test(targetPath(word.text)))),
       ),
     );
+  }
+  if (value.host_access !== undefined) {
+    const wanted = value.host_access;
+    // A program only known at run time may be `docker run --privileged`, or may not.
+    checks.push((command) => command.programUnknown || command.hostAccess === wanted);
   }
   if (checks.length === 0) {
     problems.push({
       path: [],
       code: 'empty_shell_match',
       message:
-        'must name at least one of program, flags, args, subcommand, piped, writes_to, unknown_program',
+        'must name at least one of program, flags, args, subcommand, piped, writes_to, unknown_program, host_access',
     });
   }
   if (problems.length > 0) return { ok: false, problems };

@@ -4,22 +4,33 @@
  * value, `sudo -u user`), so the wrapped command is found; the wrapper stays a command too.
  */
 import { splitEnvString } from './env-split.js';
-import type { ShellWord, Word } from './shell.js';
+import type { ShellWord, Word, WrittenPath } from './shell.js';
+import {
+  type ContainerReach,
+  containerExecReach,
+  containerRunReach,
+  kubectlDebugReach,
+} from './shell-containers.js';
 
 /** What unwrapping asks of the reader. */
 export interface WrapperHost {
   /** Reads a script given to the command (`sh -c '…'`, `eval …`), one level deeper. */
   parseNested(script: string, expandInSingleQuotes: boolean): void;
   /** Records a command that could be anything (`sh -c "$X"`). */
-  emitUnknown(word: ShellWord, writes: readonly ShellWord[]): void;
+  emitUnknown(word: ShellWord, writes: readonly WrittenPath[]): void;
 }
 
 /** The wrapper's own record, which unwrapping may annotate. */
 export interface WrapperRecord {
   /** A shell with no `-c`: it reads its script from standard input. */
   stdinScript: boolean;
-  /** Where it writes: its redirections, and the files its options name (`time -o FILE`). */
-  writesTo: readonly ShellWord[];
+  /**
+   * Where it writes: its redirections, the files its options name (`time -o FILE`) and the host
+   * directories it mounts writable into a container.
+   */
+  writesTo: readonly WrittenPath[];
+  /** It starts a container with the host's power (`docker run --privileged`). */
+  hostAccess: boolean;
 }
 
 /** How an option takes a value, as getopt's `has_arg`. */
@@ -166,6 +177,11 @@ interface Options {
   readonly writesOperand?: boolean;
   /** With one of these options the words are a command after all, not a script (`watch -x`). */
   readonly commandInsteadWith?: readonly string[];
+  /**
+   * What a container this command starts gets of the host, from its options and the operands
+   * read among them (shell-containers.ts).
+   */
+  readonly reach?: (given: readonly Given[], operands: readonly Word[]) => ContainerReach;
 }
 
 /**
@@ -787,6 +803,7 @@ const KUBECTL: Options = {
         // Without `--`, the image's own command runs (a shell, with -it): not known here.
         commandAfterEndMarker: 'none',
         stdinCommandWith: ['i', 'stdin'],
+        reach: kubectlDebugReach,
       },
     ],
   ]),
@@ -801,6 +818,7 @@ const DOCKER_EXEC: Options = {
   ),
   operands: 1,
   runsValue: spellings(['e', 'env'], SHELL_ENVIRONMENT),
+  reach: containerExecReach,
 };
 /** docker run and create: options, the image, then its command; --entrypoint names the program. */
 const DOCKER_RUN: Options = {
@@ -829,6 +847,7 @@ const DOCKER_RUN: Options = {
   // BASH_ENV and ENV are read, and expanded, by a shell the command starts.
   runsValue: [{ option: 'entrypoint', when: /./ }, ...spellings(['e', 'env'], SHELL_ENVIRONMENT)],
   scriptValues: [{ option: 'health-cmd' }],
+  reach: containerRunReach,
 };
 const DOCKER_COMMANDS = new Map<string, Options>([
   ['exec', DOCKER_EXEC],
@@ -1123,13 +1142,18 @@ function unwrapWith(
       (options.runTimeValueUnknown?.includes(entry.option) === true ||
         applies(options.scriptValues, entry) !== undefined),
   );
-  const written = given
+  const written: WrittenPath[] = given
     .filter(
       (entry) => entry.value !== undefined && applies(options.writesValue, entry) !== undefined,
     )
     .map((entry) => ({ text: entry.value!, dynamic: entry.dynamic === true }));
   const file = options.writesOperand ? (skipped.operands[0] ?? args[index]) : undefined;
   if (file !== undefined) written.push({ text: file.text, dynamic: file.dynamic });
+  const reach = options.reach?.(given, skipped.operands);
+  if (reach !== undefined) {
+    written.push(...reach.writes);
+    if (reach.hostAccess) record.hostAccess = true;
+  }
   if (written.length > 0) record.writesTo = [...record.writesTo, ...written];
   const runs = unreadable ?? given.find((entry) => applies(options.runsValue, entry) !== undefined);
   if (runs !== undefined) {
@@ -1413,7 +1437,7 @@ function applies(checks: readonly ValueCheck[] | undefined, entry: Given): Value
 }
 
 /** An option as the program read it: a short letter or a long name in full, and its value. */
-interface Given {
+export interface Given {
   readonly option: string;
   readonly value: string | undefined;
   /** The value is only known at run time (`-n "$N"`). */

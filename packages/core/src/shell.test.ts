@@ -645,6 +645,108 @@ describe('parseShell: wrappers', () => {
     expect(writes('time -v make')).toEqual([]);
   });
 
+  it('counts host directories mounted writable into a container as written trees', () => {
+    const mounts = (line: string) => {
+      const result = parseShell(line);
+      if (!result.ok) throw new Error(`did not parse: ${result.reason}`);
+      return result.commands
+        .flatMap((command) => command.writesTo)
+        .map((path) => `${path.dynamic ? '$' : ''}${path.text}${path.tree ? '/**' : ''}`);
+    };
+    expect(mounts('docker run -v /:/host img ls')).toEqual(['//**']);
+    expect(mounts('docker run --volume=/etc:/e:rw,z img ls')).toEqual(['/etc/**']);
+    expect(mounts('docker run -v /etc:/e:ro img ls')).toEqual([]);
+    expect(mounts('podman run -v /etc:/e:O img ls')).toEqual([]);
+    expect(mounts('docker run -v ~:/h img ls')).toEqual(['~/**']);
+    expect(mounts('docker run -v "$HOME/.ssh:/k" img ls')).toEqual(['~/.ssh/**']);
+    expect(mounts('docker run -v "$PWD:/app" -v "$(pwd)/out:/out" img ls')).toEqual([
+      './**',
+      './out/**',
+    ]);
+    expect(mounts('docker run -v "$DIR:/d" img ls')).toEqual(['$$DIR/**']);
+    expect(mounts('docker run -v data:/var/lib/data -v /cache img ls')).toEqual([]);
+    expect(mounts('docker run -v ./src:/src img ls')).toEqual(['./src/**']);
+    expect(mounts('docker create --mount type=bind,source=/root,target=/r img')).toEqual([
+      '/root/**',
+    ]);
+    expect(mounts('docker run --mount type=bind,src=/root,dst=/r,readonly img')).toEqual([]);
+    expect(mounts('docker run --mount type=bind,src=/root,dst=/r,readonly=false img')).toEqual([
+      '/root/**',
+    ]);
+    expect(mounts('docker run --mount src=v,dst=/v img')).toEqual([]);
+    expect(
+      mounts('docker run --mount type=volume,dst=/v,volume-opt=o=bind,volume-opt=device=/etc img'),
+    ).toEqual(['/etc/**']);
+    expect(mounts(`docker run --mount 'type=bind,"src=/a,b",dst=/x' img`)).toEqual([
+      '$type=bind,"src=/a,b",dst=/x/**',
+    ]);
+    // The mount is the container's, not the command's inside it.
+    const result = parseShell('docker run -v /etc:/e img touch /e/x');
+    expect(result.ok && result.commands.map((command) => command.writesTo.length)).toEqual([1, 0]);
+  });
+
+  it('marks containers with the power of the host', () => {
+    const reaches = (line: string) => {
+      const result = parseShell(line);
+      if (!result.ok) throw new Error(`did not parse: ${result.reason}`);
+      return result.commands.some((command) => command.hostAccess);
+    };
+    for (const line of [
+      'docker run --privileged img',
+      'docker container run --privileged img ls',
+      'podman create --privileged img',
+      'docker run --pid=host img nsenter -t 1 -m sh',
+      'docker run --pid host img',
+      'docker run --userns=host img',
+      'docker run --cap-add SYS_ADMIN img',
+      'docker run --cap-add=cap_sys_admin img',
+      'docker run --cap-add SYS_PTRACE,DAC_READ_SEARCH img',
+      'docker run --cap-add ALL img',
+      'docker run --cap-add "$CAP" img',
+      'docker run --device /dev/sda img',
+      'docker run --device=/dev/mem:/dev/mem img',
+      `docker run --device-cgroup-rule 'b *:* rwm' img`,
+      'docker run --security-opt apparmor=unconfined img',
+      'docker run --security-opt seccomp:unconfined img',
+      'docker run --security-opt label=disable img',
+      'docker run --security-opt systempaths=unconfined img',
+      'docker run -v /var/run/docker.sock:/var/run/docker.sock img',
+      'docker run -v /run:/r:ro img',
+      'docker run -v /:/host:ro img',
+      'docker run -v /proc:/p img',
+      'docker run -v /sys/fs/cgroup:/c img',
+      'docker run -v "$SOCK:/s:ro" img',
+      'docker run --use-api-socket img',
+      'docker exec --privileged c sh',
+      'kubectl debug node/worker-1 -it --image=busybox',
+      'kubectl debug -it nodes/worker-1 --image=busybox -- chroot /host',
+      'kubectl debug pod/web -it --profile=sysadmin --image=busybox',
+      'echo ok && sudo -u me docker run --privileged img',
+    ]) {
+      expect(reaches(line), line).toBe(true);
+    }
+    for (const line of [
+      'docker run --rm -it img bash',
+      'docker run --rm -v "$PWD:/app" -w /app node:20 npm test',
+      'docker run -v /etc/ssl/certs:/certs:ro img',
+      'docker run -v /proc:/p:ro img',
+      'docker run --cap-add NET_ADMIN --cap-add=CAP_NET_RAW --cap-add sys_ptrace img',
+      'docker run --cap-drop ALL img',
+      'docker run --device /dev/fuse --device=/dev/net/tun img',
+      'docker run --device /dev/dri/renderD128 img',
+      'docker run --security-opt no-new-privileges img',
+      'docker run --pid=container:web img',
+      'docker run --network host img',
+      'docker exec -it c sh',
+      'docker ps -a',
+      'kubectl debug pod/web -it --image=busybox',
+      'kubectl exec web -- ls /',
+      'echo docker run --privileged img',
+    ]) {
+      expect(reaches(line), line).toBe(false);
+    }
+  });
+
   it('reads docker exec -e setting BASH_ENV or LD_ as unknown, as docker run -e', () => {
     expect(commands(`docker exec -e LD_PRELOAD=/tmp/x.so c ls`).at(-1)).toBe(
       '?-e LD_PRELOAD=/tmp/x.so',

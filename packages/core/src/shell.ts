@@ -21,6 +21,15 @@ export interface ShellWord {
   readonly dynamic: boolean;
 }
 
+/** A path a command writes to, as `parseShell` read it. */
+export interface WrittenPath extends ShellWord {
+  /**
+   * The command may write anywhere under this directory, not only the path itself: a host
+   * directory mounted writable into a container (`docker run -v /etc:/e`).
+   */
+  readonly tree?: boolean;
+}
+
 /** One command the line could run: after `;`, `|`, `&&`, inside `$( )`, `sh -c '…'`, sudo… */
 export interface SimpleCommand {
   /** The base name of the first word after quote removal (`/usr/bin/rm` is `rm`); may be empty. */
@@ -40,8 +49,18 @@ export interface SimpleCommand {
    * in the command line.
    */
   readonly pipedFromCommand: boolean;
-  /** Where it writes: the targets of `>`, `>>`, `>|`, `&>`, `&>>`, `<>`, `N>` and `>&file`. */
-  readonly writesTo: readonly ShellWord[];
+  /**
+   * Where it writes: the targets of `>`, `>>`, `>|`, `&>`, `&>>`, `<>`, `N>` and `>&file`, the
+   * files a wrapper's options name (`time -o FILE`) and the host directories it mounts writable
+   * into a container.
+   */
+  readonly writesTo: readonly WrittenPath[];
+  /**
+   * It starts a container with the host's power: privileged, with added capabilities or host
+   * devices, in the host's processes or user namespace, with confinement turned off, with the
+   * Docker socket; or a debugging pod on a node (`kubectl debug node/…`).
+   */
+  readonly hostAccess: boolean;
   /** The command as written, for explanations. */
   readonly text: string;
 }
@@ -83,7 +102,8 @@ interface CommandRecord {
   args: ShellWord[];
   piped: boolean;
   pipedFromCommand: boolean;
-  writesTo: ShellWord[];
+  writesTo: WrittenPath[];
+  hostAccess: boolean;
   text: string;
   /** A shell reading its script from standard input (no `-c`). */
   stdinScript: boolean;
@@ -189,6 +209,7 @@ export function parseShell(text: string): ShellParseResult {
       piped: record.piped,
       pipedFromCommand: record.pipedFromCommand,
       writesTo: Object.freeze(record.writesTo),
+      hostAccess: record.hostAccess,
       text: record.text,
     }),
   );
@@ -1272,6 +1293,7 @@ class Parser implements WrapperHost {
       piped: false,
       pipedFromCommand: false,
       writesTo: targets,
+      hostAccess: false,
       text: text === '' ? words.map((word) => word.text).join(' ') : text,
       stdinScript: false,
       arithmetic: frame.arithmetic,
@@ -1287,6 +1309,7 @@ class Parser implements WrapperHost {
       piped: false,
       pipedFromCommand: false,
       writesTo: writes.map(shellWord),
+      hostAccess: false,
       text: this.src.slice(first.start, writes.at(-1)!.end),
       stdinScript: false,
       arithmetic: frame?.arithmetic,
@@ -1296,7 +1319,7 @@ class Parser implements WrapperHost {
   // ---- WrapperHost: what shell-wrappers.ts asks of the reader ----
 
   /** A command that could be anything: a script or program only known at run time. */
-  emitUnknown(word: ShellWord, writes: readonly ShellWord[]): void {
+  emitUnknown(word: ShellWord, writes: readonly WrittenPath[]): void {
     this.shared.records.push({
       program: word.text,
       programUnknown: true,
@@ -1304,6 +1327,7 @@ class Parser implements WrapperHost {
       piped: false,
       pipedFromCommand: false,
       writesTo: [...writes],
+      hostAccess: false,
       text: word.text,
       stdinScript: false,
       arithmetic: undefined,

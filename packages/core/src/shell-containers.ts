@@ -24,7 +24,7 @@ export interface ContainerReach {
  * itself). Any other (`SYS_ADMIN`, `SYS_MODULE`, `DAC_READ_SEARCH`, `SYS_RAWIO`, `ALL`, …) is a
  * way out, or is not known here.
  */
-const CONTAINED_CAPABILITIES = new Set([
+export const CONTAINED_CAPABILITIES: ReadonlySet<string> = new Set([
   'AUDIT_WRITE',
   'CHOWN',
   'DAC_OVERRIDE',
@@ -52,12 +52,19 @@ const CONTAINED_CAPABILITIES = new Set([
 ]);
 
 /** Host devices commonly passed to a container that reach no disk, memory or kernel log. */
-const CONTAINED_DEVICE =
+export const CONTAINED_DEVICE =
   /^\/dev\/(fuse|net\/tun|kvm|dri(\/[^:]*)?|snd(\/[^:]*)?|video\d+|nvidia[\w-]*|bus\/usb(\/[^:]*)?|tty(USB|ACM)\d+|null|zero|u?random)(:|$)/;
 
-/** `--security-opt` values that turn a confinement off (docker writes `=` or `:`). */
+/**
+ * `--security-opt` values that turn a confinement off (docker writes `=` or `:`): AppArmor,
+ * seccomp or SELinux off, an SELinux type of the caller's choosing (`spc_t`, `unconfined_t`),
+ * the kernel's masked paths unmasked, writable cgroups (an escape on cgroup v1 hosts).
+ */
 const UNCONFINED =
-  /^((apparmor|seccomp)[=:]unconfined|label[=:](disable|type:spc_t)|systempaths=unconfined|unmask=.*)$/i;
+  /^((apparmor|seccomp)[=:]unconfined|label[=:](disable|type:.*)|systempaths=unconfined|unmask=.*|writable-cgroups(=(1|t|T|TRUE|true|True))?)$/i;
+
+/** Go's `strconv.ParseBool` spellings of false: pflag reads `--privileged=false` with it. */
+const GO_FALSE = /^(0|f|F|FALSE|false|False)$/;
 
 /** docker and podman `run` and `create`. */
 export function containerRunReach(given: readonly Given[]): ContainerReach {
@@ -67,7 +74,7 @@ export function containerRunReach(given: readonly Given[]): ContainerReach {
     switch (option) {
       case 'privileged':
       case 'use-api-socket':
-        hostAccess = true;
+        if (dynamic === true || value === undefined || !GO_FALSE.test(value)) hostAccess = true;
         break;
       case 'pid':
       case 'userns':
@@ -79,9 +86,7 @@ export function containerRunReach(given: readonly Given[]): ContainerReach {
         else if (value.split(',').some((name) => !contained(name))) hostAccess = true;
         break;
       case 'device':
-        if (dynamic === true || value === undefined || !CONTAINED_DEVICE.test(value)) {
-          hostAccess = true;
-        }
+        if (dynamic === true || value === undefined || !containedDevice(value)) hostAccess = true;
         break;
       case 'device-cgroup-rule':
         hostAccess = true;
@@ -96,6 +101,10 @@ export function containerRunReach(given: readonly Given[]): ContainerReach {
       case 'mount':
         if (value !== undefined) hostAccess = mount(value, dynamic === true, writes) || hostAccess;
         break;
+      case 'volumes-from':
+        // Another container's mounts, which the line cannot show: paths only known at run time.
+        if (value !== undefined) writes.push({ text: value, dynamic: true, tree: true });
+        break;
     }
   }
   return { writes, hostAccess };
@@ -103,7 +112,11 @@ export function containerRunReach(given: readonly Given[]): ContainerReach {
 
 /** docker and podman `exec`: only `--privileged` gives the process more than the container has. */
 export function containerExecReach(given: readonly Given[]): ContainerReach {
-  return { writes: [], hostAccess: given.some(({ option }) => option === 'privileged') };
+  const privileged = given.some(
+    ({ option, value, dynamic }) =>
+      option === 'privileged' && (dynamic === true || value === undefined || !GO_FALSE.test(value)),
+  );
+  return { writes: [], hostAccess: privileged };
 }
 
 /**
@@ -120,6 +133,13 @@ export function kubectlDebugReach(
       option === 'profile' && (dynamic === true || value?.toLowerCase() === 'sysadmin'),
   );
   return { writes: [], hostAccess: onNode || sysadmin };
+}
+
+/** `HOST[:CONTAINER[:PERMISSIONS]]`, the host path cleaned as the CLI cleans it. */
+function containedDevice(value: string): boolean {
+  const colon = value.indexOf(':');
+  const host = colon === -1 ? value : value.slice(0, colon);
+  return CONTAINED_DEVICE.test(normalizePath(host));
 }
 
 function contained(capability: string): boolean {
@@ -145,31 +165,78 @@ function volume(value: string, dynamic: boolean, writes: WrittenPath[]): boolean
 
 /**
  * `--mount type=bind,source=…,target=…[,readonly]`, and a local volume that binds a host path
- * (`type=volume,volume-opt=device=/x,volume-opt=o=bind`). Fields are comma-separated as CSV; a
- * quoted field is not read here, and counts as a mount of a path only known at run time.
+ * (`type=volume,volume-opt=device=/x,volume-opt=o=bind`). Docker reads the value as one CSV
+ * record (its first line); keys and the type are compared ignoring case, the last of a key
+ * counts, and `readonly` takes Go's boolean spellings. A value that is not CSV docker refuses;
+ * here it counts as a mount of a path only known at run time.
  */
 function mount(value: string, dynamic: boolean, writes: WrittenPath[]): boolean {
-  if (value.includes('"')) return bind({ text: value, dynamic: true, tree: true }, false, writes);
+  const fields = csvRecord(value);
+  if (fields === undefined) return bind({ text: value, dynamic: true, tree: true }, false, writes);
   let type = 'volume';
   let source: string | undefined;
   let device: string | undefined;
   let readOnly = false;
-  for (const field of value.split(',')) {
+  let recursiveWritable = false;
+  for (const field of fields) {
     const equals = field.indexOf('=');
     const key = (equals === -1 ? field : field.slice(0, equals)).trim().toLowerCase();
     const setting = equals === -1 ? undefined : field.slice(equals + 1);
     if (key === 'type' && setting !== undefined) type = setting.toLowerCase();
     else if (key === 'source' || key === 'src') source = setting;
-    else if (key === 'readonly' || key === 'ro') {
-      readOnly = setting === undefined || /^(1|true)$/i.test(setting);
-    } else if (key === 'volume-opt' && setting?.startsWith('device=')) {
+    else if (key === 'readonly' || key === 'ro')
+      readOnly = setting === undefined || GO_TRUE.test(setting);
+    else if (key === 'bind-recursive') recursiveWritable = setting === 'writable';
+    else if (key === 'volume-opt' && setting?.startsWith('device=')) {
       device = setting.slice('device='.length);
     }
   }
   const path = type === 'bind' ? source : type === 'volume' ? device : undefined;
   if (path === undefined) return false;
   const host = hostPath(path, dynamic) ?? { text: path, dynamic, tree: true };
-  return bind(host, readOnly, writes);
+  // Read-only with `bind-recursive=writable` leaves the mounts below the source writable.
+  return bind(host, readOnly && !recursiveWritable, writes);
+}
+
+const GO_TRUE = /^(1|t|T|TRUE|true|True)$/;
+
+/**
+ * The fields of the first CSV record in `text`, as Go's `encoding/csv` reads them: a field may
+ * be quoted whole (`"source=/a,b"`, `""` for a quote inside); a quote elsewhere is an error
+ * (`undefined`).
+ */
+function csvRecord(value: string): string[] | undefined {
+  // Go's reader turns each \r\n into \n first.
+  const text = value.replaceAll('\r\n', '\n');
+  const fields: string[] = [];
+  let i = 0;
+  for (;;) {
+    let field = '';
+    if (text[i] === '"') {
+      i++;
+      for (;;) {
+        const quote = text.indexOf('"', i);
+        if (quote === -1) return undefined;
+        field += text.slice(i, quote);
+        i = quote + 1;
+        if (text[i] !== '"') break;
+        field += '"';
+        i++;
+      }
+      if (i < text.length && text[i] !== ',' && text[i] !== '\n') {
+        return undefined;
+      }
+    } else {
+      let end = i;
+      while (end < text.length && text[end] !== ',' && text[end] !== '\n') end++;
+      field = text.slice(i, end);
+      if (field.includes('"')) return undefined;
+      i = end;
+    }
+    fields.push(field);
+    if (text[i] !== ',') return fields;
+    i++;
+  }
 }
 
 /**

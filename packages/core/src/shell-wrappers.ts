@@ -178,6 +178,12 @@ interface Options {
   /** With one of these options the words are a command after all, not a script (`watch -x`). */
   readonly commandInsteadWith?: readonly string[];
   /**
+   * Options are parsed by Go's pflag (docker, podman, kubectl): a short option's value may follow
+   * an `=` (`-v=/:/h` is `-v /:/h`, also in a cluster), and an option that takes no value may be
+   * given one (`--privileged=false`, `-d=true`).
+   */
+  readonly goFlags?: boolean;
+  /**
    * What a container this command starts gets of the host, from its options and the operands
    * read among them (shell-containers.ts).
    */
@@ -770,12 +776,14 @@ const KUBECTL_GLOBAL =
   'profile-output= request-timeout= server= tls-server-name= token= user= username= v= vmodule= ' +
   'disable-compression insecure-skip-tls-verify match-server-version warnings-as-errors help';
 const KUBECTL_COMMAND = {
+  goFlags: true,
   flags: 'qith',
   values: 'cfnsv',
   permute: true,
   commandAfterEndMarker: 'unknown',
 } as const;
 const KUBECTL: Options = {
+  goFlags: true,
   flags: 'h',
   values: 'nsv',
   long: longOptions(KUBECTL_GLOBAL),
@@ -811,6 +819,7 @@ const KUBECTL: Options = {
 
 /** docker exec: options, then the container, then the command as written (`--` included). */
 const DOCKER_EXEC: Options = {
+  goFlags: true,
   flags: 'dith',
   values: 'euw',
   long: longOptions(
@@ -822,6 +831,7 @@ const DOCKER_EXEC: Options = {
 };
 /** docker run and create: options, the image, then its command; --entrypoint names the program. */
 const DOCKER_RUN: Options = {
+  goFlags: true,
   flags: 'diPqt',
   values: 'acehlmpuvw',
   long: longOptions(
@@ -855,6 +865,7 @@ const DOCKER_COMMANDS = new Map<string, Options>([
   ['create', DOCKER_RUN],
 ]);
 const DOCKER: Options = {
+  goFlags: true,
   // Global options come only before the subcommand.
   flags: 'Dvh',
   values: 'cHl',
@@ -865,7 +876,13 @@ const DOCKER: Options = {
     ...DOCKER_COMMANDS,
     [
       'container',
-      { flags: 'h', values: '', long: longOptions('help'), subcommands: DOCKER_COMMANDS },
+      {
+        goFlags: true,
+        flags: 'h',
+        values: '',
+        long: longOptions('help'),
+        subcommands: DOCKER_COMMANDS,
+      },
     ],
   ]),
 };
@@ -1549,7 +1566,7 @@ function skipOptions(original: readonly Word[], options: Options): Skipped {
       option = name;
       argument = options.long.get(name)!;
       if (equals !== -1) {
-        if (argument === 'none') return { unknown: word };
+        if (argument === 'none' && !options.goFlags) return { unknown: word };
         value = attached(word, text.slice(equals + 1));
       } else if (argument === 'required') {
         next = true;
@@ -1568,6 +1585,11 @@ function skipOptions(original: readonly Word[], options: Options): Skipped {
         if (options.values.includes(letter)) argument = 'required';
         else if (options.optionalValues?.includes(letter)) argument = 'optional';
         else if (options.flags.includes(letter)) {
+          if (options.goFlags && text[j + 1] === '=') {
+            // pflag gives the flag the rest of the word as its value: `-d=false`.
+            given.push({ option: letter, value: text.slice(j + 2) });
+            break;
+          }
           given.push({ option: letter, value: undefined });
           continue;
         } else {
@@ -1576,8 +1598,11 @@ function skipOptions(original: readonly Word[], options: Options): Skipped {
           return { unknown: word };
         }
         // The rest of the cluster is the value; a required one may be the next word instead.
-        if (j < text.length - 1) value = attached(word, text.slice(j + 1));
-        else if (argument === 'required') {
+        // pflag drops an `=` before it (`-v=/:/h`).
+        if (j < text.length - 1) {
+          const rest = text.slice(j + 1);
+          value = attached(word, options.goFlags && rest.startsWith('=') ? rest.slice(1) : rest);
+        } else if (argument === 'required') {
           next = true;
           value = words[i + 1];
         }

@@ -665,6 +665,7 @@ describe('parseShell: wrappers', () => {
     ]);
     expect(mounts('docker run -v "$DIR:/d" img ls')).toEqual(['$$DIR/**']);
     expect(mounts('docker run -v data:/var/lib/data -v /cache img ls')).toEqual([]);
+    expect(mounts('docker run --volumes-from data img ls')).toEqual(['$data/**']);
     expect(mounts('docker run -v ./src:/src img ls')).toEqual(['./src/**']);
     expect(mounts('docker create --mount type=bind,source=/root,target=/r img')).toEqual([
       '/root/**',
@@ -677,12 +678,47 @@ describe('parseShell: wrappers', () => {
     expect(
       mounts('docker run --mount type=volume,dst=/v,volume-opt=o=bind,volume-opt=device=/etc img'),
     ).toEqual(['/etc/**']);
-    expect(mounts(`docker run --mount 'type=bind,"src=/a,b",dst=/x' img`)).toEqual([
-      '$type=bind,"src=/a,b",dst=/x/**',
+    // docker reads the value as one CSV record: a field quoted whole, only the first line.
+    expect(mounts(`docker run --mount 'type=bind,"src=/a,b",dst=/x' img`)).toEqual(['/a,b/**']);
+    expect(mounts(`docker run --mount 'type=bind,src=/etc,dst=/e,"readonly"' img`)).toEqual([]);
+    expect(mounts(`docker run --mount 'type=bind,source="/etc",target=/e' img`)).toEqual([
+      '$type=bind,source="/etc",target=/e/**',
     ]);
+    expect(mounts(`docker run --mount $'type=bind,src=/etc,dst=/e\\n,readonly' img`)).toEqual([
+      '/etc/**',
+    ]);
+    expect(mounts('docker run --mount type=bind,src=/etc,dst=/e,readonly=t img')).toEqual([]);
+    expect(
+      mounts('docker run --mount type=bind,src=/etc,dst=/e,ro,bind-recursive=writable img'),
+    ).toEqual(['/etc/**']);
+    // Go's pflag reads `-v=VALUE` as `-v VALUE`, in a cluster too.
+    expect(mounts('docker run -v=/etc:/e img')).toEqual(['/etc/**']);
+    expect(mounts('docker run -tv=/etc:/e img ls')).toEqual(['/etc/**']);
     // The mount is the container's, not the command's inside it.
     const result = parseShell('docker run -v /etc:/e img touch /e/x');
     expect(result.ok && result.commands.map((command) => command.writesTo.length)).toEqual([1, 0]);
+  });
+
+  it('reads a tilde prefix as bash does: ~root is /root, ~+ the working directory, ~bob run-time', () => {
+    const writes = (line: string) => {
+      const result = parseShell(line);
+      if (!result.ok) throw new Error(`did not parse: ${result.reason}`);
+      return result.commands
+        .flatMap((command) => command.writesTo)
+        .map((path) => `${path.dynamic ? '$' : ''}${path.text}`);
+    };
+    expect(writes('echo x > ~root/.bashrc')).toEqual(['/root/.bashrc']);
+    expect(writes('echo x > ~+/out')).toEqual(['./out']);
+    expect(writes('echo x > ~bob/.bashrc')).toEqual(['$~bob/.bashrc']);
+    expect(writes('echo x > ~-/x')).toEqual(['$~-/x']);
+    expect(writes('echo x > ~/.bashrc')).toEqual(['~/.bashrc']);
+    // Quoted, it is no tilde prefix; after the first `/` it is text.
+    expect(writes(`echo x > '~root'/x`)).toEqual(['~root/x']);
+    expect(writes('echo x > "~root/x"')).toEqual(['~root/x']);
+    expect(writes('echo x > a/~root')).toEqual(['a/~root']);
+    // bash ends the prefix at `:` too.
+    expect(writes('docker run -v ~root:/r img')).toEqual(['/root']);
+    expect(commands('~root/bin/tool -x')).toEqual(['tool -x']);
   });
 
   it('marks containers with the power of the host', () => {
@@ -717,6 +753,11 @@ describe('parseShell: wrappers', () => {
       'docker run -v /sys/fs/cgroup:/c img',
       'docker run -v "$SOCK:/s:ro" img',
       'docker run --use-api-socket img',
+      'docker run --privileged=true img',
+      'docker run --device /dev/dri/../sda img',
+      'docker run --security-opt label=type:unconfined_t img',
+      'docker run --security-opt writable-cgroups=true img',
+      'docker run -v=/:/h img',
       'docker exec --privileged c sh',
       'kubectl debug node/worker-1 -it --image=busybox',
       'kubectl debug -it nodes/worker-1 --image=busybox -- chroot /host',
@@ -736,6 +777,8 @@ describe('parseShell: wrappers', () => {
       'docker run --device /dev/dri/renderD128 img',
       'docker run --security-opt no-new-privileges img',
       'docker run --pid=container:web img',
+      'docker run --privileged=false img',
+      'docker exec --privileged=0 c sh',
       'docker run --network host img',
       'docker exec -it c sh',
       'docker ps -a',
@@ -752,6 +795,10 @@ describe('parseShell: wrappers', () => {
       '?-e LD_PRELOAD=/tmp/x.so',
     );
     expect(commands(`docker exec -e A=1 c rm -rf /`).at(-1)).toBe('rm -rf /');
+    // Go's pflag reads `-e=VALUE` as `-e VALUE`.
+    expect(commands(`docker run -e=LD_PRELOAD=/tmp/x.so img ls`).at(-1)).toBe(
+      '?-e LD_PRELOAD=/tmp/x.so',
+    );
   });
 
   it("reads Homebrew's g-prefixed GNU tools as the GNU ones", () => {

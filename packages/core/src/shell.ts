@@ -1007,6 +1007,7 @@ class Parser implements WrapperHost {
     }
     // "$@", "${arr[@]}", "${@:2}" and "${!prefix@}" are several words even in double quotes.
     if (acc.dynamic && /\$\{?@|\[@\]|\$\{![A-Za-z_][A-Za-z0-9_]*@/.test(acc.text)) splits = true;
+    if (src[start] === '~') this.expandTilde(acc, start);
     return {
       text: acc.text,
       dynamic: acc.dynamic,
@@ -1018,6 +1019,26 @@ class Parser implements WrapperHost {
       start,
       end: this.pos,
     };
+  }
+
+  /**
+   * A word that starts with an unquoted `~` and a login name (up to the first `/`, or `:` for
+   * bash) is that user's home: `~root/.bashrc` is `/root/.bashrc`, and to bash `~root:/r` is
+   * `/root:/r`. `~+` is the working directory to bash (read as `.`); any other name (`~bob`, and
+   * bash's `~-`, `~+1`) only the shell knows. A bare `~` stays `~`, as policies write it.
+   */
+  private expandTilde(acc: { text: string; dynamic: boolean }, start: number): void {
+    let end = start + 1;
+    while (end < this.pos && this.src[end] !== '/' && this.src[end] !== ':') {
+      if (!TILDE_NAME.test(this.src[end]!)) return;
+      end++;
+    }
+    const name = this.src.slice(start + 1, end);
+    if (name === '') return;
+    const rest = acc.text.slice(1 + name.length);
+    if (name === 'root') acc.text = `/root${rest}`;
+    else if (name === '+') acc.text = `.${rest}`;
+    else acc.dynamic = true;
   }
 
   /** At `[` after `NAME`: `NAME[index]=` is an array element assignment, not a glob. */
@@ -1472,6 +1493,9 @@ function isProducer(stage: Stage, index: number): boolean {
   }
   return false;
 }
+
+/** The characters of a login name in a tilde prefix, and bash's `+` and `-`. */
+const TILDE_NAME = /^[A-Za-z0-9._+-]$/;
 
 function shellWord(word: ShellWord): ShellWord {
   return { text: word.text, dynamic: word.dynamic };

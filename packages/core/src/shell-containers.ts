@@ -70,11 +70,12 @@ const GO_FALSE = /^(0|f|F|FALSE|false|False)$/;
 export function containerRunReach(given: readonly Given[]): ContainerReach {
   const writes: WrittenPath[] = [];
   let hostAccess = false;
-  for (const { option, value, dynamic } of given) {
+  for (const entry of given) {
+    const { option, value, dynamic } = entry;
     switch (option) {
       case 'privileged':
       case 'use-api-socket':
-        if (dynamic === true || value === undefined || !GO_FALSE.test(value)) hostAccess = true;
+        if (isSet(entry)) hostAccess = true;
         break;
       case 'pid':
       case 'userns':
@@ -112,11 +113,13 @@ export function containerRunReach(given: readonly Given[]): ContainerReach {
 
 /** docker and podman `exec`: only `--privileged` gives the process more than the container has. */
 export function containerExecReach(given: readonly Given[]): ContainerReach {
-  const privileged = given.some(
-    ({ option, value, dynamic }) =>
-      option === 'privileged' && (dynamic === true || value === undefined || !GO_FALSE.test(value)),
-  );
+  const privileged = given.some((entry) => entry.option === 'privileged' && isSet(entry));
   return { writes: [], hostAccess: privileged };
+}
+
+/** A boolean flag given, not given `=false` (a value only known at run time may be true). */
+function isSet({ value, dynamic }: Given): boolean {
+  return dynamic === true || value === undefined || !GO_FALSE.test(value);
 }
 
 /**

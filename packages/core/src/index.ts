@@ -55,6 +55,7 @@ export {
   type ShellParseResult,
   type ShellWord,
   type SimpleCommand,
+  type WrittenPath,
 } from './shell.js';
 export { didYouMean, suggest } from './suggest.js';
 export {

@@ -396,7 +396,8 @@ describe('createHttpSink with the collector down', () => {
     });
     // Written behind the earlier records (once start-up found them), and sent from the file too.
     await later.write(entry({ resource: 'later' }));
-    await waitFor(() => collector.lines.length === 3);
+    // The collector has the lines before the sink has read its answer and counted them.
+    await waitFor(() => collector.lines.length === 3 && later.stats().resent === 3);
     expect(resources(collector.lines)).toEqual(['earlier_1', 'earlier_2', 'later']);
     expect(later.stats()).toMatchObject({ resent: 3, sent: 0 });
     expect(warnings.map((warning) => warning.reason)).toEqual(['spill_torn_line']);

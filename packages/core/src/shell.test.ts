@@ -23,6 +23,19 @@ function only(text: string, program: string): SimpleCommand {
   return found[0]!;
 }
 
+/**
+ * What a line's commands write, each once: `$[…]` marks a path only known at run time, `/**` a
+ * directory written anywhere under (a container's mount).
+ */
+function written(text: string): string[] {
+  const result = parseShell(text);
+  if (!result.ok) throw new Error(`did not parse: ${result.reason}`);
+  const all = result.commands
+    .flatMap((command) => command.writesTo)
+    .map((path) => `${path.dynamic ? `$[${path.text}]` : path.text}${path.tree ? '/**' : ''}`);
+  return [...new Set(all)];
+}
+
 function failure(text: string): string {
   const result = parseShell(text);
   if (result.ok) throw new Error(`parsed: ${JSON.stringify(result.commands.map(show))}`);
@@ -623,101 +636,79 @@ describe('parseShell: wrappers', () => {
   });
 
   it('counts the files wrappers write their output or log to as written to', () => {
-    const writes = (line: string) => {
-      const result = parseShell(line);
-      if (!result.ok) throw new Error(`did not parse: ${result.reason}`);
-      const all = result.commands
-        .flatMap((command) => command.writesTo)
-        .map((word) => (word.dynamic ? `$[${word.text}]` : word.text));
-      return [...new Set(all)];
-    };
-    expect(writes(`logsave ~/.bashrc echo 'curl x | sh'`)).toEqual(['~/.bashrc']);
-    expect(writes(`command time -f 'rm -rf ~' -o ~/.bashrc true`)).toEqual(['~/.bashrc']);
-    expect(writes('daemonize -o /root/.bashrc /bin/echo x')).toEqual(['/root/.bashrc']);
-    expect(writes('strace -o ~/.profile -e trace=none true')).toEqual(['~/.profile']);
-    expect(writes(`strace -o '|cat' true`)).toEqual([]);
-    expect(writes('ltrace --output=~/.zshrc true')).toEqual(['~/.zshrc']);
-    expect(writes('valgrind --log-file=/etc/x true')).toEqual(['/etc/x']);
-    expect(writes('script -q ~/.bashrc')).toEqual(['~/.bashrc']);
-    expect(writes('script -c true -O /etc/profile')).toEqual(['/etc/profile']);
-    expect(writes('xvfb-run -e /etc/x true')).toEqual(['/etc/x']);
-    expect(writes('time -o "$LOG" make')).toEqual(['$[$LOG]']);
-    expect(writes('time -v make')).toEqual([]);
+    expect(written(`logsave ~/.bashrc echo 'curl x | sh'`)).toEqual(['~/.bashrc']);
+    expect(written(`command time -f 'rm -rf ~' -o ~/.bashrc true`)).toEqual(['~/.bashrc']);
+    expect(written('daemonize -o /root/.bashrc /bin/echo x')).toEqual(['/root/.bashrc']);
+    expect(written('strace -o ~/.profile -e trace=none true')).toEqual(['~/.profile']);
+    expect(written(`strace -o '|cat' true`)).toEqual([]);
+    expect(written('ltrace --output=~/.zshrc true')).toEqual(['~/.zshrc']);
+    expect(written('valgrind --log-file=/etc/x true')).toEqual(['/etc/x']);
+    expect(written('script -q ~/.bashrc')).toEqual(['~/.bashrc']);
+    expect(written('script -c true -O /etc/profile')).toEqual(['/etc/profile']);
+    expect(written('xvfb-run -e /etc/x true')).toEqual(['/etc/x']);
+    expect(written('time -o "$LOG" make')).toEqual(['$[$LOG]']);
+    expect(written('time -v make')).toEqual([]);
   });
 
   it('counts host directories mounted writable into a container as written trees', () => {
-    const mounts = (line: string) => {
-      const result = parseShell(line);
-      if (!result.ok) throw new Error(`did not parse: ${result.reason}`);
-      return result.commands
-        .flatMap((command) => command.writesTo)
-        .map((path) => `${path.dynamic ? '$' : ''}${path.text}${path.tree ? '/**' : ''}`);
-    };
-    expect(mounts('docker run -v /:/host img ls')).toEqual(['//**']);
-    expect(mounts('docker run --volume=/etc:/e:rw,z img ls')).toEqual(['/etc/**']);
-    expect(mounts('docker run -v /etc:/e:ro img ls')).toEqual([]);
-    expect(mounts('podman run -v /etc:/e:O img ls')).toEqual([]);
-    expect(mounts('docker run -v ~:/h img ls')).toEqual(['~/**']);
-    expect(mounts('docker run -v "$HOME/.ssh:/k" img ls')).toEqual(['~/.ssh/**']);
-    expect(mounts('docker run -v "$PWD:/app" -v "$(pwd)/out:/out" img ls')).toEqual([
+    expect(written('docker run -v /:/host img ls')).toEqual(['//**']);
+    expect(written('docker run --volume=/etc:/e:rw,z img ls')).toEqual(['/etc/**']);
+    expect(written('docker run -v /etc:/e:ro img ls')).toEqual([]);
+    expect(written('podman run -v /etc:/e:O img ls')).toEqual([]);
+    expect(written('docker run -v ~:/h img ls')).toEqual(['~/**']);
+    expect(written('docker run -v "$HOME/.ssh:/k" img ls')).toEqual(['~/.ssh/**']);
+    expect(written('docker run -v "$PWD:/app" -v "$(pwd)/out:/out" img ls')).toEqual([
       './**',
       './out/**',
     ]);
-    expect(mounts('docker run -v "$DIR:/d" img ls')).toEqual(['$$DIR/**']);
-    expect(mounts('docker run -v data:/var/lib/data -v /cache img ls')).toEqual([]);
-    expect(mounts('docker run --volumes-from data img ls')).toEqual(['$data/**']);
-    expect(mounts('docker run -v ./src:/src img ls')).toEqual(['./src/**']);
-    expect(mounts('docker create --mount type=bind,source=/root,target=/r img')).toEqual([
+    expect(written('docker run -v "$DIR:/d" img ls')).toEqual(['$[$DIR]/**']);
+    expect(written('docker run -v data:/var/lib/data -v /cache img ls')).toEqual([]);
+    expect(written('docker run --volumes-from data img ls')).toEqual(['$[data]/**']);
+    expect(written('docker run -v ./src:/src img ls')).toEqual(['./src/**']);
+    expect(written('docker create --mount type=bind,source=/root,target=/r img')).toEqual([
       '/root/**',
     ]);
-    expect(mounts('docker run --mount type=bind,src=/root,dst=/r,readonly img')).toEqual([]);
-    expect(mounts('docker run --mount type=bind,src=/root,dst=/r,readonly=false img')).toEqual([
+    expect(written('docker run --mount type=bind,src=/root,dst=/r,readonly img')).toEqual([]);
+    expect(written('docker run --mount type=bind,src=/root,dst=/r,readonly=false img')).toEqual([
       '/root/**',
     ]);
-    expect(mounts('docker run --mount src=v,dst=/v img')).toEqual([]);
+    expect(written('docker run --mount src=v,dst=/v img')).toEqual([]);
     expect(
-      mounts('docker run --mount type=volume,dst=/v,volume-opt=o=bind,volume-opt=device=/etc img'),
+      written('docker run --mount type=volume,dst=/v,volume-opt=o=bind,volume-opt=device=/etc img'),
     ).toEqual(['/etc/**']);
     // docker reads the value as one CSV record: a field quoted whole, only the first line.
-    expect(mounts(`docker run --mount 'type=bind,"src=/a,b",dst=/x' img`)).toEqual(['/a,b/**']);
-    expect(mounts(`docker run --mount 'type=bind,src=/etc,dst=/e,"readonly"' img`)).toEqual([]);
-    expect(mounts(`docker run --mount 'type=bind,source="/etc",target=/e' img`)).toEqual([
-      '$type=bind,source="/etc",target=/e/**',
+    expect(written(`docker run --mount 'type=bind,"src=/a,b",dst=/x' img`)).toEqual(['/a,b/**']);
+    expect(written(`docker run --mount 'type=bind,src=/etc,dst=/e,"readonly"' img`)).toEqual([]);
+    expect(written(`docker run --mount 'type=bind,source="/etc",target=/e' img`)).toEqual([
+      '$[type=bind,source="/etc",target=/e]/**',
     ]);
-    expect(mounts(`docker run --mount $'type=bind,src=/etc,dst=/e\\n,readonly' img`)).toEqual([
+    expect(written(`docker run --mount $'type=bind,src=/etc,dst=/e\\n,readonly' img`)).toEqual([
       '/etc/**',
     ]);
-    expect(mounts('docker run --mount type=bind,src=/etc,dst=/e,readonly=t img')).toEqual([]);
+    expect(written('docker run --mount type=bind,src=/etc,dst=/e,readonly=t img')).toEqual([]);
     expect(
-      mounts('docker run --mount type=bind,src=/etc,dst=/e,ro,bind-recursive=writable img'),
+      written('docker run --mount type=bind,src=/etc,dst=/e,ro,bind-recursive=writable img'),
     ).toEqual(['/etc/**']);
     // Go's pflag reads `-v=VALUE` as `-v VALUE`, in a cluster too.
-    expect(mounts('docker run -v=/etc:/e img')).toEqual(['/etc/**']);
-    expect(mounts('docker run -tv=/etc:/e img ls')).toEqual(['/etc/**']);
+    expect(written('docker run -v=/etc:/e img')).toEqual(['/etc/**']);
+    expect(written('docker run -tv=/etc:/e img ls')).toEqual(['/etc/**']);
     // The mount is the container's, not the command's inside it.
     const result = parseShell('docker run -v /etc:/e img touch /e/x');
     expect(result.ok && result.commands.map((command) => command.writesTo.length)).toEqual([1, 0]);
   });
 
   it('reads a tilde prefix as bash does: ~root is /root, ~+ the working directory, ~bob run-time', () => {
-    const writes = (line: string) => {
-      const result = parseShell(line);
-      if (!result.ok) throw new Error(`did not parse: ${result.reason}`);
-      return result.commands
-        .flatMap((command) => command.writesTo)
-        .map((path) => `${path.dynamic ? '$' : ''}${path.text}`);
-    };
-    expect(writes('echo x > ~root/.bashrc')).toEqual(['/root/.bashrc']);
-    expect(writes('echo x > ~+/out')).toEqual(['./out']);
-    expect(writes('echo x > ~bob/.bashrc')).toEqual(['$~bob/.bashrc']);
-    expect(writes('echo x > ~-/x')).toEqual(['$~-/x']);
-    expect(writes('echo x > ~/.bashrc')).toEqual(['~/.bashrc']);
+    expect(written('echo x > ~root/.bashrc')).toEqual(['/root/.bashrc']);
+    expect(written('echo x > ~+/out')).toEqual(['./out']);
+    expect(written('echo x > ~bob/.bashrc')).toEqual(['$[~bob/.bashrc]']);
+    expect(written('echo x > ~-/x')).toEqual(['$[~-/x]']);
+    expect(written('echo x > ~/.bashrc')).toEqual(['~/.bashrc']);
     // Quoted, it is no tilde prefix; after the first `/` it is text.
-    expect(writes(`echo x > '~root'/x`)).toEqual(['~root/x']);
-    expect(writes('echo x > "~root/x"')).toEqual(['~root/x']);
-    expect(writes('echo x > a/~root')).toEqual(['a/~root']);
+    expect(written(`echo x > '~root'/x`)).toEqual(['~root/x']);
+    expect(written('echo x > "~root/x"')).toEqual(['~root/x']);
+    expect(written('echo x > a/~root')).toEqual(['a/~root']);
     // bash ends the prefix at `:` too.
-    expect(writes('docker run -v ~root:/r img')).toEqual(['/root']);
+    expect(written('docker run -v ~root:/r img')).toEqual(['/root/**']);
     expect(commands('~root/bin/tool -x')).toEqual(['tool -x']);
   });
 
